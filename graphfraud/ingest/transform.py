@@ -1,0 +1,203 @@
+"""Pure transforms: raw string tables in, typed tables and reject records out.
+
+Nothing here touches files; every function takes and returns polars objects, so
+the rules are tested without I/O.
+
+>>> import polars as pl
+>>> df = pl.DataFrame({"t": ["2024-01-02 03:04:05", "1700000000", "soon"]})
+>>> df.select(parse_timestamp(pl.col("t"), "UTC")).to_series().to_list()[1]
+datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+>>> df.select(parse_timestamp(pl.col("t"), "UTC")).to_series().null_count()
+1
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..contract import Table
+
+#: Column holding each row's line number in its source file (1-based, header = line 1).
+LINE = "_line"
+REJECT_SCHEMA = {"table": pl.String, "file": pl.String, "line": pl.Int64, "column": pl.String,
+                 "value": pl.String, "reason": pl.String}
+
+# Reason strings are part of the public report format: keep them stable.
+MISSING = "missing required value"
+BAD_TIMESTAMP = "unparseable timestamp"
+BAD_RATING = "rating outside 1-5 or not a number"
+BAD_NUMBER = "not a number"
+DUPLICATE = "duplicate primary key"
+
+# Epoch values at or above this are milliseconds: 1e11 s would be the year 5138,
+# while 1e11 ms is 1973, so the two ranges cannot be confused for real data.
+_EPOCH_MS_FROM = 1e11
+
+
+_EDGE_JUNK = r"^[\s\p{Cc}\p{Cf}\p{Z}]+|[\s\p{Cc}\p{Cf}\p{Z}]+$"
+
+
+def normalise_id(expr: pl.Expr) -> pl.Expr:
+    """Identifiers are strings: strip surrounding whitespace, empty means missing.
+
+    Control characters and byte-order marks at either end count as whitespace (they
+    are export debris). Leading zeros and case are kept: ``"007"`` and ``"7"`` differ.
+
+    >>> pl.DataFrame({"a": [" 007 ", "", None, "A1"]}).select(normalise_id(pl.col("a")))["a"].to_list()
+    ['007', None, None, 'A1']
+    """
+    stripped = expr.cast(pl.String).str.replace_all(_EDGE_JUNK, "")
+    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(None)
+
+
+def parse_timestamp(expr: pl.Expr, tz: str) -> pl.Expr:
+    """Parse every accepted timestamp form into ``Datetime('ms', 'UTC')``.
+
+    Accepted: ISO 8601 date or date-time with optional fraction and offset (``Z``,
+    ``+08:00``, ``+0800``), ``YYYY-MM-DD HH:MM:SS``, and epoch seconds or
+    milliseconds. Naive values are read in ``tz``. Anything else becomes null.
+    """
+    x = expr.cast(pl.String).str.strip_chars()
+    x = pl.when(x.str.contains(r"^\d{4}-\d\d-\d\d \d")).then(
+        x.str.replace(" ", "T", literal=True)).otherwise(x)
+    x = x.str.replace(r"Z$", "+00:00")
+
+    def aware(fmt: str) -> pl.Expr:
+        return x.str.to_datetime(fmt, strict=False, time_unit="ms", time_zone="UTC")
+
+    def naive(fmt: str) -> pl.Expr:
+        return (x.str.to_datetime(fmt, strict=False, time_unit="ms")
+                .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC"))
+
+    number = x.cast(pl.Float64, strict=False)
+    epoch = (
+        pl.when(x.str.contains(r"^\d+(\.\d+)?$"))
+        .then(pl.when(number >= _EPOCH_MS_FROM).then(number).otherwise(number * 1000))
+        .cast(pl.Int64, strict=False)
+        .cast(pl.Datetime("ms"))
+        .dt.replace_time_zone("UTC")
+    )
+    return pl.coalesce(
+        aware("%Y-%m-%dT%H:%M:%S%.f%:z"),
+        aware("%Y-%m-%dT%H:%M:%S%.f%z"),
+        naive("%Y-%m-%dT%H:%M:%S%.f"),
+        naive("%Y-%m-%dT%H:%M"),
+        naive("%Y-%m-%d"),
+        epoch,
+    )
+
+
+def parse_number(expr: pl.Expr) -> pl.Expr:
+    """Parse a decimal number; ``"five"`` becomes null."""
+    return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def _parsed(kind: str, expr: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr | None, str | None]:
+    """Return (parsed value, invalid-mask or None, reason) for a column kind."""
+    if kind == "timestamp":
+        value = parse_timestamp(expr, tz)
+        return value, value.is_null(), BAD_TIMESTAMP
+    if kind == "rating":
+        value = parse_number(expr)
+        return value, value.is_null() | (value < 1) | (value > 5), BAD_RATING
+    if kind == "amount":
+        value = parse_number(expr)
+        return value, value.is_null(), BAD_NUMBER
+    if kind == "id":
+        return normalise_id(expr), None, None
+    return expr.cast(pl.String), None, None
+
+
+def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type one raw table and split it into accepted rows and reject records.
+
+    ``raw`` holds strings (or nulls) and a ``_line`` column. Each rejected row gets one
+    record: the first failing column in contract order. Extra columns are kept.
+
+    >>> from graphfraud.contract import CONTRACT
+    >>> raw = pl.DataFrame({"merchant_id": ["m1", "m1", ""], "_line": [2, 3, 4]})
+    >>> ok, bad = transform_table(CONTRACT["merchants"], raw, "merchants.csv", "UTC")
+    >>> ok["merchant_id"].to_list(), bad["reason"].to_list()
+    (['m1'], ['missing required value', 'duplicate primary key'])
+    """
+    present = [c for c in spec.columns if c.name in raw.columns]
+    typed: list[pl.Expr] = []
+    checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
+    for col in present:
+        raw_value = normalise_id(pl.col(col.name))  # "" and "  " count as missing
+        value, invalid, reason = _parsed(col.kind, pl.col(col.name), tz)
+        if col.required:
+            checks.append((raw_value.is_null(), col.name, MISSING))
+        if invalid is not None and reason is not None:
+            checks.append((raw_value.is_not_null() & invalid, col.name, reason))
+        typed.append(value.alias(col.name))
+
+    extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
+    frame = raw.with_columns(typed)
+    if checks:
+        reason_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
+        column_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+        for mask, column, reason in checks[1:]:
+            reason_expr = reason_expr.when(mask).then(pl.lit(reason))
+            column_expr = column_expr.when(mask).then(pl.lit(column))
+        raw_with_reason = raw.with_columns(
+            reason_expr.otherwise(None).alias("_reason"), column_expr.otherwise(None).alias("_column"))
+    else:
+        raw_with_reason = raw.with_columns(pl.lit(None, pl.String).alias("_reason"),
+                                           pl.lit(None, pl.String).alias("_column"))
+    frame = frame.with_columns(raw_with_reason["_reason"], raw_with_reason["_column"])
+
+    pk = [k for k in spec.primary_key if k in frame.columns]
+    if pk and len(pk) == len(spec.primary_key):
+        keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in pk])
+        valid = pl.col("_reason").is_null() & keyed
+        # First valid occurrence wins; later ones are duplicates.
+        rank = pl.when(valid).then(pl.int_range(pl.len()).over(pk, order_by=LINE)).otherwise(None)
+        frame = frame.with_columns(
+            pl.when(valid & (rank > 0)).then(pl.lit(DUPLICATE)).otherwise(pl.col("_reason")).alias("_reason"),
+            pl.when(valid & (rank > 0)).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
+        )
+
+    bad_rows = frame.select(LINE, "_reason", "_column").with_row_index("_i").filter(pl.col("_reason").is_not_null())
+    rejects = reject_records(spec.name, file, raw, bad_rows)
+    accepted = frame.filter(pl.col("_reason").is_null()).drop("_reason", "_column")
+    accepted = accepted.select([c.name for c in present] + extras + [LINE])
+    return accepted, rejects
+
+
+def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
+    """Build reject records from rows ``bad`` (``_i`` row index, ``_reason``, ``_column``).
+
+    The offending raw value is looked up per column, vectorised per column name.
+    """
+    if bad.height == 0:
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    parts = []
+    for column, group in bad.group_by("_column", maintain_order=True):
+        name = column[0]
+        values = raw[name].cast(pl.String).gather(group["_i"]) if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String)
+        parts.append(pl.DataFrame({
+            "table": table, "file": file, "line": group[LINE].cast(pl.Int64), "column": name,
+            "value": values, "reason": group["_reason"],
+        }, schema=REJECT_SCHEMA))
+    return pl.concat(parts).sort("line")
+
+
+def reference_rejects(table: str, file: str, frame: pl.DataFrame, column: str,
+                      known: pl.Series, target_table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split ``frame`` on whether non-null ``column`` values exist in ``known``.
+
+    >>> f = pl.DataFrame({"account_id": ["a", "b", None], "_line": [2, 3, 4]})
+    >>> ok, bad = reference_rejects("reviews", "r.csv", f, "account_id", pl.Series(["a"]), "accounts")
+    >>> ok.height, bad["reason"].to_list()
+    (2, ['unknown account'])
+    """
+    dangling = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode())
+    bad = frame.filter(dangling)
+    reason = f"unknown {target_table.removesuffix('s')}"
+    rejects = pl.DataFrame({
+        "table": table, "file": file, "line": bad[LINE].cast(pl.Int64), "column": column,
+        "value": bad[column], "reason": reason,
+    }, schema=REJECT_SCHEMA)
+    return frame.filter(~dangling), rejects

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+YELP = SHARED / "data" / "yelp"
+
+
+def write(dir_: Path, name: str, text: str | bytes) -> Path:
+    path = dir_ / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def minimal(tmp_path: Path) -> Path:
+    """A tiny valid data directory with only the required tables."""
+    write(tmp_path, "accounts.csv", "account_id,created_at,phone\n007,2024-01-01 10:00:00,13800000000\n"
+                                    "A2,2024-01-02T10:00:00+08:00,\n")
+    write(tmp_path, "merchants.csv", "merchant_id,name\nm1,店铺一\nm2,店铺二\n")
+    write(tmp_path, "reviews.csv", "review_id,account_id,merchant_id,rating,created_at,text\n"
+                                   "r1,007,m1,5,2024-03-01 10:00:00,不错\nr2,A2,m2,4,1709251200,还行\n")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def synth_small(tmp_path_factory) -> Path:
+    """A small synthetic marketplace written as CSV (shared by detection tests)."""
+    from graphfraud.export.tables import write_tables
+    from graphfraud.synth import synthesize
+
+    out = tmp_path_factory.mktemp("synth")
+    res = synthesize(6_000, seed=7)
+    write_tables(res.tables, out)
+    write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, out / "truth")
+    return out
