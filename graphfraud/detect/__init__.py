@@ -1,0 +1,1 @@
+"""Detection: communities, features, scoring, evidence (pure core)."""

@@ -1,0 +1,354 @@
+"""``RingDetector``: graph -> Leiden communities -> scored rings with reasons.
+
+A scikit-learn-like contract: parameters in ``__init__`` (validated in :meth:`fit`),
+``fit`` returns ``self``, fitted results end in ``_``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import polars as pl
+
+from ..dataset import Dataset
+from ..errors import ParameterError
+from ..graph.layers import LAYERS, GraphParams, build_graph
+from ..graph.prepare import Prepared, prepare
+from .communities import OBJECTIVES, leiden, subcommunities
+from .features import Baselines, FeatureParams, baselines, compute_features
+from .scoring import FAMILIES, reasons, score_frame
+
+
+@dataclass(frozen=True)
+class Ring:
+    """One flagged (or candidate) ring, as handed across the API boundary."""
+
+    ring_id: str
+    score: float
+    n_accounts: int
+    families: dict[str, float]
+    reasons: list[str]
+    members: list[str]
+    features: dict
+
+
+class RingDetector:
+    """Find collusion rings in a :class:`~graphfraud.dataset.Dataset`.
+
+    Parameters
+    ----------
+    threshold : float, default 0.5
+        Rings scoring at or above it are flagged; weaker communities scoring at least
+        ``candidate_threshold`` are kept as candidates.
+    candidate_threshold : float, default 0.3
+    min_ring_size : int, default 3
+        Smallest community that can be a ring.
+    min_member_score : float, default 0.5
+        Members of a flagged ring below this are left out of ``membership_``.
+    window_hours : float, default 24
+        Width of the co-activity window (shop x time) for lockstep and bursts.
+    min_shared_shops : int, default 2
+        A lockstep edge needs co-activity at this many distinct shops.
+    burst_alpha : float, default 0.01
+        A shop-window is a burst when its activity is this improbable under the shop's
+        own Poisson baseline; only bursts create lockstep edges.
+    resolution : float, default 1.0
+        Leiden resolution.
+    objective : {"modularity", "cpm"}, default "modularity"
+    clique_max, hub_max, crowd_max, sparsify_k : int
+        Projection limits; see :mod:`graphfraud.graph.projection`.
+    seed : int, default 0
+
+    Examples
+    --------
+    >>> from graphfraud.synth import synthesize
+    >>> res = synthesize(2_000, seed=3)
+    >>> det = RingDetector(seed=3).fit(Dataset.from_frames(**res.tables))
+    >>> det.rings_.height >= 4
+    True
+    >>> ring = det.ring(det.rings_["ring_id"][0])
+    >>> ring.score >= 0.5 and len(ring.reasons) >= 2
+    True
+    """
+
+    def __init__(self, *, threshold: float = 0.5, candidate_threshold: float = 0.3, min_ring_size: int = 3,
+                 min_member_score: float = 0.5, window_hours: float = 24.0, min_shared_shops: int = 2,
+                 burst_alpha: float = 0.01, resolution: float = 1.0, objective: str = "modularity",
+                 clique_max: int = 100,
+                 hub_max: int = 2000, crowd_max: int = 1000, sparsify_k: int = 10, seed: int = 0) -> None:
+        self.threshold = threshold
+        self.candidate_threshold = candidate_threshold
+        self.min_ring_size = min_ring_size
+        self.min_member_score = min_member_score
+        self.window_hours = window_hours
+        self.min_shared_shops = min_shared_shops
+        self.burst_alpha = burst_alpha
+        self.resolution = resolution
+        self.objective = objective
+        self.clique_max = clique_max
+        self.hub_max = hub_max
+        self.crowd_max = crowd_max
+        self.sparsify_k = sparsify_k
+        self.seed = seed
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in ("threshold", "candidate_threshold", "min_ring_size",
+                                              "min_member_score", "window_hours", "min_shared_shops",
+                                              "burst_alpha", "resolution", "objective", "clique_max", "hub_max", "crowd_max",
+                                              "sparsify_k", "seed")}
+
+    def _validate(self) -> None:
+        def need(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                raise ParameterError(f"{name}={getattr(self, name)!r}: must be {rule}.")
+
+        for name in ("threshold", "candidate_threshold", "min_member_score"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and 0 <= v <= 1, name, "a number in [0, 1]")
+        need(self.candidate_threshold <= self.threshold, "candidate_threshold", f"<= threshold ({self.threshold})")
+        for name in ("min_ring_size", "min_shared_shops", "clique_max", "hub_max", "crowd_max", "sparsify_k"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "an integer >= 1")
+        need(self.min_ring_size >= 2, "min_ring_size", "an integer >= 2")
+        need(self.clique_max <= self.hub_max and self.clique_max <= self.crowd_max, "clique_max",
+             "<= hub_max and <= crowd_max")
+        need(isinstance(self.window_hours, (int, float)) and 0 < self.window_hours <= 24 * 31, "window_hours",
+             "a number of hours in (0, 744]")
+        need(isinstance(self.resolution, (int, float)) and self.resolution > 0, "resolution", "a number > 0")
+        need(isinstance(self.burst_alpha, (int, float)) and 0 < self.burst_alpha < 1, "burst_alpha",
+             "a probability in (0, 1)")
+        need(self.objective in OBJECTIVES, "objective", f"one of {', '.join(OBJECTIVES)}")
+        need(isinstance(self.seed, int) and not isinstance(self.seed, bool), "seed", "an integer")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, dataset: Dataset, progress: Callable[[str], None] | None = None) -> RingDetector:
+        """Build the graph, find communities, score them and keep the rings.
+
+        Parameters
+        ----------
+        dataset : Dataset
+            Validated tables (from :func:`graphfraud.load_dataset` or ``Dataset.from_frames``).
+        progress : callable, optional
+            Called with a short message at the start of every stage.
+        """
+        self._validate()
+        say = progress or (lambda _m: None)
+        timings: dict[str, float] = {}
+
+        def stage(name: str):
+            say(name)
+            timings[name] = time.perf_counter()
+
+        def done(name: str) -> None:
+            timings[name] = round(time.perf_counter() - timings[name], 3)
+
+        fp = FeatureParams(window_hours=self.window_hours)
+        stage("prepare")
+        prep = prepare(dataset)
+        base = baselines(prep, fp)
+        done("prepare")
+        gp = GraphParams(window_hours=self.window_hours, min_shared_shops=self.min_shared_shops,
+                         burst_alpha=self.burst_alpha,
+                         clique_max=self.clique_max, hub_max=self.hub_max, crowd_max=self.crowd_max,
+                         sparsify_k=self.sparsify_k)
+        stage("graph")
+        graph = build_graph(prep, gp, seed=self.seed, progress=say)
+        done("graph")
+        stage("communities")
+        comm = leiden(graph.edges, objective=self.objective, resolution=self.resolution, seed=self.seed)
+        sizes = comm.group_by("community").agg(pl.len().alias("n"))
+        members = comm.join(sizes.filter(pl.col("n") >= self.min_ring_size), on="community").select("a", "community")
+        done("communities")
+        stage("features")
+        feats, detail = compute_features(prep, members, base, fp)
+        feats = score_frame(feats)
+        comm, members, feats, detail = self._refine(graph.edges, comm, members, feats, detail, prep, base, fp)
+        done("features")
+        stage("scoring")
+        kept = feats.filter(pl.col("score") >= self.candidate_threshold)
+        member_scores = _member_scores(graph.edges, comm, members.join(kept.select("community"), on="community"),
+                                       detail, kept)
+        done("scoring")
+
+        self.prepared_: Prepared = prep
+        self.baselines_: Baselines = base
+        self.graph_ = graph
+        self.communities_ = comm
+        self.details_ = detail
+        self.timings_ = timings
+        self._finish(prep, kept, member_scores)
+        return self
+
+    def _refine(self, edges, comm, members, feats, detail, prep, base, fp, max_depth: int = 3):
+        """Split large unflagged communities with Leiden on their own subgraph.
+
+        A parent is replaced by its parts only when one of the parts is flagged, so a
+        ring diluted in a loose community is recovered and nothing else changes.
+        """
+        for _ in range(max_depth):
+            parents = feats.filter((pl.col("score") < self.threshold)
+                                   & (pl.col("n_accounts") >= 4 * self.min_ring_size))["community"].sort().to_list()
+            if not parents:
+                break
+            first_id = int(comm["community"].max()) + 1
+            sub = subcommunities(edges, comm, parents, objective=self.objective, resolution=self.resolution,
+                                 seed=self.seed, first_id=first_id)
+            if sub.height == 0:
+                break
+            sizes = sub.group_by("community").agg(pl.len().alias("n"))
+            sub_members = sub.join(sizes.filter(pl.col("n") >= self.min_ring_size), on="community")
+            if sub_members.height == 0:
+                break
+            sub_feats, sub_detail = compute_features(prep, sub_members.select("a", "community"), base, fp)
+            sub_feats = score_frame(sub_feats)
+            winners = (sub_feats.join(sub_members.select("community", "parent").unique(), on="community")
+                       .group_by("parent").agg(pl.col("score").max()).filter(pl.col("score") >= self.threshold))
+            if winners.height == 0:
+                break
+            won = winners["parent"].implode()
+            moved = sub.filter(pl.col("parent").is_in(won))
+            new_ids = moved["community"].unique().implode()
+            comm = (comm.join(moved.select("a", pl.col("community").alias("new")), on="a", how="left")
+                    .select("a", pl.coalesce("new", "community").alias("community")))
+            members = pl.concat([members.filter(~pl.col("community").is_in(won)),
+                                 sub_members.filter(pl.col("parent").is_in(won)).select("a", "community")])
+            feats = pl.concat([feats.filter(~pl.col("community").is_in(won)),
+                               sub_feats.filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
+            detail = {k: pl.concat([v.filter(~pl.col("community").is_in(won)),
+                                    sub_detail[k].filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
+                      for k, v in detail.items()}
+        return comm, members, feats, detail
+
+    def _finish(self, prep: Prepared, kept: pl.DataFrame, member_scores: pl.DataFrame) -> None:
+        ids = pl.DataFrame({"a": range(prep.n_accounts), "account_id": prep.account_ids}).with_columns(
+            pl.col("a").cast(pl.UInt32))
+        ms = member_scores.join(ids, on="a")
+        flagged = kept.filter(pl.col("score") >= self.threshold)
+        # Stable ring ids: a hash of the community's members, independent of run order.
+        keys = (ms.group_by("community").agg(pl.col("account_id").sort().str.join(",").alias("key")))
+        keys = keys.with_columns(pl.col("key").map_elements(
+            lambda s: "R-" + hashlib.sha1(s.encode()).hexdigest()[:10], return_dtype=pl.String).alias("ring_id"))
+        table = kept.join(keys.select("community", "ring_id"), on="community")
+        base_five = self.baselines_.five_star_share
+        reason_col = []
+        for row in table.iter_rows(named=True):
+            reason_col.append("; ".join(text for _, _, text in reasons(row, base_five, self.window_hours)))
+        table = table.with_columns(pl.Series("reasons", reason_col, dtype=pl.String)).sort(
+            ["score", "n_accounts", "ring_id"], descending=[True, True, False])
+        self.features_ = table
+        flagged_ids = table.filter(pl.col("score") >= self.threshold)
+        self.rings_ = _ring_table(flagged_ids)
+        self.candidates_ = _ring_table(table.filter(pl.col("score") < self.threshold))
+        mem = (ms.join(table.select("community", "ring_id", "score"), on="community")
+               .select("ring_id", "account_id", "member_score", "a", "community", pl.col("score").alias("_s")))
+        self.all_members_ = mem
+        self.membership_ = (mem.join(flagged.select("community"), on="community")
+                            .filter(pl.col("member_score") >= self.min_member_score)
+                            .sort(["_s", "ring_id", "member_score", "account_id"], descending=[True, False, True, False])
+                            .select("ring_id", "account_id", "member_score"))
+
+    # ------------------------------------------------------------------ accessors
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "rings_"):
+            raise ParameterError("this RingDetector is not fitted yet; call fit(dataset) first.")
+
+    def ring(self, ring_id: str) -> Ring:
+        """The typed :class:`Ring` for ``ring_id`` (flagged or candidate)."""
+        self._check_fitted()
+        row = self.features_.filter(pl.col("ring_id") == ring_id)
+        if row.height == 0:
+            raise ParameterError(f"no ring {ring_id!r}; known rings are listed in rings_ and candidates_.")
+        r = row.row(0, named=True)
+        members = self.all_members_.filter((pl.col("ring_id") == ring_id)
+                                           & (pl.col("member_score") >= self.min_member_score))["account_id"].to_list()
+        return Ring(ring_id, r["score"], r["n_accounts"], {f: round(r[f"f_{f}"], 3) for f in FAMILIES},
+                    [text for _, _, text in reasons(r, self.baselines_.five_star_share, self.window_hours)],
+                    members, {k: v for k, v in r.items() if k not in ("reasons",)})
+
+    def evidence(self, ring_id: str, max_items: int = 200):
+        """Typed evidence subgraph of one ring (see :mod:`graphfraud.detect.evidence`)."""
+        from .evidence import ring_evidence
+
+        self._check_fitted()
+        self.ring(ring_id)
+        return ring_evidence(self, ring_id, max_items=max_items)
+
+    def summary(self) -> dict:
+        self._check_fitted()
+        return {"params": self.get_params(), "baselines": self.baselines_.as_dict(),
+                "layers": [asdict(s) for s in self.graph_.stats], "graph_edges": self.graph_.edges.height,
+                "communities": int(self.communities_["community"].n_unique()) if self.communities_.height else 0,
+                "rings": self.rings_.height, "candidates": self.candidates_.height,
+                "flagged_accounts": self.membership_.height, "timings_s": self.timings_,
+                "layer_names": list(LAYERS)}
+
+
+RING_COLUMNS = ["ring_id", "score", "n_accounts", *[f"f_{f}" for f in FAMILIES], "five_star_excess",
+                "template_share", "fast_review_excess", "burst_shops", "burst_members", "paid_members",
+                "shop_payment_members", "batch_members", "reasons"]
+
+
+def _ring_table(table: pl.DataFrame) -> pl.DataFrame:
+    return table.select([c for c in RING_COLUMNS if c in table.columns]).with_columns(
+        [pl.col(f"f_{f}").round(3) for f in FAMILIES]
+        + [pl.col(c).round(3) for c in ("five_star_excess", "template_share", "fast_review_excess")])
+
+
+#: Evidence points a member earns by taking part in a ring signal (see ``_member_scores``).
+MEMBER_POINTS = {"identifier": 1.0, "money": 1.0, "template": 1.0, "burst": 0.5, "five_star": 0.25}
+#: A ring signal counts as fired for its members when the ring's family score reaches this.
+FIRED = 0.3
+
+
+def _member_scores(edges: pl.DataFrame, comm: pl.DataFrame, members: pl.DataFrame, detail: dict,
+                   kept: pl.DataFrame) -> pl.DataFrame:
+    """How strongly each account belongs to its ring, in [0, 1].
+
+    A member-level conjunction: an account earns points for each of the ring's fired
+    signals it takes part in itself — 1 for a strong, personal one (shares a concentrated
+    identifier, receives the ring's money, writes one of its templates), 0.5 for joining
+    bursts at 2+ shops (a heavy shopper can do that by chance), 0.25 for a 5-star review
+    on a focus shop. Participation is points / the points the ring's fired signals make
+    attainable (at most 2), so reviews-only data is not penalised for lacking devices.
+    It is scaled by cohesion, the share of the account's edge weight inside the ring:
+    ``score = participation * (0.5 + 0.5 * cohesion)``.
+    """
+    if members.height == 0:
+        return pl.DataFrame(schema={"a": pl.UInt32, "community": pl.UInt32, "member_score": pl.Float64})
+    cm = comm.rename({"a": "x", "community": "cx"})
+    e = (edges.select("a", "b", "weight").join(cm, left_on="a", right_on="x")
+         .join(cm.rename({"x": "y", "cx": "cy"}), left_on="b", right_on="y"))
+    both = pl.concat([e.select(pl.col("a").alias("node"), "weight", (pl.col("cx") == pl.col("cy")).alias("inside")),
+                      e.select(pl.col("b").alias("node"), "weight", (pl.col("cx") == pl.col("cy")).alias("inside"))])
+    cohesion = both.group_by("node").agg(
+        (pl.col("weight").filter(pl.col("inside")).sum() / pl.col("weight").sum()).alias("cohesion"))
+    signals = {
+        "identifier": detail["shared_identifiers"].explode("accounts").select("community", pl.col("accounts").alias("a")),
+        "money": pl.concat([detail["payers"].explode("accounts").select("community", pl.col("accounts").alias("a")),
+                            detail["shop_payments"].select("community", "a")]),
+        "template": detail["templates"].select("community", "a"),
+        "burst": detail["burst_accounts"],
+        "five_star": detail["five_star_accounts"],
+    }
+    fired = {
+        "identifier": pl.col("f_infrastructure") >= FIRED,
+        "money": pl.col("f_money") >= FIRED,
+        "template": pl.col("template_share") >= FIRED,
+        "burst": pl.col("f_coordination") >= FIRED,
+        "five_star": pl.col("five_star_excess") >= FIRED,
+    }
+    out = members.join(cohesion, left_on="a", right_on="node", how="left").join(kept, on="community")
+    for name, frame in signals.items():
+        out = out.join(frame.unique().with_columns(pl.lit(True).alias(f"in_{name}")), on=["community", "a"], how="left")
+    attainable = pl.min_horizontal(pl.lit(2.0), pl.sum_horizontal(
+        [pl.when(cond).then(MEMBER_POINTS[n]).otherwise(0.0) for n, cond in fired.items()]))
+    earned = pl.sum_horizontal([pl.when(cond & pl.col(f"in_{n}").fill_null(False)).then(MEMBER_POINTS[n]).otherwise(0.0)
+                                for n, cond in fired.items()])
+    participation = pl.when(attainable > 0).then((earned / attainable).clip(0, 1)).otherwise(0.0)
+    return out.with_columns(
+        (participation * (0.5 + 0.5 * pl.col("cohesion").fill_null(0))).round(3).alias("member_score")
+    ).select("a", "community", "member_score")

@@ -1,0 +1,302 @@
+"""Interpretable per-community features, grouped into evidence families.
+
+Every feature is a share in [0, 1] with the counts behind it, so a reason can be
+written with numbers. Baselines (5-star share, order-to-review delay, how common a
+text is) come from the whole platform, so the features adapt to each dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from ..graph.layers import money_incidence
+from ..graph.prepare import IDENTIFIER_SOURCES, Prepared
+from .textsim import MIN_CHARS, near_duplicate_clusters, normalise_text
+
+#: Weight of each identifier kind in the infrastructure family: an IP is the weakest
+#: shared identifier (proxies rotate, NATs and campuses share), the others are strong.
+IDENTIFIER_WEIGHT = {"device": 1.0, "payment": 1.0, "address": 0.8, "phone": 1.0, "ip": 0.5}
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    window_hours: float = 24.0
+    burst_min_members: int = 3
+    burst_min_share: float = 0.1
+    min_concentration: float = 0.5
+    generic_text_share: float = 0.005
+    batch_window_hours: float = 48.0
+    batch_min_members: int = 5
+    #: Pseudo-reviews at the platform rate added to every community's reviews (small-sample shrinkage).
+    review_prior: float = 10.0
+
+
+@dataclass
+class Baselines:
+    """Platform-wide reference values the features are measured against."""
+
+    five_star_share: float
+    fast_delay_s: float | None  # 10th percentile of order -> review delay
+    reviewers: int
+    generic_texts: pl.DataFrame  # normalised texts too common to be a template fingerprint
+    #: (sample size, share of texts in multi-writer near-duplicate clusters) for random
+    #: platform reviews: how often texts look templated by chance.
+    template_chance: tuple[tuple[int, float], ...]
+
+    def as_dict(self) -> dict:
+        return {"five_star_share": round(self.five_star_share, 4), "fast_delay_s": self.fast_delay_s,
+                "reviewers": self.reviewers, "generic_texts": self.generic_texts.height,
+                "template_chance": [list(x) for x in self.template_chance]}
+
+    def chance_at(self, n: pl.Expr) -> pl.Expr:
+        """Chance template share at sample size ``n`` (log-linear interpolation)."""
+        if not self.template_chance:
+            return pl.lit(0.0)
+        sizes = [s for s, _ in self.template_chance]
+        shares = [v for _, v in self.template_chance]
+        x = n.cast(pl.Float64).clip(sizes[0], sizes[-1]).log()
+        out = pl.lit(shares[0])
+        for (s0, v0), (s1, v1) in zip(self.template_chance, self.template_chance[1:]):
+            t = (x - math.log(s0)) / (math.log(s1) - math.log(s0))
+            out = pl.when(x >= math.log(s0)).then(v0 + (v1 - v0) * t.clip(0, 1)).otherwise(out)
+        return out
+
+
+_CHANCE_SIZES = (16, 64, 256, 1024)
+
+
+def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
+    """Measure the platform: 5-star share, fast-review delay, generic texts, chance templates."""
+    p = p or FeatureParams()
+    rv = prep.reviews
+    five = float((rv["rating"] >= 5).mean()) if rv.height else 0.0
+    delay = _delays(prep)
+    fast = float(delay["delay"].quantile(0.10)) if delay is not None and delay.height >= 50 else None
+    reviewers = int(rv["a"].n_unique())
+    generic = pl.DataFrame(schema={"norm": pl.String})
+    chance: list[tuple[int, float]] = []
+    if "text" in rv.columns:
+        texts = rv.select("a", "text", normalise_text(pl.col("text")).alias("norm")).filter(
+            pl.col("norm").str.len_chars() >= MIN_CHARS)
+        users = texts.group_by("norm").agg(pl.col("a").n_unique().alias("users"))
+        generic_from = max(20, math.ceil(p.generic_text_share * max(1, reviewers)))
+        generic = users.filter(pl.col("users") >= generic_from).select("norm")
+        pool = texts.join(generic, on="norm", how="anti")
+        for size in _CHANCE_SIZES:
+            if pool.height < 2 * size:
+                break
+            sample = pool.sample(size, seed=size)
+            labels = near_duplicate_clusters(sample["text"].to_list())
+            chance.append((size, _multi_writer_share(sample["a"].to_list(), labels)))
+    return Baselines(five, fast, reviewers, generic, tuple(chance))
+
+
+def _multi_writer_share(writers: list, labels) -> float:
+    """Share of texts in near-duplicate clusters written by 2+ different accounts."""
+    frame = pl.DataFrame({"a": writers, "c": labels}).filter(pl.col("c") >= 0)
+    if frame.height == 0:
+        return 0.0
+    multi = frame.group_by("c").agg(pl.col("a").n_unique().alias("w"), pl.len().alias("n")).filter(pl.col("w") >= 2)
+    return float(multi["n"].sum()) / len(labels)
+
+
+def _delays(prep: Prepared) -> pl.DataFrame | None:
+    if "order_id" not in prep.reviews.columns or prep.orders.height == 0:
+        return None
+    return (prep.reviews.filter(pl.col("order_id").is_not_null())
+            .join(prep.orders.select("order_id", pl.col("t").alias("t_order")), on="order_id")
+            .select("review_id", (pl.col("t") - pl.col("t_order")).alias("delay")))
+
+
+def _threshold(n: pl.Expr, p: FeatureParams) -> pl.Expr:
+    return pl.max_horizontal(pl.lit(p.burst_min_members), (n * p.burst_min_share).ceil().cast(pl.Int64))
+
+
+def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
+                     p: FeatureParams) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """Features per community for ``members`` (columns ``a``, ``community``).
+
+    Returns the feature frame (one row per community) and detail frames that the
+    evidence step reuses (shared identifiers, burst shops, payers, template reviews).
+    """
+    sizes = members.group_by("community").agg(pl.len().alias("n_accounts"))
+    feats = sizes
+    detail: dict[str, pl.DataFrame] = {}
+
+    # ---------------------------------------------------------------- infrastructure
+    idents = prep.identifiers
+    platform = idents.group_by("kind", "value").agg(pl.len().alias("platform_accounts"))
+    shared = (idents.join(members, on="a").group_by("community", "kind", "value")
+              .agg(pl.col("a").unique().alias("accounts"))
+              .with_columns(pl.col("accounts").list.len().alias("n"))
+              .filter(pl.col("n") >= 2)
+              .join(platform, on=["kind", "value"])
+              .filter(pl.col("n") / pl.col("platform_accounts") >= p.min_concentration))
+    detail["shared_identifiers"] = shared
+    per_kind = (shared.explode("accounts").group_by("community", "kind")
+                .agg(pl.col("accounts").n_unique().alias("members"), pl.col("value").n_unique().alias("ids")))
+    for kind in IDENTIFIER_SOURCES:
+        k = per_kind.filter(pl.col("kind") == kind).select(
+            "community", pl.col("members").alias(f"shared_{kind}_members"), pl.col("ids").alias(f"shared_{kind}_ids"))
+        feats = feats.join(k, on="community", how="left")
+
+    # ---------------------------------------------------------------- coordination
+    width = int(p.window_hours * 3600)
+    act = prep.activity().join(members, on="a")
+    tiles = pl.concat([act.with_columns(((pl.col("t") + off) // width).alias("bucket"), pl.lit(i).alias("tile"))
+                       for i, off in enumerate((0, width // 2))])
+    bursts = (tiles.group_by("community", "m", "tile", "bucket").agg(pl.col("a").unique().alias("accounts"))
+              .join(sizes, on="community")
+              .filter(pl.col("accounts").list.len() >= _threshold(pl.col("n_accounts"), p)))
+    burst_pairs = bursts.explode("accounts").select("community", "m", pl.col("accounts").alias("a")).unique()
+    detail["burst_shops"] = bursts.group_by("community", "m").agg(
+        pl.col("accounts").list.len().max().alias("max_members"), pl.len().alias("windows"))
+    coord = burst_pairs.group_by("community").agg(pl.col("m").n_unique().alias("burst_shops"))
+    multi_accounts = (burst_pairs.group_by("community", "a").agg(pl.col("m").n_unique().alias("s"))
+                      .filter(pl.col("s") >= 2).select("community", "a"))
+    detail["burst_accounts"] = multi_accounts
+    multi = multi_accounts.group_by("community").agg(pl.len().alias("burst_members"))
+    feats = feats.join(coord, on="community", how="left").join(multi, on="community", how="left")
+
+    # ---------------------------------------------------------------- content
+    rv = prep.reviews.join(members, on="a")
+    reviewers_per_shop = (rv.group_by("community", "m").agg(pl.col("a").n_unique().alias("r"))
+                          .join(sizes, on="community")
+                          .filter(pl.col("r") >= _threshold(pl.col("n_accounts"), p)).select("community", "m"))
+    focus_shops = pl.concat([reviewers_per_shop, detail["burst_shops"].select("community", "m")]).unique()
+    detail["focus_shops"] = focus_shops
+    focus = rv.join(focus_shops, on=["community", "m"])
+    content = focus.group_by("community").agg(
+        pl.len().alias("focus_reviews"), (pl.col("rating") >= 5).sum().alias("focus_five_star"))
+    feats = feats.join(content, on="community", how="left")
+    delays = _delays(prep)
+    if delays is not None and base.fast_delay_s is not None:
+        fast = (focus.join(delays, on="review_id").group_by("community")
+                .agg(pl.len().alias("timed_reviews"), (pl.col("delay") < base.fast_delay_s).sum().alias("fast_reviews")))
+        feats = feats.join(fast, on="community", how="left")
+    else:
+        feats = feats.with_columns(pl.lit(None, pl.UInt32).alias("timed_reviews"),
+                                   pl.lit(None, pl.UInt32).alias("fast_reviews"))
+    tpl, tpl_detail = _templates(prep, focus, base)
+    detail["templates"] = tpl_detail
+    detail["five_star_accounts"] = focus.filter(pl.col("rating") >= 5).select("community", "a").unique()
+    feats = feats.join(tpl, on="community", how="left")
+
+    # ---------------------------------------------------------------- money
+    money = money_incidence(prep)
+    all_recipients = money.group_by("payer").agg(pl.col("a").n_unique().alias("platform_recipients"))
+    paid = (money.join(members, on="a").group_by("community", "payer")
+            .agg(pl.col("a").unique().alias("accounts"), pl.len().alias("transfers"), pl.col("amount").sum())
+            .join(all_recipients, on="payer").join(sizes, on="community")
+            .filter((pl.col("accounts").list.len() >= _threshold(pl.col("n_accounts"), p))
+                    & (pl.col("accounts").list.len() / pl.col("platform_recipients") >= p.min_concentration))
+            .join(prep.merchant_payment.rename({"payment_account_id": "payer", "m": "payer_shop"}),
+                  on="payer", how="left"))
+    detail["payers"] = paid
+    org = paid.explode("accounts").group_by("community").agg(
+        pl.col("accounts").n_unique().alias("paid_members"), pl.col("payer").n_unique().alias("payers"))
+    transfers = paid.group_by("community").agg(pl.col("transfers").sum().alias("payer_transfers"),
+                                               pl.col("amount").sum().alias("payer_amount"))
+    shop_pay = (prep.payment_owner.join(prep.merchant_payment, on="payment_account_id")
+                .join(members, on="a"))
+    detail["shop_payments"] = shop_pay
+    sp = shop_pay.group_by("community").agg(pl.col("a").n_unique().alias("shop_payment_members"),
+                                            pl.col("m").n_unique().alias("shop_payment_shops"))
+    feats = feats.join(org, on="community", how="left").join(transfers, on="community", how="left") \
+        .join(sp, on="community", how="left")
+
+    # ---------------------------------------------------------------- provenance
+    created = pl.DataFrame({"a": np.arange(prep.n_accounts, dtype=np.uint32), "created": prep.created})
+    reg = members.join(created, on="a").filter(pl.col("created").is_not_null()).sort("community", "created")
+    if reg.height:
+        key = reg["community"].cast(pl.Int64).to_numpy() * (1 << 40) + reg["created"].to_numpy()
+        reach = np.searchsorted(key, key + int(p.batch_window_hours * 3600), side="right") - np.arange(len(key))
+        batch = (reg.with_columns(pl.Series("k", reach)).group_by("community").agg(pl.col("k").max().alias("batch_members"),
+                                                                                  pl.len().alias("dated_members")))
+        feats = feats.join(batch, on="community", how="left")
+    else:
+        feats = feats.with_columns(pl.lit(None, pl.Int64).alias("batch_members"),
+                                   pl.lit(None, pl.UInt32).alias("dated_members"))
+    return _shares(feats, base, p), detail
+
+
+def _templates(prep: Prepared, focus: pl.DataFrame, base: Baselines) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Near-duplicate clusters among each community's focus reviews."""
+    empty = pl.DataFrame(schema={"community": pl.UInt32, "text_reviews": pl.UInt32, "template_reviews": pl.UInt32,
+                                 "templates": pl.UInt32})
+    if "text" not in prep.reviews.columns or focus.height == 0:
+        return empty, pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
+                                           "cluster": pl.Int64})
+    generic = base.generic_texts
+    texts = (focus.select("community", "a", "review_id", normalise_text(pl.col("text")).alias("norm"), "text")
+             .filter(pl.col("norm").str.len_chars() >= MIN_CHARS)
+             .join(generic, on="norm", how="anti").sort("community", "review_id"))
+    rows = []
+    for (community,), group in texts.group_by(["community"], maintain_order=True):
+        labels = near_duplicate_clusters(group["text"].to_list())
+        rows.append(group.select("community", "a", "review_id").with_columns(pl.Series("cluster", labels)))
+    if not rows:
+        return empty, pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
+                                           "cluster": pl.Int64})
+    labelled = pl.concat(rows)
+    # A template is a cluster written by at least two different members.
+    multi = (labelled.filter(pl.col("cluster") >= 0).group_by("community", "cluster")
+             .agg(pl.col("a").n_unique().alias("writers")).filter(pl.col("writers") >= 2))
+    tagged = labelled.join(multi.select("community", "cluster"), on=["community", "cluster"], how="semi")
+    counts = labelled.group_by("community").agg(pl.len().alias("text_reviews")).join(
+        tagged.group_by("community").agg(pl.len().alias("template_reviews"),
+                                         pl.col("cluster").n_unique().alias("templates")),
+        on="community", how="left")
+    return counts, tagged.select("community", "a", "review_id", "cluster")
+
+
+def shrunk(hits: pl.Expr, total: pl.Expr, base: float | pl.Expr, prior: float) -> pl.Expr:
+    """Share ``hits / total`` shrunk towards ``base`` by ``prior`` pseudo-observations.
+
+    Four 5-star reviews out of four are weak evidence; four hundred out of four hundred
+    are not. The same shrinkage serves every review-based share.
+
+    >>> pl.select(shrunk(pl.lit(4), pl.lit(4), 0.7, 10.0)).item()
+    0.7857142857142857
+    """
+    return (hits + prior * base) / (total + prior)
+
+
+def excess(share: pl.Expr, base: float | pl.Expr) -> pl.Expr:
+    """How far ``share`` lies above ``base``, as a fraction of the headroom, in [0, 1]."""
+    return ((share - base) / (1 - base)).clip(0, 1)
+
+
+def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFrame:
+    """Turn counts into shares in [0, 1]; shrink small samples towards the baseline."""
+    n = pl.col("n_accounts")
+    z = lambda c: pl.col(c).fill_null(0)  # noqa: E731
+    kinds = list(IDENTIFIER_SOURCES)
+    infra_terms = [z(f"shared_{k}_members") / n * IDENTIFIER_WEIGHT[k] for k in kinds]
+    k = p.review_prior
+    b5 = min(base.five_star_share, 1 - 1e-9)
+    five_excess = excess(shrunk(z("focus_five_star"), z("focus_reviews"), b5, k), b5)
+    # By definition 10% of platform reviews come faster than the platform's 10th percentile.
+    fast_excess = excess(shrunk(z("fast_reviews"), z("timed_reviews"), 0.1, k), 0.1)
+    raw_template = pl.when(z("text_reviews") > 0).then(z("template_reviews") / z("text_reviews")).otherwise(0.0)
+    chance = base.chance_at(z("text_reviews").clip(1, None)).clip(0, 1 - 1e-9)
+    template = excess(shrunk(z("template_reviews"), z("text_reviews"), chance, k), chance)
+    shops_factor = ((z("burst_shops") - 1) / 2).clip(0, 1)
+    return feats.with_columns(
+        pl.max_horizontal(infra_terms).alias("f_infrastructure"),
+        (z("burst_members") / n * shops_factor).alias("f_coordination"),
+        five_excess.alias("five_star_excess"),
+        fast_excess.alias("fast_review_excess"),
+        raw_template.alias("template_raw_share"),
+        template.alias("template_share"),
+        pl.max_horizontal(z("paid_members") / n, z("shop_payment_members") / n).clip(0, 1).alias("f_money"),
+        pl.when(z("batch_members") >= p.batch_min_members).then(z("batch_members") / n).otherwise(0.0)
+        .alias("f_provenance"),
+    ).with_columns(
+        (1 - (1 - 0.6 * pl.col("five_star_excess")) * (1 - pl.col("template_share"))
+         * (1 - 0.6 * pl.col("fast_review_excess"))).alias("f_content"),
+    )

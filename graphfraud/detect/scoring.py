@@ -1,0 +1,78 @@
+"""Combine evidence families into a ring score, with the reasons behind it.
+
+A ring is a *conjunction*: the score is the geometric mean of the two strongest
+families, so one family alone — a family's shared tablet (infrastructure), a flash
+sale (one shop, no coordination across shops), fans' 5-star reviews (content) — can
+never reach the threshold, however strong it is.
+
+>>> combine({"infrastructure": 1.0, "coordination": 0.0, "content": 0.2, "money": 0.0, "provenance": 0.0})
+0.447
+>>> combine({"infrastructure": 0.9, "coordination": 0.8, "content": 0.7, "money": 0.0, "provenance": 0.0})
+0.849
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from ..graph.prepare import IDENTIFIER_SOURCES
+
+FAMILIES: tuple[str, ...] = ("infrastructure", "coordination", "content", "money", "provenance")
+
+_KIND_NOUN = {"device": "devices", "payment": "payment accounts", "address": "delivery addresses",
+              "phone": "phone numbers", "ip": "IP addresses"}
+
+
+def combine(families: dict[str, float]) -> float:
+    """Geometric mean of the two strongest family scores, rounded to 3 places."""
+    top = sorted(families.values(), reverse=True)[:2]
+    return round(math.sqrt(max(0.0, top[0]) * max(0.0, top[1])), 3)
+
+
+def score_frame(feats: pl.DataFrame) -> pl.DataFrame:
+    """Add ``score`` and per-family contributions to a feature frame."""
+    cols = [f"f_{f}" for f in FAMILIES]
+    top = pl.concat_list(cols).list.sort(descending=True)
+    return feats.with_columns((top.list.get(0) * top.list.get(1)).sqrt().round(3).alias("score"))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str, float, str]]:
+    """Plain-language reasons for one community: (family, family score, sentence)."""
+    n = row["n_accounts"]
+    out: list[tuple[str, float, str]] = []
+    kinds = [(row.get(f"shared_{k}_members") or 0, row.get(f"shared_{k}_ids") or 0, k) for k in IDENTIFIER_SOURCES]
+    kinds = [k for k in kinds if k[0] >= 2]
+    if kinds:
+        parts = [f"{m} share {i} {_KIND_NOUN[k]}" for m, i, k in sorted(kinds, reverse=True)]
+        out.append(("infrastructure", row["f_infrastructure"], f"of {n} accounts, " + "; ".join(parts)))
+    if (row.get("burst_shops") or 0) >= 1:
+        out.append(("coordination", row["f_coordination"],
+                    f"{row['burst_shops']} shops hit in bursts (several members within {window_hours:g} h); "
+                    f"{row.get('burst_members') or 0} members took part at 2+ shops"))
+    if (row.get("focus_reviews") or 0) > 0:
+        five = row["focus_five_star"] / row["focus_reviews"]
+        bits = [f"{_pct(five)} of their {row['focus_reviews']} reviews on those shops are 5-star "
+                f"(platform {_pct(base_five)})"]
+        if (row.get("template_reviews") or 0) > 0:
+            bits.append(f"{_pct(row['template_share'])} of texts in {row['templates']} near-identical templates")
+        if (row.get("timed_reviews") or 0) > 0 and row.get("fast_review_excess", 0) > 0:
+            bits.append(f"{_pct(row['fast_reviews'] / row['timed_reviews'])} reviewed faster than 90% of the platform")
+        out.append(("content", row["f_content"], "; ".join(bits)))
+    if (row.get("paid_members") or 0) > 0:
+        out.append(("money", row["f_money"],
+                    f"{row['payer_transfers']} transfers ({row['payer_amount']:,.0f} in total) from "
+                    f"{row['payers']} payer(s) to {row['paid_members']} members"))
+    if (row.get("shop_payment_members") or 0) > 0:
+        out.append(("money", row["f_money"],
+                    f"{row['shop_payment_members']} members pay with the payment account of "
+                    f"{row['shop_payment_shops']} shop(s)"))
+    if row.get("f_provenance", 0) > 0:
+        out.append(("provenance", row["f_provenance"],
+                    f"{row['batch_members']} accounts registered within 48 h"))
+    return sorted(out, key=lambda r: -r[1])

@@ -1,0 +1,1 @@
+"""Graph projections: account-account layers built from shared contexts (pure core)."""

@@ -1,0 +1,162 @@
+"""The typed layers of the account graph, and their combination.
+
+Each layer is built as (account, context) incidences and projected with
+:func:`graphfraud.graph.projection.project`; the combined graph keeps, per edge, a
+bitmask of the layers that support it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .prepare import IDENTIFIER_SOURCES, Prepared
+from .projection import project
+
+LAYERS: tuple[str, ...] = (*IDENTIFIER_SOURCES, "lockstep", "money")
+LAYER_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(LAYERS)}
+
+
+def layer_names(mask: int) -> list[str]:
+    """Names of the layers in a bitmask.
+
+    >>> layer_names(LAYER_BIT["device"] | LAYER_BIT["lockstep"])
+    ['device', 'lockstep']
+    """
+    return [name for name, bit in LAYER_BIT.items() if mask & bit]
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    """How the account graph is built (see docs/concepts.md for the reasoning)."""
+
+    window_hours: float = 24.0
+    min_shared_shops: int = 2
+    burst_alpha: float = 0.01
+    clique_max: int = 100
+    hub_max: int = 2000
+    crowd_max: int = 1000
+    sparsify_k: int = 10
+    layer_weights: dict[str, float] = field(default_factory=lambda: {
+        "device": 1.0, "payment": 1.0, "address": 1.0, "phone": 1.0, "ip": 0.5, "lockstep": 1.0, "money": 1.0})
+
+
+@dataclass
+class LayerStats:
+    name: str
+    incidences: int
+    contexts: int
+    hubs_dropped: int
+    edges: int
+
+
+@dataclass
+class AccountGraph:
+    """Weighted account-account edges ``a < b`` with supporting-layer bitmasks."""
+
+    edges: pl.DataFrame  # a, b, weight, layers, + one weight column per layer
+    n_accounts: int
+    stats: list[LayerStats]
+
+
+def _aggregate(pairs: pl.DataFrame, name: str) -> pl.DataFrame:
+    return pairs.group_by("a", "b").agg(pl.col("w").sum().alias(name))
+
+
+def identifier_layer(prep: Prepared, kind: str, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+    inc = prep.identifiers.filter(pl.col("kind") == kind).select(
+        "a", pl.col("value").rank("dense").cast(pl.Int64).alias("c"))
+    proj = project(inc, clique_max=p.clique_max, hub_max=p.hub_max, k=p.sparsify_k, seed=seed)
+    edges = _aggregate(proj.pairs, kind)
+    return edges, LayerStats(kind, inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+
+
+def lockstep_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+    """Accounts active together in bursts at the same shops, at several shops.
+
+    Windows are tiled twice, the second tiling shifted by half a window, so a burst
+    across a window edge is still seen together; only burst windows count (see
+    :func:`burst_windows`). Per pair and shop the best window counts once; pairs need
+    ``min_shared_shops`` distinct shops (a flash sale or a fan club is one shop).
+    """
+    inc = burst_windows(prep, p.window_hours, p.burst_alpha)
+    shop_of = inc.select("c", "m").unique("c")
+    proj = project(inc.select("a", "c"), clique_max=p.clique_max, hub_max=p.crowd_max, k=p.sparsify_k, seed=seed)
+    per_shop = (proj.pairs.join(shop_of, on="c").group_by("a", "b", "m").agg(pl.col("w").max()))
+    edges = (per_shop.group_by("a", "b").agg(pl.col("w").sum().alias("lockstep"), pl.len().alias("shops"))
+             .filter(pl.col("shops") >= p.min_shared_shops).drop("shops"))
+    return edges, LayerStats("lockstep", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+
+
+def burst_windows(prep: Prepared, window_hours: float, alpha: float) -> pl.DataFrame:
+    """(account, shop, window id) for shop-windows that are bursts.
+
+    A window is a burst when its number of distinct active accounts ``n`` is improbable
+    under the shop's own Poisson baseline ``lam`` (its mean accounts per window over the
+    data's time span): ``P(X >= n | lam) < alpha``. Two accounts meeting at a quiet shop
+    is coincidence; thirty where five is usual is not. The test adapts to every shop's
+    popularity, so no count threshold is tuned to one marketplace.
+    """
+    from scipy.special import gammainc
+
+    width = int(window_hours * 3600)
+    act = prep.activity().select("a", "m", "t")
+    if act.height == 0:
+        return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
+    span = max(1, (int(act["t"].max()) - int(act["t"].min())) // width + 1)
+    tiles = pl.concat([act.select("a", "m", ((pl.col("t") + off) // width).alias("bucket"), pl.lit(i).alias("tile"))
+                       for i, off in enumerate((0, width // 2))]).unique(["a", "m", "bucket", "tile"])
+    windows = tiles.group_by("m", "bucket", "tile").agg(pl.len().alias("n"))
+    lam = windows.group_by("m", "tile").agg((pl.col("n").sum() / span).alias("lam"))
+    windows = windows.join(lam, on=["m", "tile"])
+    n = windows["n"].to_numpy().astype(float)
+    # P(X >= n) for Poisson(lam) is the regularised lower incomplete gamma P(n, lam).
+    tail = gammainc(n, windows["lam"].to_numpy())
+    bursts = windows.filter(pl.Series((n >= 2) & (tail < alpha))).select("m", "bucket", "tile")
+    return tiles.join(bursts, on=["m", "bucket", "tile"]).select(
+        "a", "m", pl.struct("m", "bucket", "tile").rank("dense").cast(pl.Int64).alias("c"))
+
+
+def money_incidence(prep: Prepared) -> pl.DataFrame:
+    """(recipient account, payer) for every transfer into a buyer's payment account."""
+    return (prep.transfers.join(prep.payment_owner, left_on="dst", right_on="payment_account_id")
+            .select("a", pl.col("src").alias("payer"), "t", "amount"))
+
+
+def money_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+    """Co-recipients of one payer: organisers' refunds, a shop's cashback, red packets."""
+    inc = money_incidence(prep).select("a", pl.col("payer").rank("dense").cast(pl.Int64).alias("c"))
+    proj = project(inc, clique_max=p.clique_max, hub_max=p.hub_max, k=p.sparsify_k, seed=seed)
+    edges = _aggregate(proj.pairs, "money")
+    return edges, LayerStats("money", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+
+
+def build_graph(prep: Prepared, p: GraphParams, seed: int = 0,
+                progress=None) -> AccountGraph:
+    """Build every layer and sum them into one weighted graph."""
+    built: list[tuple[pl.DataFrame, LayerStats]] = []
+    for kind in IDENTIFIER_SOURCES:
+        if progress:
+            progress(f"layer {kind}")
+        built.append(identifier_layer(prep, kind, p, seed))
+    if progress:
+        progress("layer lockstep")
+    built.append(lockstep_layer(prep, p, seed))
+    if progress:
+        progress("layer money")
+    built.append(money_layer(prep, p, seed))
+    frames = [e for e, _ in built if e.height]
+    if not frames:
+        empty = pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "weight": pl.Float64, "layers": pl.Int64})
+        return AccountGraph(empty, prep.n_accounts, [s for _, s in built])
+    long = pl.concat([f.unpivot(index=["a", "b"], variable_name="layer", value_name="w") for f in frames])
+    wide = long.pivot(on="layer", index=["a", "b"], values="w", aggregate_function="sum")
+    for name in LAYERS:
+        if name not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(name))
+    weight = pl.sum_horizontal([pl.col(n).fill_null(0) * p.layer_weights.get(n, 1.0) for n in LAYERS])
+    mask = pl.sum_horizontal([pl.when(pl.col(n) > 0).then(LAYER_BIT[n]).otherwise(0) for n in LAYERS])
+    edges = wide.with_columns(weight.alias("weight"), mask.cast(pl.Int64).alias("layers")).select(
+        "a", "b", "weight", "layers", *LAYERS).sort("a", "b")
+    return AccountGraph(edges, prep.n_accounts, [s for _, s in built])
