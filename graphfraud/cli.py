@@ -21,7 +21,7 @@ from .ingest import DEFAULT_TZ, load_dataset
 from .ingest.read import ENCODINGS
 
 console = Console(stderr=True)
-out = Console()
+stdout = Console()
 
 app = typer.Typer(
     name="graphfraud",
@@ -37,7 +37,7 @@ TzOpt = typer.Option(DEFAULT_TZ, "--tz", help="IANA time zone for timestamps wit
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"graphfraud {__version__}")
+        stdout.print(f"graphfraud {__version__}")
         raise typer.Exit()
 
 
@@ -69,8 +69,8 @@ def synth(
     write_tables({"ring_members": result.ring_members, "benign_groups": result.benign_groups},
                  out_dir / "truth", "csv")
     rows = ", ".join(f"{k} {v.height:,}" for k, v in result.tables.items())
-    out.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f}s: {rows}")
-    out.print(f"truth: {result.ring_members['ring_id'].n_unique()} rings "
+    stdout.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f}s: {rows}")
+    stdout.print(f"truth: {result.ring_members['ring_id'].n_unique()} rings "
               f"({result.ring_members.height:,} accounts), {result.benign_groups['group_id'].n_unique()} "
               f"benign look-alike groups → {out_dir / 'truth'}")
 
@@ -90,13 +90,106 @@ def validate(
     for t in result.report.tables:
         reasons = "; ".join(f"{r}: {n:,}" for r, n in sorted(t.rejected_by_reason.items())) or "-"
         table.add_row(t.table, t.file, t.encoding, f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}", reasons)
-    out.print(table)
+    stdout.print(table)
     if result.report.ignored_files:
-        out.print(f"ignored (not a contract table): {', '.join(result.report.ignored_files)}")
+        stdout.print(f"ignored (not a contract table): {', '.join(result.report.ignored_files)}")
     path = result.report.write_rejects(report)
     n = result.report.n_rejected
-    out.print(f"{n:,} rejected row(s); report: {path}" if n else f"no rejected rows; empty report: {path}")
-    out.print("data is usable.")
+    stdout.print(f"{n:,} rejected row(s); report: {path}" if n else f"no rejected rows; empty report: {path}")
+    stdout.print("data is usable.")
+
+
+def _detector(seed: int, threshold: float, resolution: float, window_hours: float):
+    from .detect.detector import RingDetector
+
+    return RingDetector(seed=seed, threshold=threshold, resolution=resolution, window_hours=window_hours)
+
+
+def _ring_table(rings, limit: int, title: str) -> RichTable:
+    table = RichTable(title=title, show_lines=True)
+    for col, just in (("#", "right"), ("ring", "left"), ("score", "right"), ("accounts", "right"),
+                      ("top reasons", "left")):
+        table.add_column(col, justify=just, overflow="fold")
+    for i, row in enumerate(rings.head(limit).iter_rows(named=True), 1):
+        top = "\n".join(row["reasons"].split("; ")[:3])
+        table.add_row(str(i), row["ring_id"], f"{row['score']:.2f}", str(row["n_accounts"]), top)
+    return table
+
+
+def _detect(data_dir: Path, out_dir: Path, seed: int, threshold: float, resolution: float, window_hours: float,
+            encoding: str, tz: str):
+    from .export.run import write_run
+
+    t0 = time.perf_counter()
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
+    if loaded.report.n_rejected:
+        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected; see {out_dir / 'rejects.csv'}[/yellow]")
+    load_s = time.perf_counter() - t0
+    det = _detector(seed, threshold, resolution, window_hours).fit(loaded.dataset, progress=_progress)
+    det.timings_["load"] = round(load_s, 3)
+    _progress("writing outputs and evidence")
+    write_run(det, out_dir, load_report=loaded.report, dataset=loaded.dataset)
+    return det, loaded
+
+
+@app.command()
+def detect(
+    data_dir: Path = typer.Argument(..., help="Directory with the input tables."),
+    out: Path = typer.Option(..., "--out", help="Directory for rings.csv, ring_members.csv, evidence/, manifest.json."),
+    seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling; same input + seed = same rings."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Flag rings scoring at least this (0-1)."),
+    resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution (higher = smaller communities)."),
+    window_hours: float = typer.Option(24.0, "--window-hours", help="Co-activity window for lockstep and bursts."),
+    encoding: str = EncodingOpt,
+    tz: str = TzOpt,
+    top: int = typer.Option(10, "--top", help="Rings to print."),
+) -> None:
+    """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
+    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz)
+    if det.rings_.height:
+        stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged (score ≥ {threshold})"))
+    else:
+        stdout.print(f"no ring reached the threshold {threshold}; {det.candidates_.height} candidate(s) "
+                               f"in {out / 'candidates.csv'}")
+    stdout.print(f"results in {out}: rings.csv, ring_members.csv, candidates.csv, evidence/, "
+                           f"manifest.json  ({sum(det.timings_.values()):.1f}s)")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("graphfraud-demo"), "--out", help="Where to leave data, results and evaluation."),
+    accounts: int = typer.Option(20_000, "--accounts", help="Background accounts of the synthetic marketplace."),
+    seed: int = typer.Option(0, "--seed", help="Seed for synthesis and detection."),
+    top: int = typer.Option(10, "--top", help="Rings to print."),
+) -> None:
+    """Synthesise a marketplace, detect rings, and score them against the planted truth."""
+    import json
+
+    from .evaluate import evaluate
+    from .export.tables import write_tables
+    from .synth import synthesize
+
+    data = out / "data"
+    _progress(f"synthesising {accounts:,} accounts (seed {seed}) into {data}")
+    res = synthesize(accounts, seed=seed)
+    write_tables(res.tables, data)
+    write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, data / "truth")
+    det, _ = _detect(data, out / "run", seed, 0.5, 1.0, 24.0, "auto", DEFAULT_TZ)
+    stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged"))
+    ev = evaluate(det.membership_, res.ring_members, res.benign_groups)
+    table = RichTable(title="against the planted truth (a ring is found at Jaccard ≥ 0.5)")
+    for col in ("ring kind", "rings", "found", "ring recall", "account recall"):
+        table.add_column(col)
+    for r in ev.per_kind.iter_rows(named=True):
+        table.add_row(r["ring_kind"], str(r["rings"]), str(r["rings_found"]), f"{r['ring_recall']:.2f}",
+                      f"{r['account_recall']:.2f}")
+    stdout.print(table)
+    stdout.print(f"accounts: precision {ev.account_precision:.3f}, recall {ev.account_recall:.3f}, "
+                           f"F1 {ev.account_f1:.3f}")
+    benign = ", ".join(f"{r['group_kind']} {r['flagged']}/{r['accounts']}" for r in ev.benign_flagged.iter_rows(named=True))
+    stdout.print(f"benign look-alike accounts flagged: {benign}")
+    (out / "evaluation.json").write_text(json.dumps(ev.as_dict(), indent=2), "utf-8")
+    stdout.print(f"everything is under {out}/: data/, run/, evaluation.json")
 
 
 def run() -> None:

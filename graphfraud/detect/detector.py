@@ -60,6 +60,9 @@ class RingDetector:
     objective : {"modularity", "cpm"}, default "modularity"
     clique_max, hub_max, crowd_max, sparsify_k : int
         Projection limits; see :mod:`graphfraud.graph.projection`.
+    hub_share : float, default 0.05
+        An identifier shared by more than this share of all accounts is a hub too
+        (whichever of ``hub_max`` and this is smaller, but never below ``clique_max``).
     seed : int, default 0
 
     Examples
@@ -78,7 +81,8 @@ class RingDetector:
                  min_member_score: float = 0.5, window_hours: float = 24.0, min_shared_shops: int = 2,
                  burst_alpha: float = 0.01, resolution: float = 1.0, objective: str = "modularity",
                  clique_max: int = 100,
-                 hub_max: int = 2000, crowd_max: int = 1000, sparsify_k: int = 10, seed: int = 0) -> None:
+                 hub_max: int = 2000, hub_share: float = 0.05, crowd_max: int = 1000, sparsify_k: int = 10,
+                 seed: int = 0) -> None:
         self.threshold = threshold
         self.candidate_threshold = candidate_threshold
         self.min_ring_size = min_ring_size
@@ -90,6 +94,7 @@ class RingDetector:
         self.objective = objective
         self.clique_max = clique_max
         self.hub_max = hub_max
+        self.hub_share = hub_share
         self.crowd_max = crowd_max
         self.sparsify_k = sparsify_k
         self.seed = seed
@@ -98,7 +103,7 @@ class RingDetector:
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in ("threshold", "candidate_threshold", "min_ring_size",
                                               "min_member_score", "window_hours", "min_shared_shops",
-                                              "burst_alpha", "resolution", "objective", "clique_max", "hub_max", "crowd_max",
+                                              "burst_alpha", "resolution", "objective", "clique_max", "hub_max", "hub_share", "crowd_max",
                                               "sparsify_k", "seed")}
 
     def _validate(self) -> None:
@@ -106,7 +111,7 @@ class RingDetector:
             if not ok:
                 raise ParameterError(f"{name}={getattr(self, name)!r}: must be {rule}.")
 
-        for name in ("threshold", "candidate_threshold", "min_member_score"):
+        for name in ("threshold", "candidate_threshold", "min_member_score", "hub_share"):
             v = getattr(self, name)
             need(isinstance(v, (int, float)) and 0 <= v <= 1, name, "a number in [0, 1]")
         need(self.candidate_threshold <= self.threshold, "candidate_threshold", f"<= threshold ({self.threshold})")
@@ -146,15 +151,20 @@ class RingDetector:
         def done(name: str) -> None:
             timings[name] = round(time.perf_counter() - timings[name], 3)
 
-        fp = FeatureParams(window_hours=self.window_hours)
         stage("prepare")
         prep = prepare(dataset)
+        # A hub is shared by more than hub_max accounts or by more than hub_share of all
+        # accounts: rings are small next to a platform, so such an identifier is a NAT, a
+        # campus or a platform account whatever the platform's size.
+        hub_cut = int(min(self.hub_max, max(self.clique_max, self.hub_share * prep.n_accounts)))
+        fp = FeatureParams(window_hours=self.window_hours, max_identifier_accounts=hub_cut)
         base = baselines(prep, fp)
         done("prepare")
         gp = GraphParams(window_hours=self.window_hours, min_shared_shops=self.min_shared_shops,
                          burst_alpha=self.burst_alpha,
-                         clique_max=self.clique_max, hub_max=self.hub_max, crowd_max=self.crowd_max,
+                         clique_max=self.clique_max, hub_max=hub_cut, crowd_max=self.crowd_max,
                          sparsify_k=self.sparsify_k)
+        self.hub_cut_ = hub_cut
         stage("graph")
         graph = build_graph(prep, gp, seed=self.seed, progress=say)
         done("graph")
@@ -167,6 +177,7 @@ class RingDetector:
         feats, detail = compute_features(prep, members, base, fp)
         feats = score_frame(feats)
         comm, members, feats, detail = self._refine(graph.edges, comm, members, feats, detail, prep, base, fp)
+        comm, members, feats, detail = self._merge(graph.edges, comm, members, feats, detail, prep, base, fp)
         done("features")
         stage("scoring")
         kept = feats.filter(pl.col("score") >= self.candidate_threshold)
@@ -209,19 +220,61 @@ class RingDetector:
                        .group_by("parent").agg(pl.col("score").max()).filter(pl.col("score") >= self.threshold))
             if winners.height == 0:
                 break
-            won = winners["parent"].implode()
+            won = winners["parent"].to_list()
             moved = sub.filter(pl.col("parent").is_in(won))
-            new_ids = moved["community"].unique().implode()
-            comm = (comm.join(moved.select("a", pl.col("community").alias("new")), on="a", how="left")
-                    .select("a", pl.coalesce("new", "community").alias("community")))
-            members = pl.concat([members.filter(~pl.col("community").is_in(won)),
-                                 sub_members.filter(pl.col("parent").is_in(won)).select("a", "community")])
-            feats = pl.concat([feats.filter(~pl.col("community").is_in(won)),
-                               sub_feats.filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
-            detail = {k: pl.concat([v.filter(~pl.col("community").is_in(won)),
-                                    sub_detail[k].filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
-                      for k, v in detail.items()}
+            comm, members, feats, detail = _replace(
+                comm, members, feats, detail, won, moved.select("a", "community"),
+                sub_members.filter(pl.col("parent").is_in(won)).select("a", "community"), sub_feats, sub_detail)
         return comm, members, feats, detail
+
+    def _merge(self, edges, comm, members, feats, detail, prep, base, fp):
+        """Merge flagged communities that are as tied to each other as within themselves.
+
+        When one ring dominates a small graph, modularity may split it (say, by
+        group-control phone). Two flagged parts A and B are merged when the density of
+        edge weight between them is at least half the lower of their internal densities.
+        """
+        flagged = feats.filter(pl.col("score") >= self.threshold).select("community", "n_accounts")
+        if flagged.height < 2:
+            return comm, members, feats, detail
+        fm = members.join(flagged.select("community"), on="community")
+        e = (edges.select("a", "b", "weight").join(fm.rename({"community": "ca"}), on="a")
+             .join(fm.rename({"a": "b", "community": "cb"}), on="b"))
+        sizes = dict(zip(flagged["community"].to_list(), flagged["n_accounts"].to_list()))
+        inside = {c: w for c, w in e.filter(pl.col("ca") == pl.col("cb")).group_by("ca").agg(pl.col("weight").sum()).iter_rows()}
+        between = (e.filter(pl.col("ca") != pl.col("cb"))
+                   .with_columns(pl.min_horizontal("ca", "cb").alias("x"), pl.max_horizontal("ca", "cb").alias("y"))
+                   .group_by("x", "y").agg(pl.col("weight").sum()).sort("x", "y"))
+        parent = {c: c for c in sizes}
+
+        def find(c: int) -> int:
+            while parent[c] != c:
+                c = parent[c]
+            return c
+
+        def density(c: int) -> float:
+            n = sizes[c]
+            return inside.get(c, 0.0) / max(1, n * (n - 1) / 2)
+
+        for x, y, w in between.iter_rows():
+            if w / (sizes[x] * sizes[y]) >= 0.5 * min(density(x), density(y)):
+                rx, ry = find(x), find(y)
+                if rx != ry:
+                    parent[max(rx, ry)] = min(rx, ry)
+        groups: dict[int, list[int]] = {}
+        for c in sizes:
+            groups.setdefault(find(c), []).append(c)
+        merged = {root: cs for root, cs in groups.items() if len(cs) > 1}
+        if not merged:
+            return comm, members, feats, detail
+        first_id = int(comm["community"].max()) + 1
+        mapping = pl.DataFrame({"community": [c for cs in merged.values() for c in cs],
+                                "new": [first_id + i for i, cs in enumerate(merged.values()) for _ in cs]},
+                               schema={"community": pl.UInt32, "new": pl.UInt32})
+        new_members = members.join(mapping, on="community").select("a", pl.col("new").alias("community"))
+        new_feats, new_detail = compute_features(prep, new_members, base, fp)
+        return _replace(comm, members, feats, detail, mapping["community"].to_list(), new_members, new_members,
+                        score_frame(new_feats), new_detail)
 
     def _finish(self, prep: Prepared, kept: pl.DataFrame, member_scores: pl.DataFrame) -> None:
         ids = pl.DataFrame({"a": range(prep.n_accounts), "account_id": prep.account_ids}).with_columns(
@@ -239,12 +292,16 @@ class RingDetector:
             reason_col.append("; ".join(text for _, _, text in reasons(row, base_five, self.window_hours)))
         table = table.with_columns(pl.Series("reasons", reason_col, dtype=pl.String)).sort(
             ["score", "n_accounts", "ring_id"], descending=[True, True, False])
+        mem = (ms.join(table.select("community", "ring_id", "score"), on="community")
+               .select("ring_id", "account_id", "member_score", "a", "community", pl.col("score").alias("_s")))
+        listed = (mem.filter(pl.col("member_score") >= self.min_member_score).group_by("community")
+                  .agg(pl.len().alias("n_members")))
+        table = (table.rename({"n_accounts": "community_size"}).join(listed, on="community", how="left")
+                 .with_columns(pl.col("n_members").fill_null(0).alias("n_accounts")).drop("n_members"))
         self.features_ = table
         flagged_ids = table.filter(pl.col("score") >= self.threshold)
         self.rings_ = _ring_table(flagged_ids)
         self.candidates_ = _ring_table(table.filter(pl.col("score") < self.threshold))
-        mem = (ms.join(table.select("community", "ring_id", "score"), on="community")
-               .select("ring_id", "account_id", "member_score", "a", "community", pl.col("score").alias("_s")))
         self.all_members_ = mem
         self.membership_ = (mem.join(flagged.select("community"), on="community")
                             .filter(pl.col("member_score") >= self.min_member_score)
@@ -265,7 +322,7 @@ class RingDetector:
         r = row.row(0, named=True)
         members = self.all_members_.filter((pl.col("ring_id") == ring_id)
                                            & (pl.col("member_score") >= self.min_member_score))["account_id"].to_list()
-        return Ring(ring_id, r["score"], r["n_accounts"], {f: round(r[f"f_{f}"], 3) for f in FAMILIES},
+        return Ring(ring_id, r["score"], len(members), {f: round(r[f"f_{f}"], 3) for f in FAMILIES},
                     [text for _, _, text in reasons(r, self.baselines_.five_star_share, self.window_hours)],
                     members, {k: v for k, v in r.items() if k not in ("reasons",)})
 
@@ -287,7 +344,26 @@ class RingDetector:
                 "layer_names": list(LAYERS)}
 
 
-RING_COLUMNS = ["ring_id", "score", "n_accounts", *[f"f_{f}" for f in FAMILIES], "five_star_excess",
+def _replace(comm, members, feats, detail, old: list[int], moved: pl.DataFrame, new_members: pl.DataFrame,
+             new_feats: pl.DataFrame, new_detail: dict):
+    """Swap communities ``old`` for new ones in every per-community frame.
+
+    ``moved`` re-labels accounts in the full partition; ``new_members`` are the new
+    candidate communities (large enough to score) with ``new_feats`` / ``new_detail``.
+    """
+    new_ids = new_members["community"].unique().implode()
+    comm = (comm.join(moved.select("a", pl.col("community").alias("new")), on="a", how="left")
+            .select("a", pl.coalesce("new", "community").alias("community")))
+    members = pl.concat([members.filter(~pl.col("community").is_in(old)), new_members.select("a", "community")])
+    feats = pl.concat([feats.filter(~pl.col("community").is_in(old)),
+                       new_feats.filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
+    detail = {k: pl.concat([v.filter(~pl.col("community").is_in(old)),
+                            new_detail[k].filter(pl.col("community").is_in(new_ids))], how="diagonal_relaxed")
+              for k, v in detail.items()}
+    return comm, members, feats, detail
+
+
+RING_COLUMNS = ["ring_id", "score", "n_accounts", "community_size", *[f"f_{f}" for f in FAMILIES], "five_star_excess",
                 "template_share", "fast_review_excess", "burst_shops", "burst_members", "paid_members",
                 "shop_payment_members", "batch_members", "reasons"]
 

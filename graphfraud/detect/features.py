@@ -28,6 +28,8 @@ class FeatureParams:
     burst_min_members: int = 3
     burst_min_share: float = 0.1
     min_concentration: float = 0.5
+    #: Identifiers shared by more accounts than this are hubs (NAT, campus): never evidence.
+    max_identifier_accounts: int = 2000
     generic_text_share: float = 0.005
     batch_window_hours: float = 48.0
     batch_min_members: int = 5
@@ -66,7 +68,7 @@ class Baselines:
         return out
 
 
-_CHANCE_SIZES = (16, 64, 256, 1024)
+_CHANCE_SIZES = (16, 64, 256, 1024, 4096)
 
 
 def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
@@ -135,7 +137,8 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
               .with_columns(pl.col("accounts").list.len().alias("n"))
               .filter(pl.col("n") >= 2)
               .join(platform, on=["kind", "value"])
-              .filter(pl.col("n") / pl.col("platform_accounts") >= p.min_concentration))
+              .filter((pl.col("n") / pl.col("platform_accounts") >= p.min_concentration)
+                      & (pl.col("platform_accounts") <= p.max_identifier_accounts)))
     detail["shared_identifiers"] = shared
     per_kind = (shared.explode("accounts").group_by("community", "kind")
                 .agg(pl.col("accounts").n_unique().alias("members"), pl.col("value").n_unique().alias("ids")))
@@ -292,6 +295,7 @@ def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFr
         five_excess.alias("five_star_excess"),
         fast_excess.alias("fast_review_excess"),
         raw_template.alias("template_raw_share"),
+        chance.alias("template_chance"),
         template.alias("template_share"),
         pl.max_horizontal(z("paid_members") / n, z("shop_payment_members") / n).clip(0, 1).alias("f_money"),
         pl.when(z("batch_members") >= p.batch_min_members).then(z("batch_members") / n).otherwise(0.0)

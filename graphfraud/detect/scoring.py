@@ -21,8 +21,9 @@ from ..graph.prepare import IDENTIFIER_SOURCES
 
 FAMILIES: tuple[str, ...] = ("infrastructure", "coordination", "content", "money", "provenance")
 
-_KIND_NOUN = {"device": "devices", "payment": "payment accounts", "address": "delivery addresses",
-              "phone": "phone numbers", "ip": "IP addresses"}
+_KIND_NOUN = {"device": ("device", "devices"), "payment": ("payment account", "payment accounts"),
+              "address": ("delivery address", "delivery addresses"), "phone": ("phone number", "phone numbers"),
+              "ip": ("IP address", "IP addresses")}
 
 
 def combine(families: dict[str, float]) -> float:
@@ -38,41 +39,47 @@ def score_frame(feats: pl.DataFrame) -> pl.DataFrame:
     return feats.with_columns((top.list.get(0) * top.list.get(1)).sqrt().round(3).alias("score"))
 
 
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 shop`` / ``3 shops``."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
 def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str, float, str]]:
     """Plain-language reasons for one community: (family, family score, sentence)."""
-    n = row["n_accounts"]
+    n = row.get("community_size", row.get("n_accounts"))
     out: list[tuple[str, float, str]] = []
     kinds = [(row.get(f"shared_{k}_members") or 0, row.get(f"shared_{k}_ids") or 0, k) for k in IDENTIFIER_SOURCES]
     kinds = [k for k in kinds if k[0] >= 2]
     if kinds:
-        parts = [f"{m} share {i} {_KIND_NOUN[k]}" for m, i, k in sorted(kinds, reverse=True)]
-        out.append(("infrastructure", row["f_infrastructure"], f"of {n} accounts, " + "; ".join(parts)))
-    if (row.get("burst_shops") or 0) >= 1:
+        parts = [f"{m} share {_n(i, *_KIND_NOUN[k])}" for m, i, k in sorted(kinds, reverse=True)]
+        out.append(("infrastructure", row["f_infrastructure"], f"of the {n} accounts, " + "; ".join(parts)))
+    if row.get("f_coordination", 0) > 0:
         out.append(("coordination", row["f_coordination"],
-                    f"{row['burst_shops']} shops hit in bursts (several members within {window_hours:g} h); "
-                    f"{row.get('burst_members') or 0} members took part at 2+ shops"))
+                    f"{_n(row['burst_shops'], 'shop')} hit in bursts (several members within {window_hours:g} h); "
+                    f"{_n(row.get('burst_members') or 0, 'member')} took part at 2+ shops"))
     if (row.get("focus_reviews") or 0) > 0:
         five = row["focus_five_star"] / row["focus_reviews"]
         bits = [f"{_pct(five)} of their {row['focus_reviews']} reviews on those shops are 5-star "
                 f"(platform {_pct(base_five)})"]
         if (row.get("template_reviews") or 0) > 0:
-            bits.append(f"{_pct(row['template_share'])} of texts in {row['templates']} near-identical templates")
+            bits.append(f"{_pct(row['template_raw_share'])} of texts in {_n(row['templates'], 'near-identical template')}"
+                        f" (chance level {_pct(row.get('template_chance') or 0)})")
         if (row.get("timed_reviews") or 0) > 0 and row.get("fast_review_excess", 0) > 0:
             bits.append(f"{_pct(row['fast_reviews'] / row['timed_reviews'])} reviewed faster than 90% of the platform")
         out.append(("content", row["f_content"], "; ".join(bits)))
     if (row.get("paid_members") or 0) > 0:
         out.append(("money", row["f_money"],
                     f"{row['payer_transfers']} transfers ({row['payer_amount']:,.0f} in total) from "
-                    f"{row['payers']} payer(s) to {row['paid_members']} members"))
+                    f"{_n(row['payers'], 'payer')} to {_n(row['paid_members'], 'member')}"))
     if (row.get("shop_payment_members") or 0) > 0:
         out.append(("money", row["f_money"],
-                    f"{row['shop_payment_members']} members pay with the payment account of "
-                    f"{row['shop_payment_shops']} shop(s)"))
+                    f"{_n(row['shop_payment_members'], 'member')} pay with a payment account that belongs to "
+                    f"{_n(row['shop_payment_shops'], 'shop')}"))
     if row.get("f_provenance", 0) > 0:
         out.append(("provenance", row["f_provenance"],
-                    f"{row['batch_members']} accounts registered within 48 h"))
+                    f"{_n(row['batch_members'], 'account')} registered within 48 h"))
     return sorted(out, key=lambda r: -r[1])

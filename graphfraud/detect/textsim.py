@@ -21,6 +21,8 @@ import polars as pl
 
 #: Normalised texts shorter than this are "generic" and never form a template.
 MIN_CHARS = 8
+#: Estimated bigram Jaccard similarity from which two texts are near-duplicates.
+MIN_SIMILARITY = 0.6
 _STRIP = r"[\s\p{P}\p{S}\p{N}]+"
 _PERMS = 64
 _BANDS = 16  # 16 bands x 4 rows: pairs above ~0.5 Jaccard collide with high probability
@@ -57,7 +59,13 @@ def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
                    dtype=np.uint64)[:rows]
     band_keys = [(sig[:, k * rows:(k + 1) * rows] * mix).sum(axis=1).view(np.int64) for k in range(_BANDS)]
     frame = pl.DataFrame({"i": np.arange(len(idx)), **{f"b{k}": s for k, s in enumerate(band_keys)}})
-    # Union of all texts that share any band: connected components over band buckets.
+    # Candidate pairs share a band; keep those whose signatures agree on >= MIN_SIMILARITY of
+    # the permutations (an unbiased estimate of their Jaccard similarity), so clusters do not
+    # chain through chance collisions.
+    pairs = pl.concat([
+        frame.select("i", pl.col(f"b{k}").alias("key")).join(
+            frame.select(pl.col("i").alias("j"), pl.col(f"b{k}").alias("key")), on="key").filter(pl.col("i") < pl.col("j"))
+        .select("i", "j") for k in range(_BANDS)]).unique()
     parent = np.arange(len(idx))
 
     def find(x: int) -> int:
@@ -66,14 +74,14 @@ def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
             x = parent[x]
         return x
 
-    for k in range(_BANDS):
-        groups = frame.group_by(f"b{k}").agg(pl.col("i")).filter(pl.col("i").list.len() > 1)["i"].to_list()
-        for g in groups:
-            root = find(g[0])
-            for j in g[1:]:
-                r = find(j)
-                if r != root:
-                    parent[r] = root
+    if pairs.height:
+        i = pairs["i"].to_numpy()
+        j = pairs["j"].to_numpy()
+        agree = (sig[i] == sig[j]).mean(axis=1) >= MIN_SIMILARITY
+        for a, b in zip(i[agree].tolist(), j[agree].tolist()):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[rb] = ra
     roots = np.array([find(i) for i in range(len(idx))])
     uniq, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
     cluster = np.where(counts[inverse] > 1, inverse, -1)
