@@ -119,7 +119,7 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
     >>> raw = pl.DataFrame({"merchant_id": ["m1", "m1", ""], "_line": [2, 3, 4]})
     >>> ok, bad = transform_table(CONTRACT["merchants"], raw, "merchants.csv", "UTC")
     >>> ok["merchant_id"].to_list(), bad["reason"].to_list()
-    (['m1'], ['missing required value', 'duplicate primary key'])
+    (['m1'], ['duplicate primary key', 'missing required value'])
     """
     present = [c for c in spec.columns if c.name in raw.columns]
     typed: list[pl.Expr] = []
