@@ -178,6 +178,7 @@ class RingDetector:
         feats = score_frame(feats)
         comm, members, feats, detail = self._refine(graph.edges, comm, members, feats, detail, prep, base, fp)
         comm, members, feats, detail = self._merge(graph.edges, comm, members, feats, detail, prep, base, fp)
+        comm, members, feats, detail = self._trim(graph.edges, comm, members, feats, detail, prep, base, fp)
         done("features")
         stage("scoring")
         kept = feats.filter(pl.col("score") >= self.candidate_threshold)
@@ -197,8 +198,9 @@ class RingDetector:
     def _refine(self, edges, comm, members, feats, detail, prep, base, fp, max_depth: int = 3):
         """Split large unflagged communities with Leiden on their own subgraph.
 
-        A parent is replaced by its parts only when one of the parts is flagged, so a
-        ring diluted in a loose community is recovered and nothing else changes.
+        A parent is replaced by its parts only when that makes its best part clearly
+        more ring-like (at least the candidate threshold, and 0.05 above the parent), so a
+        ring diluted in a loose community is recovered, possibly over several passes.
         """
         for _ in range(max_depth):
             parents = feats.filter((pl.col("score") < self.threshold)
@@ -216,8 +218,13 @@ class RingDetector:
                 break
             sub_feats, sub_detail = compute_features(prep, sub_members.select("a", "community"), base, fp)
             sub_feats = score_frame(sub_feats)
+            # Keep a split when it makes the parent's best part clearly more ring-like; the
+            # next pass may split that part again.
+            parent_score = feats.select(pl.col("community").alias("parent"), pl.col("score").alias("parent_score"))
             winners = (sub_feats.join(sub_members.select("community", "parent").unique(), on="community")
-                       .group_by("parent").agg(pl.col("score").max()).filter(pl.col("score") >= self.threshold))
+                       .group_by("parent").agg(pl.col("score").max()).join(parent_score, on="parent")
+                       .filter((pl.col("score") >= self.candidate_threshold)
+                               & (pl.col("score") > pl.col("parent_score") + 0.05)))
             if winners.height == 0:
                 break
             won = winners["parent"].to_list()
@@ -274,6 +281,32 @@ class RingDetector:
         new_members = members.join(mapping, on="community").select("a", pl.col("new").alias("community"))
         new_feats, new_detail = compute_features(prep, new_members, base, fp)
         return _replace(comm, members, feats, detail, mapping["community"].to_list(), new_members, new_members,
+                        score_frame(new_feats), new_detail)
+
+    def _trim(self, edges, comm, members, feats, detail, prep, base, fp):
+        """Re-measure each community on the accounts that actually take part in it.
+
+        Bystanders attached to a ring (a heavy shopper who happened to buy in two of its
+        bursts) dilute every share-based feature. Communities with any evidence (score at
+        least ``TRIM_FLOOR``) keep the members whose member score reaches
+        ``min_member_score``; features and score are then computed on that core.
+        """
+        scored = feats.filter(pl.col("score") >= TRIM_FLOOR)
+        if scored.height == 0:
+            return comm, members, feats, detail
+        ms = _member_scores(edges, comm, members.join(scored.select("community"), on="community"), detail, scored)
+        core = ms.filter(pl.col("member_score") >= self.min_member_score)
+        sizes = core.group_by("community").agg(pl.len().alias("n"))
+        full = members.group_by("community").agg(pl.len().alias("full"))
+        changed = sizes.join(full, on="community").filter((pl.col("n") < pl.col("full")) & (pl.col("n") >= self.min_ring_size))
+        if changed.height == 0:
+            return comm, members, feats, detail
+        first_id = int(comm["community"].max()) + 1
+        remap = changed.select("community").sort("community").with_row_index("k").select(
+            "community", (pl.col("k").cast(pl.UInt32) + first_id).alias("new"))
+        new_members = core.join(remap, on="community").select("a", pl.col("new").alias("community"))
+        new_feats, new_detail = compute_features(prep, new_members, base, fp)
+        return _replace(comm, members, feats, detail, changed["community"].to_list(), new_members, new_members,
                         score_frame(new_feats), new_detail)
 
     def _finish(self, prep: Prepared, kept: pl.DataFrame, member_scores: pl.DataFrame) -> None:
@@ -374,23 +407,29 @@ def _ring_table(table: pl.DataFrame) -> pl.DataFrame:
         + [pl.col(c).round(3) for c in ("five_star_excess", "template_share", "fast_review_excess")])
 
 
-#: Evidence points a member earns by taking part in a ring signal (see ``_member_scores``).
-MEMBER_POINTS = {"identifier": 1.0, "money": 1.0, "template": 1.0, "burst": 0.5, "five_star": 0.25}
-#: A ring signal counts as fired for its members when the ring's family score reaches this.
-FIRED = 0.3
+#: Communities scoring at least this are re-measured on their participating core.
+TRIM_FLOOR = 0.2
+#: How much taking part in a ring signal says about one member (see ``_member_scores``):
+#: personal signals are strong; bursts and 5-star reviews happen to bystanders too.
+MEMBER_STRENGTH = {"identifier": 1.0, "money": 1.0, "template": 1.0, "burst": 0.5, "five_star": 0.25}
+#: The ring-level feature that says how strongly the ring shows each member signal.
+RING_LEVEL = {"identifier": "f_infrastructure", "money": "f_money", "template": "template_share",
+              "burst": "f_coordination", "five_star": "five_star_excess"}
 
 
 def _member_scores(edges: pl.DataFrame, comm: pl.DataFrame, members: pl.DataFrame, detail: dict,
                    kept: pl.DataFrame) -> pl.DataFrame:
     """How strongly each account belongs to its ring, in [0, 1].
 
-    A member-level conjunction: an account earns points for each of the ring's fired
-    signals it takes part in itself — 1 for a strong, personal one (shares a concentrated
-    identifier, receives the ring's money, writes one of its templates), 0.5 for joining
-    bursts at 2+ shops (a heavy shopper can do that by chance), 0.25 for a 5-star review
-    on a focus shop. Participation is points / the points the ring's fired signals make
-    attainable (at most 2), so reviews-only data is not penalised for lacking devices.
-    It is scaled by cohesion, the share of the account's edge weight inside the ring:
+    A member-level conjunction. Each member signal (shares a concentrated identifier,
+    receives the ring's money, writes one of its templates, joins its bursts at 2+
+    shops, gives 5-star reviews on its focus shops) is weighted by its strength for one
+    member (``MEMBER_STRENGTH``) times how strongly the ring as a whole shows it
+    (``RING_LEVEL``). Participation is the weighted share of those signals the account
+    takes part in: a bystander who shares a ring's weak signals but not the ones that
+    define it scores low, while in reviews-only data (bursts and 5-star only) the
+    members still reach full participation. The score scales participation by cohesion,
+    the share of the account's edge weight inside the ring:
     ``score = participation * (0.5 + 0.5 * cohesion)``.
     """
     if members.height == 0:
@@ -410,21 +449,15 @@ def _member_scores(edges: pl.DataFrame, comm: pl.DataFrame, members: pl.DataFram
         "burst": detail["burst_accounts"],
         "five_star": detail["five_star_accounts"],
     }
-    fired = {
-        "identifier": pl.col("f_infrastructure") >= FIRED,
-        "money": pl.col("f_money") >= FIRED,
-        "template": pl.col("template_share") >= FIRED,
-        "burst": pl.col("f_coordination") >= FIRED,
-        "five_star": pl.col("five_star_excess") >= FIRED,
-    }
     out = members.join(cohesion, left_on="a", right_on="node", how="left").join(kept, on="community")
     for name, frame in signals.items():
         out = out.join(frame.unique().with_columns(pl.lit(True).alias(f"in_{name}")), on=["community", "a"], how="left")
-    attainable = pl.min_horizontal(pl.lit(2.0), pl.sum_horizontal(
-        [pl.when(cond).then(MEMBER_POINTS[n]).otherwise(0.0) for n, cond in fired.items()]))
-    earned = pl.sum_horizontal([pl.when(cond & pl.col(f"in_{n}").fill_null(False)).then(MEMBER_POINTS[n]).otherwise(0.0)
-                                for n, cond in fired.items()])
-    participation = pl.when(attainable > 0).then((earned / attainable).clip(0, 1)).otherwise(0.0)
-    return out.with_columns(
-        (participation * (0.5 + 0.5 * pl.col("cohesion").fill_null(0))).round(3).alias("member_score")
-    ).select("a", "community", "member_score")
+    weight = {n: MEMBER_STRENGTH[n] * pl.col(RING_LEVEL[n]).fill_null(0) for n in signals}
+    total = pl.sum_horizontal(list(weight.values()))
+    earned = pl.sum_horizontal([pl.when(pl.col(f"in_{n}").fill_null(False)).then(w).otherwise(0.0)
+                                for n, w in weight.items()])
+    participation = pl.when(total > 0).then((earned / total).clip(0, 1)).otherwise(0.0)
+    out = out.with_columns(
+        (participation * (0.5 + 0.5 * pl.col("cohesion").fill_null(0))).round(3).alias("member_score"))
+    _member_scores.debug = out  # type: ignore[attr-defined]
+    return out.select("a", "community", "member_score")

@@ -15,7 +15,7 @@ import polars as pl
 
 from ..graph.layers import money_incidence
 from ..graph.prepare import IDENTIFIER_SOURCES, Prepared
-from .textsim import MIN_CHARS, near_duplicate_clusters, normalise_text
+from .textsim import MIN_CHARS, cluster_within, near_duplicate_clusters, normalise_text
 
 #: Weight of each identifier kind in the infrastructure family: an IP is the weakest
 #: shared identifier (proxies rotate, NATs and campuses share), the others are strong.
@@ -35,6 +35,12 @@ class FeatureParams:
     batch_min_members: int = 5
     #: Pseudo-reviews at the platform rate added to every community's reviews (small-sample shrinkage).
     review_prior: float = 10.0
+    #: Pseudo-members that take part in nothing, added to every community: four of six
+    #: accounts sharing a card is weaker evidence than eighty of a hundred.
+    member_prior: float = 5.0
+    #: Weight of money from a shop's own payment account to its buyers: refunds look the
+    #: same as cashback, while a non-merchant payer paying many buyers is an organiser.
+    shop_money_weight: float = 0.5
 
 
 @dataclass
@@ -45,6 +51,10 @@ class Baselines:
     fast_delay_s: float | None  # 10th percentile of order -> review delay
     reviewers: int
     generic_texts: pl.DataFrame  # normalised texts too common to be a template fingerprint
+    identifier_accounts: pl.DataFrame  # kind, value, platform_accounts
+    money: pl.DataFrame  # a, payer, t, amount: every transfer into a buyer's payment account
+    payer_recipients: pl.DataFrame  # payer, platform_recipients
+    delays: pl.DataFrame | None  # review_id, delay (s) from its order
     #: (sample size, share of texts in multi-writer near-duplicate clusters) for random
     #: platform reviews: how often texts look templated by chance.
     template_chance: tuple[tuple[int, float], ...]
@@ -94,7 +104,12 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
             sample = pool.sample(size, seed=size)
             labels = near_duplicate_clusters(sample["text"].to_list())
             chance.append((size, _multi_writer_share(sample["a"].to_list(), labels)))
-    return Baselines(five, fast, reviewers, generic, tuple(chance))
+    money = money_incidence(prep)
+    return Baselines(
+        five_star_share=five, fast_delay_s=fast, reviewers=reviewers, generic_texts=generic,
+        identifier_accounts=prep.identifiers.group_by("kind", "value").agg(pl.len().alias("platform_accounts")),
+        money=money, payer_recipients=money.group_by("payer").agg(pl.col("a").n_unique().alias("platform_recipients")),
+        delays=delay, template_chance=tuple(chance))
 
 
 def _multi_writer_share(writers: list, labels) -> float:
@@ -130,9 +145,8 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     detail: dict[str, pl.DataFrame] = {}
 
     # ---------------------------------------------------------------- infrastructure
-    idents = prep.identifiers
-    platform = idents.group_by("kind", "value").agg(pl.len().alias("platform_accounts"))
-    shared = (idents.join(members, on="a").group_by("community", "kind", "value")
+    platform = base.identifier_accounts
+    shared = (prep.identifiers.join(members, on="a").group_by("community", "kind", "value")
               .agg(pl.col("a").unique().alias("accounts"))
               .with_columns(pl.col("accounts").list.len().alias("n"))
               .filter(pl.col("n") >= 2)
@@ -176,7 +190,7 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     content = focus.group_by("community").agg(
         pl.len().alias("focus_reviews"), (pl.col("rating") >= 5).sum().alias("focus_five_star"))
     feats = feats.join(content, on="community", how="left")
-    delays = _delays(prep)
+    delays = base.delays
     if delays is not None and base.fast_delay_s is not None:
         fast = (focus.join(delays, on="review_id").group_by("community")
                 .agg(pl.len().alias("timed_reviews"), (pl.col("delay") < base.fast_delay_s).sum().alias("fast_reviews")))
@@ -190,18 +204,17 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     feats = feats.join(tpl, on="community", how="left")
 
     # ---------------------------------------------------------------- money
-    money = money_incidence(prep)
-    all_recipients = money.group_by("payer").agg(pl.col("a").n_unique().alias("platform_recipients"))
-    paid = (money.join(members, on="a").group_by("community", "payer")
+    paid = (base.money.join(members, on="a").group_by("community", "payer")
             .agg(pl.col("a").unique().alias("accounts"), pl.len().alias("transfers"), pl.col("amount").sum())
-            .join(all_recipients, on="payer").join(sizes, on="community")
+            .join(base.payer_recipients, on="payer").join(sizes, on="community")
             .filter((pl.col("accounts").list.len() >= _threshold(pl.col("n_accounts"), p))
                     & (pl.col("accounts").list.len() / pl.col("platform_recipients") >= p.min_concentration))
             .join(prep.merchant_payment.rename({"payment_account_id": "payer", "m": "payer_shop"}),
                   on="payer", how="left"))
     detail["payers"] = paid
     org = paid.explode("accounts").group_by("community").agg(
-        pl.col("accounts").n_unique().alias("paid_members"), pl.col("payer").n_unique().alias("payers"))
+        pl.col("accounts").n_unique().alias("paid_members"), pl.col("payer").n_unique().alias("payers"),
+        pl.col("accounts").filter(pl.col("payer_shop").is_null()).n_unique().alias("organiser_paid_members"))
     transfers = paid.group_by("community").agg(pl.col("transfers").sum().alias("payer_transfers"),
                                                pl.col("amount").sum().alias("payer_amount"))
     shop_pay = (prep.payment_owner.join(prep.merchant_payment, on="payment_account_id")
@@ -238,14 +251,11 @@ def _templates(prep: Prepared, focus: pl.DataFrame, base: Baselines) -> tuple[pl
     texts = (focus.select("community", "a", "review_id", normalise_text(pl.col("text")).alias("norm"), "text")
              .filter(pl.col("norm").str.len_chars() >= MIN_CHARS)
              .join(generic, on="norm", how="anti").sort("community", "review_id"))
-    rows = []
-    for (community,), group in texts.group_by(["community"], maintain_order=True):
-        labels = near_duplicate_clusters(group["text"].to_list())
-        rows.append(group.select("community", "a", "review_id").with_columns(pl.Series("cluster", labels)))
-    if not rows:
+    if texts.height == 0:
         return empty, pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
                                            "cluster": pl.Int64})
-    labelled = pl.concat(rows)
+    labels = cluster_within(texts["community"].to_numpy(), texts["text"])
+    labelled = texts.select("community", "a", "review_id").with_columns(pl.Series("cluster", labels))
     # A template is a cluster written by at least two different members.
     multi = (labelled.filter(pl.col("cluster") >= 0).group_by("community", "cluster")
              .agg(pl.col("a").n_unique().alias("writers")).filter(pl.col("writers") >= 2))
@@ -276,10 +286,13 @@ def excess(share: pl.Expr, base: float | pl.Expr) -> pl.Expr:
 
 def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFrame:
     """Turn counts into shares in [0, 1]; shrink small samples towards the baseline."""
-    n = pl.col("n_accounts")
     z = lambda c: pl.col(c).fill_null(0)  # noqa: E731
+
+    def share(c: str | pl.Expr) -> pl.Expr:
+        return shrunk(z(c) if isinstance(c, str) else c, pl.col("n_accounts"), 0.0, p.member_prior)
+
     kinds = list(IDENTIFIER_SOURCES)
-    infra_terms = [z(f"shared_{k}_members") / n * IDENTIFIER_WEIGHT[k] for k in kinds]
+    infra_terms = [share(f"shared_{k}_members") * IDENTIFIER_WEIGHT[k] for k in kinds]
     k = p.review_prior
     b5 = min(base.five_star_share, 1 - 1e-9)
     five_excess = excess(shrunk(z("focus_five_star"), z("focus_reviews"), b5, k), b5)
@@ -291,14 +304,15 @@ def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFr
     shops_factor = ((z("burst_shops") - 1) / 2).clip(0, 1)
     return feats.with_columns(
         pl.max_horizontal(infra_terms).alias("f_infrastructure"),
-        (z("burst_members") / n * shops_factor).alias("f_coordination"),
+        (share("burst_members") * shops_factor).alias("f_coordination"),
         five_excess.alias("five_star_excess"),
         fast_excess.alias("fast_review_excess"),
         raw_template.alias("template_raw_share"),
         chance.alias("template_chance"),
         template.alias("template_share"),
-        pl.max_horizontal(z("paid_members") / n, z("shop_payment_members") / n).clip(0, 1).alias("f_money"),
-        pl.when(z("batch_members") >= p.batch_min_members).then(z("batch_members") / n).otherwise(0.0)
+        pl.max_horizontal(share("organiser_paid_members"), p.shop_money_weight * share("paid_members"),
+                          share("shop_payment_members")).clip(0, 1).alias("f_money"),
+        pl.when(z("batch_members") >= p.batch_min_members).then(share("batch_members")).otherwise(0.0)
         .alias("f_provenance"),
     ).with_columns(
         (1 - (1 - 0.6 * pl.col("five_star_excess")) * (1 - pl.col("template_share"))

@@ -1,12 +1,22 @@
 """Combine evidence families into a ring score, with the reasons behind it.
 
-A ring is a *conjunction*: the score is the geometric mean of the two strongest
-families, so one family alone — a family's shared tablet (infrastructure), a flash
-sale (one shop, no coordination across shops), fans' 5-star reviews (content) — can
-never reach the threshold, however strong it is.
+A ring is a *conjunction* of manipulated behaviour with something that ties the
+accounts together. The score is the geometric mean of
+
+* the stronger **behaviour** family (coordination across shops, or content: 5-star
+  excess, template texts, fast reviews), and
+* the strongest **other** family (infrastructure, money, provenance, or the other
+  behaviour family).
+
+So one family alone never flags — a family's shared tablet (infrastructure), a flash
+sale (one shop: no coordination across shops), fans' 5-star reviews (content) — and
+neither do social ties without manipulated behaviour: a family that shares a card and
+receives red packets from a relative is infrastructure + money, and scores 0.
 
 >>> combine({"infrastructure": 1.0, "coordination": 0.0, "content": 0.2, "money": 0.0, "provenance": 0.0})
 0.447
+>>> combine({"infrastructure": 0.9, "coordination": 0.0, "content": 0.0, "money": 0.8, "provenance": 0.0})
+0.0
 >>> combine({"infrastructure": 0.9, "coordination": 0.8, "content": 0.7, "money": 0.0, "provenance": 0.0})
 0.849
 """
@@ -20,6 +30,7 @@ import polars as pl
 from ..graph.prepare import IDENTIFIER_SOURCES
 
 FAMILIES: tuple[str, ...] = ("infrastructure", "coordination", "content", "money", "provenance")
+BEHAVIOUR: tuple[str, ...] = ("coordination", "content")
 
 _KIND_NOUN = {"device": ("device", "devices"), "payment": ("payment account", "payment accounts"),
               "address": ("delivery address", "delivery addresses"), "phone": ("phone number", "phone numbers"),
@@ -27,16 +38,24 @@ _KIND_NOUN = {"device": ("device", "devices"), "payment": ("payment account", "p
 
 
 def combine(families: dict[str, float]) -> float:
-    """Geometric mean of the two strongest family scores, rounded to 3 places."""
-    top = sorted(families.values(), reverse=True)[:2]
-    return round(math.sqrt(max(0.0, top[0]) * max(0.0, top[1])), 3)
+    """The ring score of one set of family scores, rounded to 3 places."""
+    lead = max(BEHAVIOUR, key=lambda f: families[f])
+    other = max(v for f, v in families.items() if f != lead)
+    return round(math.sqrt(max(0.0, families[lead]) * max(0.0, other)), 3)
+
+
+def score_expr() -> pl.Expr:
+    """:func:`combine` as a polars expression over the ``f_<family>`` columns."""
+    coord, content = pl.col("f_coordination"), pl.col("f_content")
+    lead = pl.max_horizontal(coord, content)
+    second_behaviour = pl.min_horizontal(coord, content)
+    ties = pl.max_horizontal([pl.col(f"f_{f}") for f in FAMILIES if f not in BEHAVIOUR])
+    return (lead * pl.max_horizontal(second_behaviour, ties)).sqrt().round(3)
 
 
 def score_frame(feats: pl.DataFrame) -> pl.DataFrame:
-    """Add ``score`` and per-family contributions to a feature frame."""
-    cols = [f"f_{f}" for f in FAMILIES]
-    top = pl.concat_list(cols).list.sort(descending=True)
-    return feats.with_columns((top.list.get(0) * top.list.get(1)).sqrt().round(3).alias("score"))
+    """Add the ring ``score`` to a feature frame."""
+    return feats.with_columns(score_expr().alias("score"))
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:

@@ -5,6 +5,10 @@ character bigrams (the usual unit for Chinese, which has no spaces), and grouped
 MinHash + LSH banding into near-duplicate clusters. Very short texts (the generic
 "不错", "默认好评") are never clustered: they carry no template fingerprint.
 
+Everything is vectorised: signatures are computed for all texts at once (numpy, in
+chunks), candidate pairs come from one join per band, and clusters are the connected
+components of verified pairs.
+
 >>> texts = ["宝贝收到了，质量很好，和描述的完全一致，物流给力，五星好评推荐购买！",
 ...          "宝贝收到了，做工很细致，和描述的完全一致，物流给力，五星好评推荐购买！",
 ...          "买的耳机，物流很快，客服回复及时。", "不错"]
@@ -14,10 +18,10 @@ MinHash + LSH banding into near-duplicate clusters. Very short texts (the generi
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 #: Normalised texts shorter than this are "generic" and never form a template.
 MIN_CHARS = 8
@@ -27,8 +31,10 @@ MIN_CHARS = 8
 MIN_SIMILARITY = 0.5
 _STRIP = r"[\s\p{P}\p{S}\p{N}]+"
 _PERMS = 64
-_BANDS = 16  # 16 bands x 4 rows: pairs above ~0.5 Jaccard collide with high probability
-_PRIME = (1 << 61) - 1
+_BANDS = 16
+_ROWS = _PERMS // _BANDS
+_PRIME = np.uint64((1 << 61) - 1)
+_CHUNK = 1 << 18  # bigrams per numpy block: bounds memory at ~_CHUNK x _PERMS x 8 bytes
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
@@ -36,60 +42,85 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.to_lowercase().str.replace_all(_STRIP, "")
 
 
-def _signatures(texts: list[str]) -> np.ndarray:
-    rng = np.random.default_rng(20240301)  # fixed: signatures must not depend on the run's seed
-    a = rng.integers(1, _PRIME, _PERMS, dtype=np.uint64)
-    b = rng.integers(0, _PRIME, _PERMS, dtype=np.uint64)
-    sig = np.empty((len(texts), _PERMS), dtype=np.uint64)
-    for i, t in enumerate(texts):
-        grams = np.fromiter({zlib.crc32(t[j:j + 2].encode()) for j in range(len(t) - 1)}, dtype=np.uint64)
-        sig[i] = ((np.outer(grams, a) + b) % _PRIME).min(axis=0)
+def _perms() -> tuple[np.ndarray, np.ndarray]:
+    # Fixed: signatures must not depend on the run's seed.
+    rng = np.random.default_rng(20240301)
+    a = rng.integers(1, 1 << 31, _PERMS, dtype=np.uint64)
+    b = rng.integers(0, 1 << 31, _PERMS, dtype=np.uint64)
+    return a, b
+
+
+def signatures(norm: pl.Series) -> np.ndarray:
+    """MinHash signatures (rows x 64) of normalised texts over their character bigrams."""
+    frame = pl.DataFrame({"t": norm}).with_row_index("row")
+    chars = frame.select("row", pl.col("t").str.split("").alias("c"))
+    left = chars.select("row", pl.col("c").list.slice(0, pl.col("c").list.len() - 1).alias("x")).explode("x")
+    right = chars.select(pl.col("c").list.slice(1).alias("y")).explode("y")
+    bigrams = pl.concat([left, right], how="horizontal").filter(pl.col("x").is_not_null() & pl.col("y").is_not_null())
+    bigrams = bigrams.select("row", (pl.col("x") + pl.col("y")).hash(seed=7).alias("h")).unique().sort("row")
+    rows = bigrams["row"].to_numpy()
+    # Reduce the 64-bit hash to 31 bits so (h * a + b) stays below 2**63: no overflow.
+    h = (bigrams["h"].to_numpy() >> np.uint64(33)).astype(np.uint64)
+    a, b = _perms()
+    sig = np.full((frame.height, _PERMS), np.iinfo(np.uint64).max, dtype=np.uint64)
+    for lo in range(0, len(h), _CHUNK):
+        hi = min(len(h), lo + _CHUNK)
+        vals = (np.outer(h[lo:hi], a) + b) % _PRIME
+        r = rows[lo:hi]
+        starts = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
+        # A text's bigrams may straddle two blocks: combine with what earlier blocks found.
+        block = np.minimum.reduceat(vals, starts, axis=0)
+        sig[r[starts]] = np.minimum(sig[r[starts]], block)
     return sig
 
 
-def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
-    """Cluster label per text (``-1`` = generic, empty or unique)."""
-    norm = pl.select(normalise_text(pl.Series(texts, dtype=pl.String))).to_series().to_list()
-    idx = [i for i, t in enumerate(norm) if t is not None and len(t) >= MIN_CHARS]
+def cluster_within(groups: np.ndarray, texts: pl.Series) -> np.ndarray:
+    """Near-duplicate cluster label per text, clusters never crossing ``groups``.
+
+    Returns ``-1`` for generic, empty or unique texts; other labels are dense integers,
+    unique across groups.
+    """
+    norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
+    ok = (norm.str.len_chars() >= MIN_CHARS).fill_null(False).to_numpy()
     labels = np.full(len(texts), -1, dtype=np.int64)
+    idx = np.flatnonzero(ok)
     if len(idx) < 2:
         return labels
-    sig = _signatures([norm[i] for i in idx])
-    rows = _PERMS // _BANDS
-    # One 64-bit key per band: a multiply-xor mix of the band's rows (vectorised).
+    sig = signatures(norm.gather(idx))
     mix = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
-                   dtype=np.uint64)[:rows]
-    band_keys = [(sig[:, k * rows:(k + 1) * rows] * mix).sum(axis=1).view(np.int64) for k in range(_BANDS)]
-    frame = pl.DataFrame({"i": np.arange(len(idx)), **{f"b{k}": s for k, s in enumerate(band_keys)}})
-    # Candidate pairs share a band; keep those whose signatures agree on >= MIN_SIMILARITY of
-    # the permutations (an unbiased estimate of their Jaccard similarity), so clusters do not
-    # chain through chance collisions.
-    pairs = pl.concat([
-        frame.select("i", pl.col(f"b{k}").alias("key")).join(
-            frame.select(pl.col("i").alias("j"), pl.col(f"b{k}").alias("key")), on="key").filter(pl.col("i") < pl.col("j"))
-        .select("i", "j") for k in range(_BANDS)]).unique()
-    parent = np.arange(len(idx))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    if pairs.height:
-        i = pairs["i"].to_numpy()
-        j = pairs["j"].to_numpy()
-        agree = (sig[i] == sig[j]).mean(axis=1) >= MIN_SIMILARITY
-        for a, b in zip(i[agree].tolist(), j[agree].tolist()):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[rb] = ra
-    roots = np.array([find(i) for i in range(len(idx))])
-    uniq, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
-    cluster = np.where(counts[inverse] > 1, inverse, -1)
-    # Dense, order-of-appearance labels for clusters.
-    seen: dict[int, int] = {}
-    for pos, c in zip(idx, cluster):
-        if c >= 0:
-            labels[pos] = seen.setdefault(int(c), len(seen))
+                   dtype=np.uint64)[:_ROWS]
+    group = np.asarray(groups)[idx]
+    pairs = []
+    for k in range(_BANDS):
+        key = (sig[:, k * _ROWS:(k + 1) * _ROWS] * mix).sum(axis=1).view(np.int64)
+        band = pl.DataFrame({"i": np.arange(len(idx)), "g": group, "key": key})
+        # Texts in one band bucket agree on these rows: a star to the bucket's first text
+        # keeps them connected with O(m) pairs instead of O(m^2).
+        star = band.with_columns(pl.col("i").min().over("g", "key").alias("j")).filter(pl.col("i") != pl.col("j"))
+        if star.height:
+            pairs.append(star.select(pl.col("j").alias("i"), pl.col("i").alias("j")))
+    if not pairs:
+        return labels
+    cand = pl.concat(pairs).unique()
+    i = cand["i"].to_numpy()
+    j = cand["j"].to_numpy()
+    # Signature agreement estimates Jaccard similarity; verifying stops chance chains.
+    keep = (sig[i] == sig[j]).mean(axis=1) >= MIN_SIMILARITY
+    i, j = i[keep], j[keep]
+    n = len(idx)
+    _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False)
+    sizes = np.bincount(comp)
+    clustered = sizes[comp] > 1
+    # Dense labels in order of first appearance, so results do not depend on scipy's numbering.
+    _, first = np.unique(comp, return_index=True)
+    order = np.argsort(np.argsort(first))
+    dense = np.unique(order[comp[clustered]], return_inverse=True)[1] if clustered.any() else np.empty(0, int)
+    out = np.full(n, -1, dtype=np.int64)
+    out[clustered] = dense
+    labels[idx] = out
     return labels
+
+
+def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
+    """Cluster label per text (``-1`` = generic, empty or unique) for one group of texts."""
+    return cluster_within(np.zeros(len(texts), dtype=np.int64), pl.Series(texts, dtype=pl.String))

@@ -105,17 +105,21 @@ def burst_windows(prep: Prepared, window_hours: float, alpha: float) -> pl.DataF
     if act.height == 0:
         return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
     span = max(1, (int(act["t"].max()) - int(act["t"].min())) // width + 1)
-    tiles = pl.concat([act.select("a", "m", ((pl.col("t") + off) // width).alias("bucket"), pl.lit(i).alias("tile"))
-                       for i, off in enumerate((0, width // 2))]).unique(["a", "m", "bucket", "tile"])
-    windows = tiles.group_by("m", "bucket", "tile").agg(pl.len().alias("n"))
+    t0 = int(act["t"].min()) // width * width  # windows stay aligned to whole window widths
+    # One int64 id per (shop, tile, window): arithmetic, not a struct ranking, at this size.
+    tiles = pl.concat([act.select("a", "m", pl.lit(i, pl.Int64).alias("tile"),
+                                  ((pl.col("t") - t0 + off) // width).alias("bucket"))
+                       for i, off in enumerate((0, width // 2))]).with_columns(
+        ((pl.col("m").cast(pl.Int64) * 2 + pl.col("tile")) * (span + 2) + pl.col("bucket")).alias("c"))
+    tiles = tiles.select("a", "m", "tile", "c").unique(["a", "c"])
+    windows = tiles.group_by("c").agg(pl.len().alias("n"), pl.first("m"), pl.first("tile"))
     lam = windows.group_by("m", "tile").agg((pl.col("n").sum() / span).alias("lam"))
     windows = windows.join(lam, on=["m", "tile"])
     n = windows["n"].to_numpy().astype(float)
     # P(X >= n) for Poisson(lam) is the regularised lower incomplete gamma P(n, lam).
     tail = gammainc(n, windows["lam"].to_numpy())
-    bursts = windows.filter(pl.Series((n >= 2) & (tail < alpha))).select("m", "bucket", "tile")
-    return tiles.join(bursts, on=["m", "bucket", "tile"]).select(
-        "a", "m", pl.struct("m", "bucket", "tile").rank("dense").cast(pl.Int64).alias("c"))
+    bursts = windows.filter(pl.Series((n >= 2) & (tail < alpha))).select("c")
+    return tiles.join(bursts, on="c").select("a", "m", "c")
 
 
 def money_incidence(prep: Prepared) -> pl.DataFrame:
