@@ -157,7 +157,8 @@ class RingDetector:
         # accounts: rings are small next to a platform, so such an identifier is a NAT, a
         # campus or a platform account whatever the platform's size.
         hub_cut = int(min(self.hub_max, max(self.clique_max, self.hub_share * prep.n_accounts)))
-        fp = FeatureParams(window_hours=self.window_hours, max_identifier_accounts=hub_cut)
+        fp = FeatureParams(window_hours=self.window_hours, burst_alpha=self.burst_alpha,
+                           max_identifier_accounts=hub_cut)
         base = baselines(prep, fp)
         done("prepare")
         gp = GraphParams(window_hours=self.window_hours, min_shared_shops=self.min_shared_shops,
@@ -166,7 +167,7 @@ class RingDetector:
                          sparsify_k=self.sparsify_k)
         self.hub_cut_ = hub_cut
         stage("graph")
-        graph = build_graph(prep, gp, seed=self.seed, progress=say)
+        graph = build_graph(prep, gp, seed=self.seed, progress=say, bursts=base.bursts)
         done("graph")
         stage("communities")
         comm = leiden(graph.edges, objective=self.objective, resolution=self.resolution, seed=self.seed)
@@ -198,9 +199,9 @@ class RingDetector:
     def _refine(self, edges, comm, members, feats, detail, prep, base, fp, max_depth: int = 3):
         """Split large unflagged communities with Leiden on their own subgraph.
 
-        A parent is replaced by its parts only when that makes its best part clearly
-        more ring-like (at least the candidate threshold, and 0.05 above the parent), so a
-        ring diluted in a loose community is recovered, possibly over several passes.
+        A parent is replaced by its parts only when that makes its best part clearly more
+        ring-like (``REFINE_GAIN`` above the parent), so a ring diluted in a loose
+        community is recovered, possibly over several passes.
         """
         for _ in range(max_depth):
             parents = feats.filter((pl.col("score") < self.threshold)
@@ -223,8 +224,7 @@ class RingDetector:
             parent_score = feats.select(pl.col("community").alias("parent"), pl.col("score").alias("parent_score"))
             winners = (sub_feats.join(sub_members.select("community", "parent").unique(), on="community")
                        .group_by("parent").agg(pl.col("score").max()).join(parent_score, on="parent")
-                       .filter((pl.col("score") >= self.candidate_threshold)
-                               & (pl.col("score") > pl.col("parent_score") + 0.05)))
+                       .filter(pl.col("score") > pl.col("parent_score") + REFINE_GAIN))
             if winners.height == 0:
                 break
             won = winners["parent"].to_list()
@@ -407,6 +407,8 @@ def _ring_table(table: pl.DataFrame) -> pl.DataFrame:
         + [pl.col(c).round(3) for c in ("five_star_excess", "template_share", "fast_review_excess")])
 
 
+#: A split must raise the best score by this much to replace its parent.
+REFINE_GAIN = 0.05
 #: Communities scoring at least this are re-measured on their participating core.
 TRIM_FLOOR = 0.2
 #: How much taking part in a ring signal says about one member (see ``_member_scores``):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..graph.layers import money_incidence
+from ..graph.layers import burst_windows, money_incidence, poisson_tail, window_tiles
 from ..graph.prepare import IDENTIFIER_SOURCES, Prepared
 from .textsim import MIN_CHARS, cluster_within, near_duplicate_clusters, normalise_text
 
@@ -25,6 +25,7 @@ IDENTIFIER_WEIGHT = {"device": 1.0, "payment": 1.0, "address": 0.8, "phone": 1.0
 @dataclass(frozen=True)
 class FeatureParams:
     window_hours: float = 24.0
+    burst_alpha: float = 0.01
     burst_min_members: int = 3
     burst_min_share: float = 0.1
     min_concentration: float = 0.5
@@ -33,11 +34,10 @@ class FeatureParams:
     generic_text_share: float = 0.005
     batch_window_hours: float = 48.0
     batch_min_members: int = 5
-    #: Pseudo-reviews at the platform rate added to every community's reviews (small-sample shrinkage).
+    #: Pseudo-reviews at the platform rate used to smooth a shop's 5-star rate.
     review_prior: float = 10.0
-    #: Pseudo-members that take part in nothing, added to every community: four of six
-    #: accounts sharing a card is weaker evidence than eighty of a hundred.
-    member_prior: float = 5.0
+    #: One-sided confidence of the Wilson bounds that every share is scored by (99%).
+    confidence_z: float = 2.326
     #: Weight of money from a shop's own payment account to its buyers: refunds look the
     #: same as cashback, while a non-merchant payer paying many buyers is an organiser.
     shop_money_weight: float = 0.5
@@ -55,6 +55,13 @@ class Baselines:
     money: pl.DataFrame  # a, payer, t, amount: every transfer into a buyer's payment account
     payer_recipients: pl.DataFrame  # payer, platform_recipients
     delays: pl.DataFrame | None  # review_id, delay (s) from its order
+    bursts: pl.DataFrame  # a, m, c: account activity inside platform-significant burst windows
+    tiles: pl.DataFrame  # a, m, tile, c: every account's distinct activity per shop-window
+    windows: int  # windows per tile
+    shop_reviews: pl.DataFrame  # m, shop_reviews, shop_five_star
+    #: Non-generic review texts with a fixed random rank within their shop, for drawing
+    #: same-shop control samples (columns m, a, review_id, text, rank).
+    shop_texts: pl.DataFrame
     #: (sample size, share of texts in multi-writer near-duplicate clusters) for random
     #: platform reviews: how often texts look templated by chance.
     template_chance: tuple[tuple[int, float], ...]
@@ -91,6 +98,8 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
     reviewers = int(rv["a"].n_unique())
     generic = pl.DataFrame(schema={"norm": pl.String})
     chance: list[tuple[int, float]] = []
+    shop_texts = pl.DataFrame(schema={"m": pl.UInt32, "a": pl.UInt32, "review_id": pl.String, "text": pl.String,
+                                      "rank": pl.UInt32})
     if "text" in rv.columns:
         texts = rv.select("a", "text", normalise_text(pl.col("text")).alias("norm")).filter(
             pl.col("norm").str.len_chars() >= MIN_CHARS)
@@ -98,6 +107,10 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
         generic_from = max(20, math.ceil(p.generic_text_share * max(1, reviewers)))
         generic = users.filter(pl.col("users") >= generic_from).select("norm")
         pool = texts.join(generic, on="norm", how="anti")
+        shop_texts = (rv.select("m", "a", "review_id", "text", normalise_text(pl.col("text")).alias("norm"))
+                      .filter(pl.col("norm").str.len_chars() >= MIN_CHARS).join(generic, on="norm", how="anti")
+                      .with_columns(pl.col("review_id").hash(seed=11).rank("ordinal").over("m").alias("rank"))
+                      .drop("norm"))
         for size in _CHANCE_SIZES:
             if pool.height < 2 * size:
                 break
@@ -105,11 +118,17 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
             labels = near_duplicate_clusters(sample["text"].to_list())
             chance.append((size, _multi_writer_share(sample["a"].to_list(), labels)))
     money = money_incidence(prep)
+    tiles, windows = window_tiles(prep.activity().select("a", "m", "t"), p.window_hours)
     return Baselines(
         five_star_share=five, fast_delay_s=fast, reviewers=reviewers, generic_texts=generic,
         identifier_accounts=prep.identifiers.group_by("kind", "value").agg(pl.len().alias("platform_accounts")),
         money=money, payer_recipients=money.group_by("payer").agg(pl.col("a").n_unique().alias("platform_recipients")),
-        delays=delay, template_chance=tuple(chance))
+        delays=delay, template_chance=tuple(chance),
+        bursts=burst_windows(prep, p.window_hours, p.burst_alpha),
+        tiles=tiles.unique(["a", "c"]), windows=windows,
+        shop_reviews=rv.group_by("m").agg(pl.len().alias("shop_reviews"),
+                                          (pl.col("rating") >= 5).sum().alias("shop_five_star")),
+        shop_texts=shop_texts)
 
 
 def _multi_writer_share(writers: list, labels) -> float:
@@ -162,13 +181,18 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
         feats = feats.join(k, on="community", how="left")
 
     # ---------------------------------------------------------------- coordination
-    width = int(p.window_hours * 3600)
-    act = prep.activity().join(members, on="a")
-    tiles = pl.concat([act.with_columns(((pl.col("t") + off) // width).alias("bucket"), pl.lit(i).alias("tile"))
-                       for i, off in enumerate((0, width // 2))])
-    bursts = (tiles.group_by("community", "m", "tile", "bucket").agg(pl.col("a").unique().alias("accounts"))
-              .join(sizes, on="community")
+    # A co-burst is a shop-window where improbably many members are active together,
+    # measured against the members' own habits: fourteen accounts that each visit a shop
+    # once in a hundred days, five of them on one day, is extreme; three of three hundred
+    # students who each visit the most popular shop twice is not.
+    tiles = base.tiles.join(members, on="a")
+    per_window = tiles.group_by("community", "m", "c").agg(pl.col("a").unique().alias("accounts"))
+    habit = tiles.group_by("community", "m").agg((pl.len() / 2 / base.windows).alias("lam"))
+    bursts = (per_window.join(habit, on=["community", "m"]).join(sizes, on="community")
               .filter(pl.col("accounts").list.len() >= _threshold(pl.col("n_accounts"), p)))
+    if bursts.height:
+        tail = poisson_tail(bursts["accounts"].list.len().to_numpy(), bursts["lam"].to_numpy())
+        bursts = bursts.filter(pl.Series(tail < p.burst_alpha))
     burst_pairs = bursts.explode("accounts").select("community", "m", pl.col("accounts").alias("a")).unique()
     detail["burst_shops"] = bursts.group_by("community", "m").agg(
         pl.col("accounts").list.len().max().alias("max_members"), pl.len().alias("windows"))
@@ -187,8 +211,16 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     focus_shops = pl.concat([reviewers_per_shop, detail["burst_shops"].select("community", "m")]).unique()
     detail["focus_shops"] = focus_shops
     focus = rv.join(focus_shops, on=["community", "m"])
-    content = focus.group_by("community").agg(
-        pl.len().alias("focus_reviews"), (pl.col("rating") >= 5).sum().alias("focus_five_star"))
+    # The 5-star baseline is the same shops' other reviewers: a shop that earns 5 stars
+    # from everyone makes its fans' 5 stars unremarkable.
+    b5 = base.five_star_share
+    per_shop = (focus.group_by("community", "m").agg(pl.len().alias("n"), (pl.col("rating") >= 5).sum().alias("n5"))
+                .join(base.shop_reviews, on="m")
+                .with_columns(((pl.col("shop_five_star") - pl.col("n5") + p.review_prior * b5)
+                               / (pl.col("shop_reviews") - pl.col("n") + p.review_prior)).alias("rate")))
+    content = per_shop.group_by("community").agg(
+        pl.col("n").sum().alias("focus_reviews"), pl.col("n5").sum().alias("focus_five_star"),
+        ((pl.col("n") * pl.col("rate")).sum() / pl.col("n").sum()).alias("expected_five_star"))
     feats = feats.join(content, on="community", how="left")
     delays = base.delays
     if delays is not None and base.fast_delay_s is not None:
@@ -198,7 +230,7 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     else:
         feats = feats.with_columns(pl.lit(None, pl.UInt32).alias("timed_reviews"),
                                    pl.lit(None, pl.UInt32).alias("fast_reviews"))
-    tpl, tpl_detail = _templates(prep, focus, base)
+    tpl, tpl_detail = _templates(prep, focus, members, base)
     detail["templates"] = tpl_detail
     detail["five_star_accounts"] = focus.filter(pl.col("rating") >= 5).select("community", "a").unique()
     feats = feats.join(tpl, on="community", how="left")
@@ -240,43 +272,78 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     return _shares(feats, base, p), detail
 
 
-def _templates(prep: Prepared, focus: pl.DataFrame, base: Baselines) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Near-duplicate clusters among each community's focus reviews."""
+def _templates(prep: Prepared, focus: pl.DataFrame, members: pl.DataFrame,
+               base: Baselines) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Near-duplicate clusters among each community's focus reviews, and their chance level.
+
+    The chance level is measured on a matched control: for every focus shop, as many
+    other reviewers' texts at that shop as the members wrote there. Texts about one shop
+    share its vocabulary, so only duplication beyond that is a template.
+    """
     empty = pl.DataFrame(schema={"community": pl.UInt32, "text_reviews": pl.UInt32, "template_reviews": pl.UInt32,
-                                 "templates": pl.UInt32})
+                                 "templates": pl.UInt32, "control_texts": pl.UInt32, "control_share": pl.Float64})
+    no_detail = pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
+                                     "cluster": pl.Int64})
     if "text" not in prep.reviews.columns or focus.height == 0:
-        return empty, pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
-                                           "cluster": pl.Int64})
-    generic = base.generic_texts
-    texts = (focus.select("community", "a", "review_id", normalise_text(pl.col("text")).alias("norm"), "text")
-             .filter(pl.col("norm").str.len_chars() >= MIN_CHARS)
-             .join(generic, on="norm", how="anti").sort("community", "review_id"))
+        return empty, no_detail
+    texts = (focus.select("community", "m", "a", "review_id", "text").join(
+        base.shop_texts.select("review_id"), on="review_id", how="semi").sort("community", "review_id"))
     if texts.height == 0:
-        return empty, pl.DataFrame(schema={"community": pl.UInt32, "a": pl.UInt32, "review_id": pl.String,
-                                           "cluster": pl.Int64})
-    labels = cluster_within(texts["community"].to_numpy(), texts["text"])
-    labelled = texts.select("community", "a", "review_id").with_columns(pl.Series("cluster", labels))
-    # A template is a cluster written by at least two different members.
-    multi = (labelled.filter(pl.col("cluster") >= 0).group_by("community", "cluster")
-             .agg(pl.col("a").n_unique().alias("writers")).filter(pl.col("writers") >= 2))
-    tagged = labelled.join(multi.select("community", "cluster"), on=["community", "cluster"], how="semi")
+        return empty, no_detail
+    labelled = texts.select("community", "a", "review_id").with_columns(
+        pl.Series("cluster", cluster_within(texts["community"].to_numpy(), texts["text"])))
+    tagged = _multi_writer(labelled)
     counts = labelled.group_by("community").agg(pl.len().alias("text_reviews")).join(
         tagged.group_by("community").agg(pl.len().alias("template_reviews"),
                                          pl.col("cluster").n_unique().alias("templates")),
         on="community", how="left")
+    # Matched control: the first 2k texts by fixed rank at each shop, minus the members', first k.
+    want = texts.group_by("community", "m").agg(pl.len().alias("k"))
+    control = (want.join(base.shop_texts, on="m").filter(pl.col("rank") <= 2 * pl.col("k") + 2)
+               .join(members, on=["community", "a"], how="anti").sort("community", "m", "rank")
+               .filter(pl.int_range(pl.len()).over("community", "m") < pl.col("k")))
+    if control.height:
+        control_lab = control.select("community", "a", "review_id").with_columns(
+            pl.Series("cluster", cluster_within(control["community"].to_numpy(), control["text"])))
+        ctl = control_lab.group_by("community").agg(pl.len().alias("control_texts")).join(
+            _multi_writer(control_lab).group_by("community").agg(pl.len().alias("control_templated")),
+            on="community", how="left").select(
+            "community", "control_texts",
+            (pl.col("control_templated").fill_null(0) / pl.col("control_texts")).alias("control_share"))
+        counts = counts.join(ctl, on="community", how="left")
+    else:
+        counts = counts.with_columns(pl.lit(None, pl.UInt32).alias("control_texts"),
+                                     pl.lit(None, pl.Float64).alias("control_share"))
     return counts, tagged.select("community", "a", "review_id", "cluster")
 
 
-def shrunk(hits: pl.Expr, total: pl.Expr, base: float | pl.Expr, prior: float) -> pl.Expr:
-    """Share ``hits / total`` shrunk towards ``base`` by ``prior`` pseudo-observations.
+def _multi_writer(labelled: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``labelled`` in near-duplicate clusters written by 2+ different accounts."""
+    multi = (labelled.filter(pl.col("cluster") >= 0).group_by("community", "cluster")
+             .agg(pl.col("a").n_unique().alias("writers")).filter(pl.col("writers") >= 2))
+    return labelled.join(multi.select("community", "cluster"), on=["community", "cluster"], how="semi")
 
-    Four 5-star reviews out of four are weak evidence; four hundred out of four hundred
-    are not. The same shrinkage serves every review-based share.
 
-    >>> pl.select(shrunk(pl.lit(4), pl.lit(4), 0.7, 10.0)).item()
-    0.7857142857142857
+def wilson(hits: pl.Expr, total: pl.Expr, z: float, upper: bool = False) -> pl.Expr:
+    """Wilson score bound of the share ``hits / total`` (lower by default).
+
+    Every share-based feature is scored by its lower confidence bound, not its point
+    estimate: four 5-star reviews out of four, or a 78% share where 70% is usual, are
+    what chance produces somewhere among thousands of communities; four hundred out of
+    four hundred are not. Empty samples give 0 (lower) or 1 (upper).
+
+    >>> round(pl.select(wilson(pl.lit(4), pl.lit(4), 2.326)).item(), 3)
+    0.425
+    >>> round(pl.select(wilson(pl.lit(400), pl.lit(400), 2.326)).item(), 3)
+    0.987
     """
-    return (hits + prior * base) / (total + prior)
+    n = total.cast(pl.Float64)
+    phat = pl.when(n > 0).then(hits / n).otherwise(0.0)
+    z2 = z * z
+    centre = phat + z2 / (2 * n)
+    spread = z * (phat * (1 - phat) / n + z2 / (4 * n * n)).sqrt()
+    bound = (centre + spread if upper else centre - spread) / (1 + z2 / n)
+    return pl.when(n > 0).then(bound.clip(0, 1)).otherwise(1.0 if upper else 0.0)
 
 
 def excess(share: pl.Expr, base: float | pl.Expr) -> pl.Expr:
@@ -288,19 +355,24 @@ def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFr
     """Turn counts into shares in [0, 1]; shrink small samples towards the baseline."""
     z = lambda c: pl.col(c).fill_null(0)  # noqa: E731
 
-    def share(c: str | pl.Expr) -> pl.Expr:
-        return shrunk(z(c) if isinstance(c, str) else c, pl.col("n_accounts"), 0.0, p.member_prior)
+    zc = p.confidence_z
+
+    def share(c: str) -> pl.Expr:
+        return wilson(z(c), pl.col("n_accounts"), zc)
 
     kinds = list(IDENTIFIER_SOURCES)
     infra_terms = [share(f"shared_{k}_members") * IDENTIFIER_WEIGHT[k] for k in kinds]
-    k = p.review_prior
-    b5 = min(base.five_star_share, 1 - 1e-9)
-    five_excess = excess(shrunk(z("focus_five_star"), z("focus_reviews"), b5, k), b5)
+    expected5 = pl.col("expected_five_star").fill_null(base.five_star_share).clip(0, 1 - 1e-9)
+    five_excess = excess(wilson(z("focus_five_star"), z("focus_reviews"), zc), expected5)
     # By definition 10% of platform reviews come faster than the platform's 10th percentile.
-    fast_excess = excess(shrunk(z("fast_reviews"), z("timed_reviews"), 0.1, k), 0.1)
+    fast_excess = excess(wilson(z("fast_reviews"), z("timed_reviews"), zc), 0.1)
     raw_template = pl.when(z("text_reviews") > 0).then(z("template_reviews") / z("text_reviews")).otherwise(0.0)
-    chance = base.chance_at(z("text_reviews").clip(1, None)).clip(0, 1 - 1e-9)
-    template = excess(shrunk(z("template_reviews"), z("text_reviews"), chance, k), chance)
+    # Chance level: the matched same-shop control (its upper bound: it is a sample too) when
+    # it is at least half as large as the members' texts, else the platform-wide curve.
+    control_upper = wilson(pl.col("control_share") * z("control_texts"), z("control_texts"), zc, upper=True)
+    chance = (pl.when(z("control_texts") * 2 >= z("text_reviews")).then(control_upper)
+              .otherwise(base.chance_at(z("text_reviews").clip(1, None)))).fill_null(0.0).clip(0, 1 - 1e-9)
+    template = excess(wilson(z("template_reviews"), z("text_reviews"), zc), chance)
     shops_factor = ((z("burst_shops") - 1) / 2).clip(0, 1)
     return feats.with_columns(
         pl.max_horizontal(infra_terms).alias("f_infrastructure"),

@@ -83,10 +83,10 @@ def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str,
     if (row.get("focus_reviews") or 0) > 0:
         five = row["focus_five_star"] / row["focus_reviews"]
         bits = [f"{_pct(five)} of their {row['focus_reviews']} reviews on those shops are 5-star "
-                f"(platform {_pct(base_five)})"]
+                f"(other reviewers there: {_pct(row.get('expected_five_star') or base_five)})"]
         if (row.get("template_reviews") or 0) > 0:
             bits.append(f"{_pct(row['template_raw_share'])} of texts in {_n(row['templates'], 'near-identical template')}"
-                        f" (chance level {_pct(row.get('template_chance') or 0)})")
+                        f" (other reviewers of those shops: {_pct(row.get('template_chance') or 0)})")
         if (row.get("timed_reviews") or 0) > 0 and row.get("fast_review_excess", 0) > 0:
             bits.append(f"{_pct(row['fast_reviews'] / row['timed_reviews'])} reviewed faster than 90% of the platform")
         out.append(("content", row["f_content"], "; ".join(bits)))

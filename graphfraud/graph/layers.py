@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from .prepare import IDENTIFIER_SOURCES, Prepared
@@ -72,7 +73,8 @@ def identifier_layer(prep: Prepared, kind: str, p: GraphParams, seed: int) -> tu
     return edges, LayerStats(kind, inc.height, proj.n_contexts, proj.n_hubs, edges.height)
 
 
-def lockstep_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
+                   bursts: pl.DataFrame | None = None) -> tuple[pl.DataFrame, LayerStats]:
     """Accounts active together in bursts at the same shops, at several shops.
 
     Windows are tiled twice, the second tiling shifted by half a window, so a burst
@@ -80,7 +82,7 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFr
     :func:`burst_windows`). Per pair and shop the best window counts once; pairs need
     ``min_shared_shops`` distinct shops (a flash sale or a fan club is one shop).
     """
-    inc = burst_windows(prep, p.window_hours, p.burst_alpha)
+    inc = bursts if bursts is not None else burst_windows(prep, p.window_hours, p.burst_alpha)
     shop_of = inc.select("c", "m").unique("c")
     proj = project(inc.select("a", "c"), clique_max=p.clique_max, hub_max=p.crowd_max, k=p.sparsify_k, seed=seed)
     per_shop = (proj.pairs.join(shop_of, on="c").group_by("a", "b", "m").agg(pl.col("w").max()))
@@ -89,37 +91,74 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFr
     return edges, LayerStats("lockstep", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
 
 
+#: Windows on each side that form a shop's local baseline (about two weeks for daily windows).
+BASELINE_WINDOWS = 7
+
+
 def burst_windows(prep: Prepared, window_hours: float, alpha: float) -> pl.DataFrame:
     """(account, shop, window id) for shop-windows that are bursts.
 
     A window is a burst when its number of distinct active accounts ``n`` is improbable
-    under the shop's own Poisson baseline ``lam`` (its mean accounts per window over the
-    data's time span): ``P(X >= n | lam) < alpha``. Two accounts meeting at a quiet shop
-    is coincidence; thirty where five is usual is not. The test adapts to every shop's
-    popularity, so no count threshold is tuned to one marketplace.
+    under the shop's own Poisson baseline: ``P(X >= n | lam) < alpha``. ``lam`` is the
+    mean of the same shop's surrounding windows (``BASELINE_WINDOWS`` on each side,
+    excluding the window itself), and never below the shop's mean over the whole data,
+    so trends, seasons and a shop's popularity are all absorbed. Two accounts meeting at
+    a quiet shop is coincidence; thirty where five is usual is not.
+    """
+    tiles, span = window_tiles(prep.activity().select("a", "m", "t"), window_hours)
+    if tiles.height == 0:
+        return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
+    tiles = tiles.select("a", "c").unique()
+    counts = tiles.group_by("c").agg(pl.len().alias("n"))
+    # Dense grid of every (shop, tile) x window, zeros included, for the rolling baseline.
+    lanes = counts.select((pl.col("c") // span).alias("lane")).unique()
+    grid = (lanes.join(pl.DataFrame({"bucket": pl.int_range(0, span, eager=True)}), how="cross")
+            .with_columns((pl.col("lane") * span + pl.col("bucket")).alias("c"))
+            .join(counts, on="c", how="left").with_columns(pl.col("n").fill_null(0)).sort("lane", "bucket"))
+    k = 2 * BASELINE_WINDOWS + 1
+    grid = grid.with_columns(
+        pl.col("n").rolling_sum(k, center=True, min_samples=1).over("lane").alias("roll"),
+        pl.int_range(pl.len()).over("lane").alias("pos"),
+        pl.col("n").mean().over("lane").alias("lane_mean"),
+    )
+    # Neighbours actually inside the data at the edges of the period.
+    pos = pl.col("pos")
+    neighbours = (pl.min_horizontal(pos + BASELINE_WINDOWS, pl.lit(span - 1))
+                  - pl.max_horizontal(pos - BASELINE_WINDOWS, pl.lit(0)))
+    grid = grid.filter(pl.col("n") >= 2).with_columns(
+        pl.max_horizontal((pl.col("roll") - pl.col("n")) / neighbours, pl.col("lane_mean")).alias("lam"))
+    tail = poisson_tail(grid["n"].to_numpy(), grid["lam"].to_numpy())
+    bursts = grid.filter(pl.Series(tail < alpha)).select("c")
+    return tiles.join(bursts, on="c").select("a", (pl.col("c") // span // 2).cast(pl.UInt32).alias("m"), "c")
+
+
+def window_tiles(act: pl.DataFrame, window_hours: float) -> tuple[pl.DataFrame, int]:
+    """Assign activity (a, m, t) to shop-windows, tiled twice (the second shifted by half).
+
+    Returns (a, m, tile, c) with one int64 id ``c`` per (shop, tile, window), and the
+    number of windows per tile. Ids are arithmetic, not a struct ranking, at this size.
+    """
+    width = int(window_hours * 3600)
+    if act.height == 0:
+        return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "tile": pl.Int64, "c": pl.Int64}), 1
+    t0 = int(act["t"].min()) // width * width  # windows stay aligned to whole window widths
+    span = (int(act["t"].max()) - t0) // width + 2
+    tiles = pl.concat([act.select("a", "m", pl.lit(i, pl.Int64).alias("tile"),
+                                  ((pl.col("t") - t0 + off) // width).alias("bucket"))
+                       for i, off in enumerate((0, width // 2))]).select(
+        "a", "m", "tile", ((pl.col("m").cast(pl.Int64) * 2 + pl.col("tile")) * span + pl.col("bucket")).alias("c"))
+    return tiles, span
+
+
+def poisson_tail(n: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``P(X >= n)`` for ``X ~ Poisson(lam)``: the regularised lower incomplete gamma.
+
+    >>> round(float(poisson_tail(np.array([3.0]), np.array([0.5]))[0]), 4)
+    0.0144
     """
     from scipy.special import gammainc
 
-    width = int(window_hours * 3600)
-    act = prep.activity().select("a", "m", "t")
-    if act.height == 0:
-        return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
-    span = max(1, (int(act["t"].max()) - int(act["t"].min())) // width + 1)
-    t0 = int(act["t"].min()) // width * width  # windows stay aligned to whole window widths
-    # One int64 id per (shop, tile, window): arithmetic, not a struct ranking, at this size.
-    tiles = pl.concat([act.select("a", "m", pl.lit(i, pl.Int64).alias("tile"),
-                                  ((pl.col("t") - t0 + off) // width).alias("bucket"))
-                       for i, off in enumerate((0, width // 2))]).with_columns(
-        ((pl.col("m").cast(pl.Int64) * 2 + pl.col("tile")) * (span + 2) + pl.col("bucket")).alias("c"))
-    tiles = tiles.select("a", "m", "tile", "c").unique(["a", "c"])
-    windows = tiles.group_by("c").agg(pl.len().alias("n"), pl.first("m"), pl.first("tile"))
-    lam = windows.group_by("m", "tile").agg((pl.col("n").sum() / span).alias("lam"))
-    windows = windows.join(lam, on=["m", "tile"])
-    n = windows["n"].to_numpy().astype(float)
-    # P(X >= n) for Poisson(lam) is the regularised lower incomplete gamma P(n, lam).
-    tail = gammainc(n, windows["lam"].to_numpy())
-    bursts = windows.filter(pl.Series((n >= 2) & (tail < alpha))).select("c")
-    return tiles.join(bursts, on="c").select("a", "m", "c")
+    return gammainc(np.asarray(n, dtype=float), np.maximum(np.asarray(lam, dtype=float), 1e-12))
 
 
 def money_incidence(prep: Prepared) -> pl.DataFrame:
@@ -136,8 +175,8 @@ def money_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFrame
     return edges, LayerStats("money", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
 
 
-def build_graph(prep: Prepared, p: GraphParams, seed: int = 0,
-                progress=None) -> AccountGraph:
+def build_graph(prep: Prepared, p: GraphParams, seed: int = 0, progress=None,
+                bursts: pl.DataFrame | None = None) -> AccountGraph:
     """Build every layer and sum them into one weighted graph."""
     built: list[tuple[pl.DataFrame, LayerStats]] = []
     for kind in IDENTIFIER_SOURCES:
@@ -146,7 +185,7 @@ def build_graph(prep: Prepared, p: GraphParams, seed: int = 0,
         built.append(identifier_layer(prep, kind, p, seed))
     if progress:
         progress("layer lockstep")
-    built.append(lockstep_layer(prep, p, seed))
+    built.append(lockstep_layer(prep, p, seed, bursts))
     if progress:
         progress("layer money")
     built.append(money_layer(prep, p, seed))
