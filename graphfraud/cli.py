@@ -192,6 +192,26 @@ def demo(
     stdout.print(f"everything is under {out}/: data/, run/, evaluation.json")
 
 
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'graphfraud detect'."),
+    to: Path = typer.Option(..., "--to", help="Directory for the case folders (one per ring)."),
+    ring: Optional[list[str]] = typer.Option(None, "--ring", help="Ring id to export (repeatable)."),
+    top: Optional[int] = typer.Option(None, "--top", help="Export the N highest-scoring rings."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Export rings scoring at least X."),
+    redact: bool = typer.Option(False, "--redact", help="Pseudonymise phones, IPs, payment accounts, addresses and "
+                                                        "devices with a key from GRAPHFRAUD_REDACT_KEY."),
+    zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into <ring>.zip."),
+) -> None:
+    """Write a self-explaining case file per ring: report.html, summary.md, CSV, GraphML, Cypher."""
+    from .export.casefile import export_cases
+
+    paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_score, redact=redact, zip_bundle=zip_)
+    stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
+    for p in paths[:10]:
+        stdout.print(f"  {p}")
+
+
 def run() -> None:
     """Entry point that turns GraphfraudError into a one-line message and exit code 2."""
     try:

@@ -68,17 +68,20 @@ def _pct(x: float) -> str:
 
 
 def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str, float, str]]:
-    """Plain-language reasons for one community: (family, family score, sentence)."""
+    """Plain-language reasons for one community: (family, family score, sentence).
+
+    Sentences never contain "; ", which separates reasons in ``rings.csv``.
+    """
     n = row.get("community_size", row.get("n_accounts"))
     out: list[tuple[str, float, str]] = []
     kinds = [(row.get(f"shared_{k}_members") or 0, row.get(f"shared_{k}_ids") or 0, k) for k in IDENTIFIER_SOURCES]
     kinds = [k for k in kinds if k[0] >= 2]
     if kinds:
         parts = [f"{m} share {_n(i, *_KIND_NOUN[k])}" for m, i, k in sorted(kinds, reverse=True)]
-        out.append(("infrastructure", row["f_infrastructure"], f"of the {n} accounts, " + "; ".join(parts)))
+        out.append(("infrastructure", row["f_infrastructure"], f"of the {n} accounts: " + ", ".join(parts)))
     if row.get("f_coordination", 0) > 0:
         out.append(("coordination", row["f_coordination"],
-                    f"{_n(row['burst_shops'], 'shop')} hit in bursts (several members within {window_hours:g} h); "
+                    f"{_n(row['burst_shops'], 'shop')} hit in bursts (several members within {window_hours:g} h), "
                     f"{_n(row.get('burst_members') or 0, 'member')} took part at 2+ shops"))
     if (row.get("focus_reviews") or 0) > 0:
         five = row["focus_five_star"] / row["focus_reviews"]
@@ -89,7 +92,7 @@ def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str,
                         f" (other reviewers of those shops: {_pct(row.get('template_chance') or 0)})")
         if (row.get("timed_reviews") or 0) > 0 and row.get("fast_review_excess", 0) > 0:
             bits.append(f"{_pct(row['fast_reviews'] / row['timed_reviews'])} reviewed faster than 90% of the platform")
-        out.append(("content", row["f_content"], "; ".join(bits)))
+        out.append(("content", row["f_content"], ", ".join(bits)))
     if (row.get("paid_members") or 0) > 0:
         out.append(("money", row["f_money"],
                     f"{row['payer_transfers']} transfers ({row['payer_amount']:,.0f} in total) from "

@@ -122,47 +122,47 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
     (['m1'], ['duplicate primary key', 'missing required value'])
     """
     present = [c for c in spec.columns if c.name in raw.columns]
-    typed: list[pl.Expr] = []
+    # Parse every column once; the checks then read the parsed column and the raw value.
+    parsed: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
     for col in present:
-        raw_value = normalise_id(pl.col(col.name))  # "" and "  " count as missing
         value, invalid, reason = _parsed(col.kind, pl.col(col.name), tz)
+        parsed.append(value.alias(f"__v_{col.name}"))
+        raw_missing = pl.col(f"__m_{col.name}")
         if col.required:
-            checks.append((raw_value.is_null(), col.name, MISSING))
+            checks.append((raw_missing, col.name, MISSING))
         if invalid is not None and reason is not None:
-            checks.append((raw_value.is_not_null() & invalid, col.name, reason))
-        typed.append(value.alias(col.name))
-
+            bad = pl.col(f"__v_{col.name}").is_null() if col.kind in ("timestamp", "amount") else \
+                pl.col(f"__v_{col.name}").is_null() | (pl.col(f"__v_{col.name}") < 1) | (pl.col(f"__v_{col.name}") > 5)
+            checks.append((~raw_missing & bad, col.name, reason))
+    missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
-    frame = raw.with_columns(typed)
+    frame = raw.with_columns(parsed + missing)
     if checks:
         reason_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
         column_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
         for mask, column, reason in checks[1:]:
             reason_expr = reason_expr.when(mask).then(pl.lit(reason))
             column_expr = column_expr.when(mask).then(pl.lit(column))
-        raw_with_reason = raw.with_columns(
-            reason_expr.otherwise(None).alias("_reason"), column_expr.otherwise(None).alias("_column"))
+        frame = frame.with_columns(reason_expr.otherwise(None).alias("_reason"),
+                                   column_expr.otherwise(None).alias("_column"))
     else:
-        raw_with_reason = raw.with_columns(pl.lit(None, pl.String).alias("_reason"),
-                                           pl.lit(None, pl.String).alias("_column"))
-    frame = frame.with_columns(raw_with_reason["_reason"], raw_with_reason["_column"])
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("_reason"), pl.lit(None, pl.String).alias("_column"))
 
     pk = [k for k in spec.primary_key if k in frame.columns]
     if pk and len(pk) == len(spec.primary_key):
-        keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in pk])
-        valid = pl.col("_reason").is_null() & keyed
-        # First valid occurrence wins; later ones are duplicates.
-        rank = pl.when(valid).then(pl.int_range(pl.len()).over(pk, order_by=LINE)).otherwise(None)
+        key = pl.col(f"__v_{pk[0]}") if len(pk) == 1 else pl.concat_str([pl.col(f"__v_{k}") for k in pk], separator="\x1f")
+        valid = pl.col("_reason").is_null() & key.is_not_null()
+        # Rows are in file order, so the first valid occurrence of a key wins.
+        dup = valid & ~pl.when(valid).then(key).otherwise(None).is_first_distinct()
         frame = frame.with_columns(
-            pl.when(valid & (rank > 0)).then(pl.lit(DUPLICATE)).otherwise(pl.col("_reason")).alias("_reason"),
-            pl.when(valid & (rank > 0)).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
+            pl.when(dup).then(pl.lit(DUPLICATE)).otherwise(pl.col("_reason")).alias("_reason"),
+            pl.when(dup).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
         )
-
     bad_rows = frame.select(LINE, "_reason", "_column").with_row_index("_i").filter(pl.col("_reason").is_not_null())
     rejects = reject_records(spec.name, file, raw, bad_rows)
-    accepted = frame.filter(pl.col("_reason").is_null()).drop("_reason", "_column")
-    accepted = accepted.select([c.name for c in present] + extras + [LINE])
+    accepted = frame.filter(pl.col("_reason").is_null()).select(
+        [pl.col(f"__v_{c.name}").alias(c.name) for c in present] + extras + [LINE])
     return accepted, rejects
 
 

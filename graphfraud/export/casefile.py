@@ -1,0 +1,345 @@
+"""Case files: one self-explaining folder per flagged ring.
+
+Each folder holds ``manifest.json``, ``summary.md``, ``report.html`` (one offline file:
+no CDN, nothing fetched when viewed), ``nodes.csv``, ``edges.csv``, ``graph.graphml``,
+``subgraph.cypher`` (recreates the evidence in any Neo4j; safe to run twice) and
+``checksums.sha256``.
+
+With ``redact=True`` phones, IPs, payment accounts, addresses and device ids become
+keyed pseudonyms (HMAC-SHA256 with a key from ``GRAPHFRAUD_REDACT_KEY``): the same value
+gives the same token across one export, and no raw value reaches any file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import os
+import re
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+
+from .. import __version__
+from ..errors import ParameterError, RunDirectoryError
+from ..schema import GRAPH_SCHEMA
+from .run import Run, read_run
+
+#: Node types whose keys are personal identifiers and are pseudonymised by ``--redact``.
+SENSITIVE_TYPES = ("Device", "IP", "PaymentAccount", "Address", "Phone")
+REDACT_KEY_ENV = "GRAPHFRAUD_REDACT_KEY"
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+CASE_FILES = ("manifest.json", "summary.md", "report.html", "nodes.csv", "edges.csv", "graph.graphml",
+              "subgraph.cypher")
+
+
+class Redactor:
+    """Keyed pseudonyms: ``token(value)`` is stable for one key and reveals nothing without it.
+
+    >>> r = Redactor(b"k")
+    >>> r.token("IP", "10.0.0.1") == r.token("IP", "10.0.0.1") != r.token("IP", "10.0.0.2")
+    True
+    >>> r.token("IP", "10.0.0.1")
+    'IP-8d1f0bba2c'
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_env(cls) -> Redactor:
+        key = os.environ.get(REDACT_KEY_ENV)
+        if not key:
+            raise ParameterError(
+                f"--redact needs a secret key in the environment variable {REDACT_KEY_ENV} (keep it to map "
+                f"tokens back; use the same key to get the same tokens), e.g. export {REDACT_KEY_ENV}=\"$(openssl rand -hex 32)\".")
+        return cls(key.encode())
+
+    def token(self, kind: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:10]
+        return f"{kind}-{digest}"
+
+    def text(self, value: str | None) -> str | None:
+        """Pseudonymise phone numbers and IPv4 addresses inside free text."""
+        if value is None:
+            return None
+        value = _PHONE.sub(lambda m: self.token("Phone", m.group()), value)
+        return _IPV4.sub(lambda m: self.token("IP", m.group()), value)
+
+
+@dataclass
+class Case:
+    """The data of one ring's case file."""
+
+    ring: dict
+    members: pl.DataFrame
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    manifest: dict
+
+
+def select_rings(run: Run, ring_ids: list[str] | None = None, top: int | None = None,
+                 min_score: float | None = None) -> list[str]:
+    """Ring ids to export: the named ones, else the flagged rings by score (``top``, ``min_score``)."""
+    rings = run.rings.sort(["score", "ring_id"], descending=[True, False])
+    if ring_ids:
+        known = set(rings["ring_id"])
+        unknown = [r for r in ring_ids if r not in known]
+        if unknown:
+            raise ParameterError(f"unknown ring id(s) {', '.join(unknown)} in {run.path}/rings.csv; "
+                                 f"e.g. {', '.join(rings['ring_id'].head(3))}.")
+        return list(dict.fromkeys(ring_ids))
+    if min_score is not None:
+        rings = rings.filter(pl.col("score") >= min_score)
+    if top is not None:
+        rings = rings.head(top)
+    return rings["ring_id"].to_list()
+
+
+def build_case(run: Run, ring_id: str, redactor: Redactor | None = None) -> Case:
+    ring = run.rings.filter(pl.col("ring_id") == ring_id).row(0, named=True)
+    members = run.members.filter(pl.col("ring_id") == ring_id).drop("ring_id")
+    nodes = run.nodes.filter(pl.col("ring_id") == ring_id).drop("ring_id")
+    edges = run.edges.filter(pl.col("ring_id") == ring_id).drop("ring_id")
+    if redactor is not None:
+        nodes, edges = _redact(nodes, edges, redactor)
+    m = run.manifest
+    manifest = {
+        "ring_id": ring_id, "score": ring["score"],
+        "families": {k[2:]: ring[k] for k in ring if k.startswith("f_")},
+        "features": {k: ring[k] for k in ring if not k.startswith("f_") and k not in ("ring_id", "reasons")},
+        "reasons": ring["reasons"].split("; "),
+        "detector": {"parameters": m.get("parameters"), "seed": m.get("seed")},
+        "inputs": {t: {"file": v.get("file"), "sha256": v.get("sha256")} for t, v in (m.get("inputs") or {}).items()},
+        "run_created_at": m.get("created_at"),
+        "graphfraud_version": __version__,
+        "redacted": redactor is not None,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return Case(ring, members, nodes, edges, manifest)
+
+
+def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.DataFrame, pl.DataFrame]:
+    sensitive = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
+    mapping = {nid: f"{t}:{r.token(t, k)}" for nid, t, k in sensitive.select("node_id", "node_type", "key").iter_rows()}
+    keys = {nid: tok.split(":", 1)[1] for nid, tok in mapping.items()}
+    nodes = nodes.with_columns(
+        pl.col("node_id").replace(mapping).alias("node_id"),
+        pl.when(pl.col("node_type").is_in(SENSITIVE_TYPES)).then(pl.col("node_id").replace(keys))
+        .otherwise(pl.col("key")).alias("key"),
+        pl.when(pl.col("node_type").is_in(SENSITIVE_TYPES)).then(pl.col("node_id").replace(keys))
+        .otherwise(pl.col("label")).alias("label"),
+        pl.col("properties").map_elements(r.text, return_dtype=pl.String),
+    )
+    edges = edges.with_columns(pl.col("source").replace(mapping), pl.col("target").replace(mapping),
+                               pl.col("properties").map_elements(r.text, return_dtype=pl.String))
+    return nodes, edges
+
+
+# ------------------------------------------------------------------ writers
+def write_graphml(case: Case, path: Path) -> None:
+    g = nx.MultiDiGraph(ring_id=case.ring["ring_id"])
+    for row in case.nodes.iter_rows(named=True):
+        props = {k: v for k, v in json.loads(row["properties"] or "{}").items() if v is not None}
+        g.add_node(row["node_id"], node_type=row["node_type"], key=row["key"], label=row["label"],
+                   **{k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, ensure_ascii=False))
+                      for k, v in props.items()})
+    for row in case.edges.iter_rows(named=True):
+        attrs = {"rel_type": row["rel_type"], "count": int(row["count"] or 1)}
+        for k in ("first_seen", "last_seen"):
+            if row[k]:
+                attrs[k] = row[k]
+        g.add_edge(row["source"], row["target"], **attrs)
+    nx.write_graphml(g, path)
+
+
+def cypher_script(case: Case) -> str:
+    """A cypher-shell script that MERGEs the evidence; values travel as parameters."""
+    lines = [f"// Evidence of ring {case.ring['ring_id']} (graphfraud {__version__}).",
+             "// Run with: cypher-shell -f subgraph.cypher   (idempotent: MERGE only, safe to run twice)", ""]
+    ring_params = {"ring": {"ring_id": case.ring["ring_id"], "score": case.ring["score"],
+                            "reasons": case.ring["reasons"]}}
+    lines += [f":param ring => {_cypher_literal(ring_params['ring'])}", "",
+              "MERGE (r:Ring {ring_id: $ring.ring_id}) SET r.score = $ring.score, r.reasons = $ring.reasons;", ""]
+    for node_type, group in case.nodes.group_by("node_type", maintain_order=True):
+        label = GRAPH_SCHEMA.node(node_type[0])
+        rows = [{"key": k, "props": _clean(json.loads(p or "{}"))} for k, p in group.select("key", "properties").iter_rows()]
+        lines += [f":param rows => {_cypher_literal(rows)}", "",
+                  f"UNWIND $rows AS row MERGE (n:{label.label} {{{label.key}: row.key}}) SET n += row.props;", ""]
+    members = case.nodes.filter(pl.col("node_type") == "Account")["key"].to_list()
+    lines += [f":param members => {_cypher_literal(members)}", "",
+              "MATCH (r:Ring {ring_id: $ring.ring_id}) UNWIND $members AS id "
+              "MATCH (a:Account {account_id: id}) SET a:RingMember MERGE (a)-[:MEMBER_OF]->(r);", ""]
+    by_type = {nid: t for nid, t in case.nodes.select("node_id", "node_type").iter_rows()}
+    for rel, group in case.edges.group_by("rel_type", maintain_order=True):
+        g = group.with_columns(pl.col("source").replace_strict(by_type, default=None).alias("st"),
+                               pl.col("target").replace_strict(by_type, default=None).alias("tt"))
+        for (st, tt), part in g.group_by("st", "tt", maintain_order=True):
+            src, dst = GRAPH_SCHEMA.node(st), GRAPH_SCHEMA.node(tt)
+            rows = [{"s": s.split(":", 1)[1], "t": t.split(":", 1)[1], "count": int(c or 1)}
+                    for s, t, c in part.select("source", "target", "count").iter_rows()]
+            lines += [f":param rows => {_cypher_literal(rows)}", "",
+                      f"UNWIND $rows AS row MATCH (s:{src.label} {{{src.key}: row.s}}) "
+                      f"MATCH (t:{dst.label} {{{dst.key}: row.t}}) "
+                      f"MERGE (s)-[e:{GRAPH_SCHEMA.relationship(rel[0]).type}]->(t) SET e.count = row.count;", ""]
+    return "\n".join(lines)
+
+
+def _clean(props: dict) -> dict:
+    return {k: v for k, v in props.items() if v is not None and not isinstance(v, (dict, list))}
+
+
+def _cypher_literal(value) -> str:
+    """A Cypher map/list literal for a cypher-shell ``:param`` (data only, keys are identifiers)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid Cypher string literal
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"`{k}`: {_cypher_literal(v)}" for k, v in value.items()) + "}"
+    return "[" + ", ".join(_cypher_literal(v) for v in value) + "]"
+
+
+def summary_markdown(case: Case) -> str:
+    ring = case.ring
+    nodes, edges = case.nodes, case.edges
+    out = [f"# Ring {ring['ring_id']}", "",
+           f"**Score {ring['score']:.3f}** (flagged at ≥ {case.manifest['detector']['parameters']['threshold']}) — "
+           f"{ring['n_accounts']} member accounts.", "", "## Why it was flagged", ""]
+    out += [f"- {reason}" for reason in case.manifest["reasons"]]
+    out += ["", "| evidence family | score |", "|---|---|"]
+    out += [f"| {fam} | {val:.3f} |" for fam, val in case.manifest["families"].items()]
+    shared = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
+    out += ["", "## Key shared identifiers", ""]
+    if shared.height:
+        users = edges.filter(pl.col("target").is_in(shared["node_id"].implode())).group_by("target").agg(
+            pl.len().alias("members"))
+        top = shared.join(users, left_on="node_id", right_on="target", how="left").sort("members", descending=True,
+                                                                                        nulls_last=True).head(15)
+        out += ["| type | identifier | members using it |", "|---|---|---|"]
+        out += [f"| {t} | `{k}` | {m or 0} |" for t, k, m in top.select("node_type", "key", "members").iter_rows()]
+    else:
+        out.append("No identifier is shared inside this ring.")
+    out += ["", "## Campaign timeline", ""]
+    timeline = _timeline(case)
+    if timeline.height:
+        per_shop = timeline.group_by("merchant").agg(
+            pl.len().alias("events"), pl.col("when").min().alias("first"), pl.col("when").max().alias("last"),
+            (pl.col("kind") == "review").sum().alias("reviews"), (pl.col("kind") == "order").sum().alias("orders"),
+        ).sort("first")
+        out += ["| shop | first | last | orders | reviews |", "|---|---|---|---|---|"]
+        out += [f"| {m} | {f} | {l} | {o} | {r} |" for m, _e, f, l, r, o in per_shop.iter_rows()]
+    else:
+        out.append("No dated orders or reviews in the evidence.")
+    out += ["", "## Sample reviews and template clusters", ""]
+    reviews = _reviews(case)
+    templated = reviews.filter(pl.col("template").is_not_null())
+    if templated.height:
+        for cluster, group in templated.group_by("template", maintain_order=True):
+            out.append(f"**Template {cluster[0]}** — {group.height} reviews, e.g.:")
+            out += [f"> {t}" for t in group["text"].drop_nulls().unique(maintain_order=True).head(3)]
+            out.append("")
+    sample = reviews.filter(pl.col("template").is_null()).head(5)
+    if sample.height:
+        out.append("Other reviews:")
+        out += [f"> ({int(r)}★) {t or '(no text)'}" for r, t in sample.select("rating", "text").iter_rows()]
+    money = edges.filter(pl.col("rel_type").is_in(["PAID", "FUNDED"]))
+    out += ["", "## Money flows", ""]
+    if money.height:
+        amounts = money.with_columns(pl.col("properties").str.json_path_match("$.amount").cast(pl.Float64).alias("amount"))
+        flows = amounts.group_by("rel_type", "source").agg(pl.len().alias("counterparts"), pl.col("count").sum(),
+                                                            pl.col("amount").sum()).sort("amount", descending=True)
+        out += ["| flow | from | counterparts | transfers | amount |", "|---|---|---|---|---|"]
+        out += [f"| {rel} | `{src}` | {n} | {c} | {a:,.2f} |" for rel, src, n, c, a in flows.iter_rows()]
+    else:
+        out.append("No money flows in the evidence.")
+    out += ["", f"_graphfraud {__version__}; files: {', '.join(CASE_FILES)}._", ""]
+    return "\n".join(out)
+
+
+def _reviews(case: Case) -> pl.DataFrame:
+    rv = case.nodes.filter(pl.col("node_type") == "Review")
+    if rv.height == 0:
+        return pl.DataFrame(schema={"node_id": pl.String, "rating": pl.Float64, "text": pl.String, "template": pl.Int64})
+    return rv.select("node_id",
+                     pl.col("properties").str.json_path_match("$.rating").cast(pl.Float64).alias("rating"),
+                     pl.col("properties").str.json_path_match("$.text").alias("text"),
+                     pl.col("properties").str.json_path_match("$.template").cast(pl.Int64).alias("template"))
+
+
+def _timeline(case: Case) -> pl.DataFrame:
+    """Dated reviews and orders with their shop: (kind, node_id, merchant, when)."""
+    dated = case.nodes.filter(pl.col("node_type").is_in(["Review", "Order"])).select(
+        pl.col("node_type").str.to_lowercase().alias("kind"), "node_id",
+        pl.col("properties").str.json_path_match("$.created_at").alias("when"))
+    shop = case.edges.filter(pl.col("rel_type").is_in(["ABOUT", "AT"])).select(
+        pl.col("source").alias("node_id"), pl.col("target").str.split_exact(":", 1).struct.field("field_1").alias("merchant"))
+    return dated.join(shop, on="node_id").filter(pl.col("when").is_not_null()).sort("when")
+
+
+def report_html(case: Case) -> str:
+    """One offline HTML file: evidence graph, timeline and tables; all data inline."""
+    from ._report_html import TEMPLATE
+
+    payload = {
+        "ring": {k: v for k, v in case.ring.items()},
+        # The export time stays in manifest.json: the report is byte-identical across exports.
+        "manifest": {k: v for k, v in case.manifest.items() if k != "created_at"},
+        "nodes": case.nodes.to_dicts(),
+        "edges": case.edges.to_dicts(),
+        "members": case.members.to_dicts(),
+        "timeline": _timeline(case).to_dicts(),
+        "colors": {t.name: t.color for t in GRAPH_SCHEMA.nodes},
+    }
+    data = json.dumps(payload, ensure_ascii=False, default=str).replace("</", "<\\/")
+    return TEMPLATE.replace("__TITLE__", html.escape(f"Ring {case.ring['ring_id']}")).replace("__DATA__", data)
+
+
+def write_case(case: Case, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps(case.manifest, indent=2, ensure_ascii=False, default=str), "utf-8")
+    (folder / "summary.md").write_text(summary_markdown(case), "utf-8")
+    (folder / "report.html").write_text(report_html(case), "utf-8")
+    case.nodes.write_csv(folder / "nodes.csv")
+    case.edges.write_csv(folder / "edges.csv")
+    write_graphml(case, folder / "graph.graphml")
+    (folder / "subgraph.cypher").write_text(cypher_script(case), "utf-8")
+    # The manifest carries its creation time, so it is left out: two exports of one run
+    # have identical checksums files.
+    sums = [f"{hashlib.sha256((folder / f).read_bytes()).hexdigest()}  {f}" for f in CASE_FILES if f != "manifest.json"]
+    (folder / "checksums.sha256").write_text("\n".join(sums) + "\n", "utf-8")
+    return folder
+
+
+def export_cases(run_dir: Path, to: Path, *, ring_ids: list[str] | None = None, top: int | None = None,
+                 min_score: float | None = None, redact: bool = False, zip_bundle: bool = False) -> list[Path]:
+    """Write one case folder per selected ring under ``to``; returns the folders (or zips)."""
+    run = read_run(run_dir)
+    redactor = Redactor.from_env() if redact else None
+    ids = select_rings(run, ring_ids, top, min_score)
+    if not ids:
+        raise RunDirectoryError(f"{run_dir}: no ring matches the selection; rings.csv has {run.rings.height} ring(s).")
+    out = []
+    for ring_id in ids:
+        folder = write_case(build_case(run, ring_id, redactor), Path(to) / ring_id)
+        if zip_bundle:
+            archive = folder.with_suffix(".zip")
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(folder.iterdir()):
+                    info = zipfile.ZipInfo(f"{ring_id}/{f.name}", date_time=(2020, 1, 1, 0, 0, 0))
+                    zf.writestr(info, f.read_bytes(), zipfile.ZIP_DEFLATED)
+            out.append(archive)
+        else:
+            out.append(folder)
+    return out
