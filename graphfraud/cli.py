@@ -116,25 +116,35 @@ def _ring_table(rings, limit: int, title: str) -> RichTable:
     return table
 
 
-def _detect(data_dir: Path, out_dir: Path, seed: int, threshold: float, resolution: float, window_hours: float,
-            encoding: str, tz: str):
+def _detect(data_dir: Path | None, out_dir: Path, seed: int, threshold: float, resolution: float,
+            window_hours: float, encoding: str, tz: str, source: str = "files"):
     from .export.run import write_run
 
     t0 = time.perf_counter()
-    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
-    if loaded.report.n_rejected:
-        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected; see {out_dir / 'rejects.csv'}[/yellow]")
+    if source == "neo4j":
+        from .neo4j.source import read_dataset
+
+        _progress("reading the dataset from Neo4j")
+        with _gateway() as gw:
+            dataset, report = read_dataset(gw, tz=tz), None
+    else:
+        if data_dir is None:
+            raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
+        loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
+        dataset, report = loaded.dataset, loaded.report
+        if report.n_rejected:
+            console.print(f"[yellow]{report.n_rejected:,} input row(s) rejected; see {out_dir / 'rejects.csv'}[/yellow]")
     load_s = time.perf_counter() - t0
-    det = _detector(seed, threshold, resolution, window_hours).fit(loaded.dataset, progress=_progress)
+    det = _detector(seed, threshold, resolution, window_hours).fit(dataset, progress=_progress)
     det.timings_["load"] = round(load_s, 3)
     _progress("writing outputs and evidence")
-    write_run(det, out_dir, load_report=loaded.report, dataset=loaded.dataset)
-    return det, loaded
+    write_run(det, out_dir, load_report=report, dataset=dataset)
+    return det, dataset
 
 
 @app.command()
 def detect(
-    data_dir: Path = typer.Argument(..., help="Directory with the input tables."),
+    data_dir: Optional[Path] = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
     out: Path = typer.Option(..., "--out", help="Directory for rings.csv, ring_members.csv, evidence/, manifest.json."),
     seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling; same input + seed = same rings."),
     threshold: float = typer.Option(0.5, "--threshold", help="Flag rings scoring at least this (0-1)."),
@@ -143,9 +153,15 @@ def detect(
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
     top: int = typer.Option(10, "--top", help="Rings to print."),
+    source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
+    neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
-    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz)
+    if source not in ("files", "neo4j"):
+        raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
+    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz, source)
+    if neo4j:
+        _push(out)
     if det.rings_.height:
         stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged (score ≥ {threshold})"))
     else:
@@ -210,6 +226,94 @@ def export(
     stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
         stdout.print(f"  {p}")
+
+
+neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, keep schema files current.",
+                        no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+
+
+class _gateway:
+    """Context manager for a driver gateway built from NEO4J_* variables (or a prompt)."""
+
+    def __enter__(self):
+        from .neo4j.gateway import DriverGateway
+        from .neo4j.settings import settings_from_env
+
+        self.gw = DriverGateway(settings_from_env())
+        return self.gw
+
+    def __exit__(self, *exc) -> None:
+        self.gw.close()
+
+
+def _push(run_dir: Path) -> None:
+    from .export.run import read_run
+    from .neo4j.rings import push_rings
+
+    with _gateway() as gw:
+        result = push_rings(read_run(run_dir), gw)
+    stdout.print(f"Neo4j: {result['rings']} ring(s), {result['members']:,} members and {result['evidence_links']:,} "
+                 f"evidence links written (run {result['run_id']}); earlier runs' rings replaced.")
+
+
+@neo4j_app.command("ingest")
+def neo4j_ingest(
+    data_dir: Path = typer.Argument(..., help="Directory with the input tables."),
+    batch_size: int = typer.Option(5_000, "--batch-size", min=1, help="Rows per UNWIND transaction."),
+    encoding: str = EncodingOpt,
+    tz: str = TzOpt,
+) -> None:
+    """Load validated tables into Neo4j (constraints first, idempotent MERGE).
+
+    The connection comes from NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD and NEO4J_DATABASE
+    (the password is asked for when missing and a terminal is attached).
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .neo4j.ingest import ingest
+
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
+    if loaded.report.n_rejected:
+        path = loaded.report.write_rejects(Path("graphfraud-rejects.csv"))
+        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {path}[/yellow]")
+    with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                                    TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
+
+        report = ingest(loaded.dataset, gw, batch_size=batch_size, progress=progress)
+    stdout.print(f"loaded {report.rows:,} rows through {report.statements} statements in {report.seconds:.1f}s "
+                 f"({report.rows_per_s:,.0f} rows/s)")
+
+
+@neo4j_app.command("push")
+def neo4j_push(run_dir: Path = typer.Argument(..., help="A run directory written by 'graphfraud detect'.")) -> None:
+    """Write a run's rings into Neo4j: Ring nodes, RingMember labels, MEMBER_OF and EVIDENCE links."""
+    _push(run_dir)
+
+
+@neo4j_app.command("schema")
+def neo4j_schema() -> None:
+    """Create the named constraints and indexes (safe to run again)."""
+    from .neo4j.ingest import apply_schema
+
+    with _gateway() as gw:
+        n = apply_schema(gw)
+    stdout.print(f"{n} constraints and indexes in place.")
+
+
+@neo4j_app.command("generate")
+def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project root holding cypher/ and docs/.")) -> None:
+    """Regenerate cypher/schema.cypher, the Browser style and guide, and docs/schema.md from the schema."""
+    from .neo4j.generate import write_generated
+
+    for path in write_generated(root):
+        stdout.print(f"wrote {path}")
 
 
 def run() -> None:

@@ -94,6 +94,7 @@ GRAPH_SCHEMA = GraphSchema(
         RelType("PAID", "PaymentAccount", "Account", "Aggregated transfers from a payer to an account."),
         RelType("FUNDED", "Merchant", "PaymentAccount", "Aggregated transfers from a shop to a payer (organiser)."),
         RelType("TRANSFERRED", "PaymentAccount", "PaymentAccount", "One money transfer."),
+        RelType("LIKED", "Account", "Review", "The account liked the review."),
         RelType("MEMBER_OF", "Account", "Ring", "The account belongs to the ring (member_score)."),
         RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type)."),
     ),

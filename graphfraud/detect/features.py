@@ -86,6 +86,8 @@ class Baselines:
 
 
 _CHANCE_SIZES = (16, 64, 256, 1024, 4096)
+#: Texts per community that the template share is estimated on.
+MAX_TEXTS_PER_COMMUNITY = 300
 
 
 def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
@@ -119,13 +121,14 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
             chance.append((size, _multi_writer_share(sample["a"].to_list(), labels)))
     money = money_incidence(prep)
     tiles, windows = window_tiles(prep.activity().select("a", "m", "t"), p.window_hours)
+    tiles = tiles.unique(["a", "c"])
     return Baselines(
         five_star_share=five, fast_delay_s=fast, reviewers=reviewers, generic_texts=generic,
         identifier_accounts=prep.identifiers.group_by("kind", "value").agg(pl.len().alias("platform_accounts")),
         money=money, payer_recipients=money.group_by("payer").agg(pl.col("a").n_unique().alias("platform_recipients")),
         delays=delay, template_chance=tuple(chance),
-        bursts=burst_windows(prep, p.window_hours, p.burst_alpha),
-        tiles=tiles.unique(["a", "c"]), windows=windows,
+        bursts=burst_windows(prep, p.window_hours, p.burst_alpha, tiles=(tiles, windows)),
+        tiles=tiles, windows=windows,
         shop_reviews=rv.group_by("m").agg(pl.len().alias("shop_reviews"),
                                           (pl.col("rating") >= 5).sum().alias("shop_five_star")),
         shop_texts=shop_texts)
@@ -165,13 +168,16 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
 
     # ---------------------------------------------------------------- infrastructure
     platform = base.identifier_accounts
-    shared = (prep.identifiers.join(members, on="a").group_by("community", "kind", "value")
-              .agg(pl.col("a").unique().alias("accounts"))
-              .with_columns(pl.col("accounts").list.len().alias("n"))
-              .filter(pl.col("n") >= 2)
-              .join(platform, on=["kind", "value"])
-              .filter((pl.col("n") / pl.col("platform_accounts") >= p.min_concentration)
-                      & (pl.col("platform_accounts") <= p.max_identifier_accounts)))
+    # Count first and build account lists only for the few identifiers that qualify:
+    # list columns over every (community, identifier) would not fit at scale.
+    mine = prep.identifiers.join(members, on="a")
+    qualifying = (mine.group_by("community", "kind", "value").agg(pl.len().alias("n"))
+                  .filter(pl.col("n") >= 2).join(platform, on=["kind", "value"])
+                  .filter((pl.col("n") / pl.col("platform_accounts") >= p.min_concentration)
+                          & (pl.col("platform_accounts") <= p.max_identifier_accounts)))
+    shared = (mine.join(qualifying.select("community", "kind", "value"), on=["community", "kind", "value"])
+              .group_by("community", "kind", "value").agg(pl.col("a").alias("accounts"))
+              .join(qualifying, on=["community", "kind", "value"]))
     detail["shared_identifiers"] = shared
     per_kind = (shared.explode("accounts").group_by("community", "kind")
                 .agg(pl.col("accounts").n_unique().alias("members"), pl.col("value").n_unique().alias("ids")))
@@ -186,13 +192,15 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     # once in a hundred days, five of them on one day, is extreme; three of three hundred
     # students who each visit the most popular shop twice is not.
     tiles = base.tiles.join(members, on="a")
-    per_window = tiles.group_by("community", "m", "c").agg(pl.col("a").unique().alias("accounts"))
-    habit = tiles.group_by("community", "m").agg((pl.len() / 2 / base.windows).alias("lam"))
-    bursts = (per_window.join(habit, on=["community", "m"]).join(sizes, on="community")
-              .filter(pl.col("accounts").list.len() >= _threshold(pl.col("n_accounts"), p)))
-    if bursts.height:
-        tail = poisson_tail(bursts["accounts"].list.len().to_numpy(), bursts["lam"].to_numpy())
-        bursts = bursts.filter(pl.Series(tail < p.burst_alpha))
+    counts = tiles.group_by("community", "m", "c").agg(pl.len().alias("k"))
+    habit = counts.group_by("community", "m").agg((pl.col("k").sum() / 2 / base.windows).alias("lam"))
+    cand = (counts.join(habit, on=["community", "m"]).join(sizes, on="community")
+            .filter(pl.col("k") >= _threshold(pl.col("n_accounts"), p)))
+    if cand.height:
+        tail = poisson_tail(cand["k"].to_numpy(), cand["lam"].to_numpy())
+        cand = cand.filter(pl.Series(tail < p.burst_alpha))
+    bursts = (tiles.join(cand.select("community", "m", "c"), on=["community", "m", "c"])
+              .group_by("community", "m", "c").agg(pl.col("a").alias("accounts")))
     burst_pairs = bursts.explode("accounts").select("community", "m", pl.col("accounts").alias("a")).unique()
     detail["burst_shops"] = bursts.group_by("community", "m").agg(
         pl.col("accounts").list.len().max().alias("max_members"), pl.len().alias("windows"))
@@ -287,7 +295,12 @@ def _templates(prep: Prepared, focus: pl.DataFrame, members: pl.DataFrame,
     if "text" not in prep.reviews.columns or focus.height == 0:
         return empty, no_detail
     texts = (focus.select("community", "m", "a", "review_id", "text").join(
-        base.shop_texts.select("review_id"), on="review_id", how="semi").sort("community", "review_id"))
+        base.shop_texts.select("review_id"), on="review_id", how="semi"))
+    # A template share is a proportion: a fixed pseudo-random sample of a community's texts
+    # estimates it, and the Wilson bound accounts for the sample size. This bounds the
+    # text work of very large communities.
+    texts = (texts.with_columns(pl.col("review_id").hash(seed=13).rank("ordinal").over("community").alias("_r"))
+             .filter(pl.col("_r") <= MAX_TEXTS_PER_COMMUNITY).drop("_r").sort("community", "review_id"))
     if texts.height == 0:
         return empty, no_detail
     labelled = texts.select("community", "a", "review_id").with_columns(

@@ -95,7 +95,8 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
 BASELINE_WINDOWS = 7
 
 
-def burst_windows(prep: Prepared, window_hours: float, alpha: float) -> pl.DataFrame:
+def burst_windows(prep: Prepared, window_hours: float, alpha: float,
+                  tiles: tuple[pl.DataFrame, int] | None = None) -> pl.DataFrame:
     """(account, shop, window id) for shop-windows that are bursts.
 
     A window is a burst when its number of distinct active accounts ``n`` is improbable
@@ -105,7 +106,7 @@ def burst_windows(prep: Prepared, window_hours: float, alpha: float) -> pl.DataF
     so trends, seasons and a shop's popularity are all absorbed. Two accounts meeting at
     a quiet shop is coincidence; thirty where five is usual is not.
     """
-    tiles, span = window_tiles(prep.activity().select("a", "m", "t"), window_hours)
+    tiles, span = tiles if tiles is not None else window_tiles(prep.activity().select("a", "m", "t"), window_hours)
     if tiles.height == 0:
         return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
     tiles = tiles.select("a", "c").unique()

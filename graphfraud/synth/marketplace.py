@@ -417,6 +417,7 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
             elif kind == "experience_officer":
                 size = int(rng.integers(15, 51))
                 members = _take(m, state, size, older_than_days=365)
+                size = len(members)
                 organiser = m.new("pay", 1)
                 shops = rng.choice(n_mer, int(rng.integers(6, 17)), replace=False)
                 dev_of = lambda a: state["dev_start"][a]  # noqa: E731  their own first device
@@ -463,6 +464,7 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
             else:  # aged_takeover
                 size = int(rng.integers(20, 51))
                 members = _take(m, state, size, older_than_days=730)
+                size = len(members)  # a small marketplace may have fewer aged accounts
                 t0 = START + int(rng.integers(5, m.cfg.days // 2)) * DAY
                 devices = m.new("device", max(2, size // 10))
                 dev_of_member = devices[rng.integers(0, len(devices), size)]

@@ -1,0 +1,7 @@
+// Top rings: the flagged rings of the current run, most suspicious first.
+// Parameters: $limit (integer) - how many rings.
+MATCH (r:Ring)
+OPTIONAL MATCH (a:RingMember)-[:MEMBER_OF]->(r)
+RETURN r.ring_id AS ring, r.score AS score, count(a) AS members, r.reasons AS reasons
+ORDER BY score DESC, ring
+LIMIT $limit

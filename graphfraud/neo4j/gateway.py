@@ -1,0 +1,124 @@
+"""The one way Cypher reaches Neo4j: a gateway with ``write`` and ``read``.
+
+:class:`DriverGateway` uses the official ``neo4j`` driver with managed transactions;
+:class:`RecordingGateway` records every statement and its parameters for unit tests.
+Callers pass a query *template* and a parameter dict, never a formatted string.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+from ..errors import Neo4jConnectionError
+from .settings import Settings
+
+
+class Gateway(Protocol):
+    def write(self, query: str, parameters: dict[str, Any] | None = None) -> dict[str, int]: ...
+
+    def read(self, query: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+
+    return (TransientError, ServiceUnavailable, SessionExpired)
+
+
+def with_retries(fn: Callable[[], Any], attempts: int = 5, backoff_s: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Call ``fn``; retry transient Neo4j errors (deadlocks, leader switches) with backoff."""
+    transient = _transient()
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except transient:
+            if attempt == attempts:
+                raise
+            sleep(backoff_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class DriverGateway:
+    """A gateway over the official driver; connection errors become clear messages."""
+
+    def __init__(self, settings: Settings) -> None:
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
+
+        self._database = settings.database
+        try:
+            self._driver = GraphDatabase.driver(settings.uri, auth=(settings.username, settings.password))
+            self._driver.verify_connectivity()
+        except AuthError:
+            raise Neo4jConnectionError(
+                f"Neo4j at {settings.uri} refused the credentials of user {settings.username!r}; "
+                "check NEO4J_USERNAME and NEO4J_PASSWORD.") from None
+        except (ServiceUnavailable, OSError):
+            raise Neo4jConnectionError(
+                f"cannot reach Neo4j at {settings.uri}; start it (docker compose -f docker/compose.yaml up -d) "
+                "or fix NEO4J_URI.") from None
+        except (ConfigurationError, ValueError) as exc:
+            raise Neo4jConnectionError(f"NEO4J_URI={settings.uri!r} is not usable ({exc}); "
+                                       "use e.g. bolt://localhost:7687 or neo4j://host:7687.") from None
+
+    def write(self, query: str, parameters: dict[str, Any] | None = None) -> dict[str, int]:
+        with self._driver.session(database=self._database) as session:
+            summary = session.execute_write(lambda tx: tx.run(query, parameters or {}).consume())
+        return {k: v for k, v in summary.counters.__dict__.items() if isinstance(v, int) and v}
+
+    def read(self, query: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._driver.session(database=self._database) as session:
+            return session.execute_read(lambda tx: [r.data() for r in tx.run(query, parameters or {})])
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+@dataclass
+class RecordingGateway:
+    """Records (query, parameters); answers reads from ``responses`` and can fail on purpose.
+
+    ``fail`` maps a call number (1-based) to an exception raised at that call, so tests
+    can check retries. ``responses`` maps a query template to the rows it returns.
+    """
+
+    responses: dict[str, list[dict]] = field(default_factory=dict)
+    fail: dict[int, BaseException] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict]] = field(default_factory=list)
+    attempts: int = 0
+
+    def _call(self, kind: str, query: str, parameters: dict | None) -> None:
+        self.attempts += 1
+        if self.attempts in self.fail:
+            raise self.fail[self.attempts]
+        self.calls.append((kind, query, parameters or {}))
+
+    def write(self, query: str, parameters: dict[str, Any] | None = None) -> dict[str, int]:
+        self._call("write", query, parameters)
+        return {}
+
+    def read(self, query: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self._call("read", query, parameters)
+        return list(self.responses.get(query, []))
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def queries(self) -> list[str]:
+        return [q for _, q, _ in self.calls]
+
+
+def batched(rows: list[dict], size: int) -> Iterable[list[dict]]:
+    """Consecutive slices of ``rows`` of at most ``size``.
+
+    >>> [len(b) for b in batched([{}] * 5, 2)]
+    [2, 2, 1]
+    """
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]

@@ -1,0 +1,47 @@
+"""Connection settings from the environment (or a prompt): never argv, never logged."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+
+from ..errors import Neo4jConnectionError
+
+ENV = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE")
+
+
+@dataclass(frozen=True)
+class Settings:
+    uri: str
+    username: str
+    database: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:  # the password never reaches a log or a traceback
+        return f"Settings(uri={self.uri!r}, username={self.username!r}, database={self.database!r}, password=***)"
+
+
+def settings_from_env(env: dict[str, str] | None = None, prompt: bool | None = None) -> Settings:
+    """Read ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``.
+
+    A missing password is asked for on the terminal when there is one.
+
+    >>> settings_from_env({"NEO4J_URI": "bolt://localhost:7687", "NEO4J_PASSWORD": "s3cret"})
+    Settings(uri='bolt://localhost:7687', username='neo4j', database='neo4j', password=***)
+    """
+    env = dict(os.environ) if env is None else env
+    uri = env.get("NEO4J_URI")
+    if not uri:
+        raise Neo4jConnectionError(
+            "NEO4J_URI is not set. Start Neo4j (docker compose -f docker/compose.yaml up -d) and "
+            "export NEO4J_URI=bolt://localhost:7687 (plus NEO4J_USERNAME / NEO4J_PASSWORD).")
+    password = env.get("NEO4J_PASSWORD")
+    if not password:
+        interactive = sys.stdin.isatty() if prompt is None else prompt
+        if not interactive:
+            raise Neo4jConnectionError("NEO4J_PASSWORD is not set and there is no terminal to ask for it; "
+                                       "export NEO4J_PASSWORD (it is never accepted on the command line).")
+        password = getpass.getpass(f"Neo4j password for {env.get('NEO4J_USERNAME', 'neo4j')} at {uri}: ")
+    return Settings(uri, env.get("NEO4J_USERNAME", "neo4j"), env.get("NEO4J_DATABASE", "neo4j"), password)
