@@ -316,6 +316,47 @@ def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project 
         stdout.print(f"wrote {path}")
 
 
+def reference_markdown() -> str:
+    """The CLI reference, generated from the commands' own help (docs/cli.md)."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    lines = ["# Command-line reference", "",
+             "_Generated from the commands' `--help` by `graphfraud reference`; a test fails when it is stale._", ""]
+
+    def walk(cmd, path: list[str]) -> None:
+        if hasattr(cmd, "commands"):
+            for name, sub in sorted(cmd.commands.items()):
+                if not sub.hidden:
+                    walk(sub, [*path, name])
+            return
+        ctx = cmd.context_class(cmd, info_name=" ".join(path))
+        lines.extend([f"## `{' '.join(path)}`", "", (cmd.help or "").strip(), "", "```text",
+                      f"Usage: {' '.join(path)} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""])
+        rows = []
+        for param in cmd.params:
+            if param.param_type_name == "argument":
+                rows.append((param.name.upper(), "argument", "required" if param.required else "optional",
+                             getattr(param, "help", "") or ""))
+            elif param.name != "help":
+                default = "" if param.default is None or param.default is False else str(param.default)
+                rows.append((", ".join(param.opts), "flag" if param.is_flag else "option", default, param.help or ""))
+        if rows:
+            lines.extend(["| parameter | kind | default | help |", "|---|---|---|---|"])
+            lines.extend(f"| `{a}` | {b} | {c} | {d} |" for a, b, c, d in rows)
+            lines.append("")
+
+    walk(root, ["graphfraud"])
+    return "\n".join(lines)
+
+
+@app.command(hidden=True)
+def reference(out: Path = typer.Option(Path("docs/cli.md"), "--out", help="Where to write the reference.")) -> None:
+    """Regenerate the CLI reference in docs/cli.md."""
+    out.write_text(reference_markdown(), "utf-8")
+    stdout.print(f"wrote {out}")
+
+
 def run() -> None:
     """Entry point that turns GraphfraudError into a one-line message and exit code 2."""
     try:
@@ -326,12 +367,11 @@ def run() -> None:
     except typer.Abort:
         console.print("aborted.")
         sys.exit(130)
-    except Exception as exc:  # click usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors and exits of the (possibly vendored) click layer, recognised by shape.
+        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
             exc.show()
+            sys.exit(exc.exit_code)
+        if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
             sys.exit(exc.exit_code)
         raise

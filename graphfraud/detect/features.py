@@ -312,7 +312,11 @@ def _templates(prep: Prepared, focus: pl.DataFrame, members: pl.DataFrame,
         on="community", how="left")
     # Matched control: the first 2k texts by fixed rank at each shop, minus the members', first k.
     want = texts.group_by("community", "m").agg(pl.len().alias("k"))
-    control = (want.join(base.shop_texts, on="m").filter(pl.col("rank") <= 2 * pl.col("k") + 2)
+    # Cut each shop's texts to the most any community needs *before* joining: a popular
+    # shop is a focus shop of many communities.
+    need = want.group_by("m").agg((2 * pl.col("k").max() + 2).alias("need"))
+    pool = base.shop_texts.join(need, on="m").filter(pl.col("rank") <= pl.col("need")).drop("need")
+    control = (want.join(pool, on="m").filter(pl.col("rank") <= 2 * pl.col("k") + 2)
                .join(members, on=["community", "a"], how="anti").sort("community", "m", "rank")
                .filter(pl.int_range(pl.len()).over("community", "m") < pl.col("k")))
     if control.height:

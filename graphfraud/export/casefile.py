@@ -46,8 +46,10 @@ class Redactor:
     >>> r = Redactor(b"k")
     >>> r.token("IP", "10.0.0.1") == r.token("IP", "10.0.0.1") != r.token("IP", "10.0.0.2")
     True
-    >>> r.token("IP", "10.0.0.1")
-    'IP-8d1f0bba2c'
+    >>> bool(re.fullmatch(r"IP-[0-9a-f]{10}", r.token("IP", "10.0.0.1")))
+    True
+    >>> Redactor(b"other").token("IP", "10.0.0.1") == r.token("IP", "10.0.0.1")
+    False
     """
 
     def __init__(self, key: bytes) -> None:
