@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--format", choices=("csv", "parquet"), default="parquet")
     ap.add_argument("--keep", type=Path, help="write data and results here instead of a temporary directory")
+    ap.add_argument("--data", type=Path, help="use this data directory instead of synthesising one")
     args = ap.parse_args()
 
     from graphfraud.detect.detector import RingDetector
@@ -63,20 +64,22 @@ def main() -> None:
     peak = Peak()
     rows: list[tuple[str, float, float]] = []
     work = args.keep or Path(tempfile.mkdtemp(prefix="graphfraud-scale-"))
-    t = time.perf_counter()
-    res = synthesize(args.accounts, seed=args.seed)
-    synth_s = time.perf_counter() - t
-    write_tables(res.tables, work / "data", args.format)
-    counts = {k: v.height for k, v in res.tables.items()}
-    del res
-    print(f"synthesised {args.accounts:,} accounts in {synth_s:.1f}s: "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+    data = args.data or work / "data"
+    if args.data is None:
+        t = time.perf_counter()
+        res = synthesize(args.accounts, seed=args.seed)
+        synth_s = time.perf_counter() - t
+        write_tables(res.tables, data, args.format)
+        counts = {k: v.height for k, v in res.tables.items()}
+        del res
+        print(f"synthesised {args.accounts:,} accounts in {synth_s:.1f}s: "
+              + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     peak.take_stage()
     peak.value = _rss_gb()
 
     start = time.perf_counter()
     t = time.perf_counter()
-    loaded = load_dataset(work / "data")
+    loaded = load_dataset(data)
     rows.append(("load + validate", time.perf_counter() - t, peak.take_stage()))
     marks: dict[str, float] = {}
 

@@ -193,6 +193,7 @@ class RingDetector:
         self.communities_ = comm
         self.details_ = detail
         self.timings_ = timings
+        self._evidence_ctx = None
         self._finish(prep, kept, member_scores)
         return self
 
@@ -361,11 +362,13 @@ class RingDetector:
 
     def evidence(self, ring_id: str, max_items: int = 200):
         """Typed evidence subgraph of one ring (see :mod:`graphfraud.detect.evidence`)."""
-        from .evidence import ring_evidence
+        from .evidence import evidence_context, ring_evidence
 
         self._check_fitted()
         self.ring(ring_id)
-        return ring_evidence(self, ring_id, max_items=max_items)
+        if getattr(self, "_evidence_ctx", None) is None:
+            self._evidence_ctx = evidence_context(self)
+        return ring_evidence(self, ring_id, max_items=max_items, ctx=self._evidence_ctx)
 
     def summary(self) -> dict:
         self._check_fitted()

@@ -79,17 +79,40 @@ def _edges(ring_id: str, frame: pl.DataFrame, src: pl.Expr, dst: pl.Expr, rel: s
         _props(*props) if props else pl.lit("{}").alias("properties"))
 
 
-def ring_evidence(det, ring_id: str, max_items: int = 200) -> Evidence:
+@dataclass
+class EvidenceContext:
+    """Tables restricted to the accounts of scored rings, built once for all rings."""
+
+    ids: pl.DataFrame  # a, account_id, created
+    merchants: pl.DataFrame  # m, merchant_id
+    reviews: pl.DataFrame
+    orders: pl.DataFrame
+    money: pl.DataFrame  # a, payer, t, amount
+    transfers: pl.DataFrame
+    merchant_payment: pl.DataFrame
+
+
+def evidence_context(det) -> EvidenceContext:
+    """Restrict the big tables to ring accounts once, instead of once per ring."""
+    prep = det.prepared_
+    accounts = det.all_members_.select("a").unique()
+    ids = pl.DataFrame({"a": range(prep.n_accounts), "account_id": prep.account_ids,
+                        "created": prep.created}).with_columns(pl.col("a").cast(pl.UInt32)).join(accounts, on="a")
+    merchants = pl.DataFrame({"m": range(prep.merchant_ids.len()), "merchant_id": prep.merchant_ids}).with_columns(
+        pl.col("m").cast(pl.UInt32))
+    return EvidenceContext(ids, merchants, prep.reviews.join(accounts, on="a"), prep.orders.join(accounts, on="a"),
+                           det.baselines_.money.join(accounts, on="a"), prep.transfers, prep.merchant_payment)
+
+
+def ring_evidence(det, ring_id: str, max_items: int = 200, ctx: EvidenceContext | None = None) -> Evidence:
     """Collect the evidence of one fitted ring from a fitted :class:`RingDetector`."""
-    prep, detail = det.prepared_, det.details_
+    ctx = ctx or evidence_context(det)
+    detail = det.details_
     row = det.features_.filter(pl.col("ring_id") == ring_id).row(0, named=True)
     community = row["community"]
     members = det.all_members_.filter((pl.col("ring_id") == ring_id)
                                       & (pl.col("member_score") >= det.min_member_score)).select("a", "account_id", "member_score")
-    ids = pl.DataFrame({"a": range(prep.n_accounts), "account_id": prep.account_ids,
-                        "created": prep.created}).with_columns(pl.col("a").cast(pl.UInt32))
-    mer = pl.DataFrame({"m": range(prep.merchant_ids.len()), "merchant_id": prep.merchant_ids}).with_columns(
-        pl.col("m").cast(pl.UInt32))
+    ids, mer = ctx.ids, ctx.merchants
     acc_node = pl.lit("Account:") + pl.col("account_id")
     nodes = [_nodes(ring_id, members.join(ids.select("a", "created"), on="a").with_columns(
         pl.from_epoch("created", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("created_at")),
@@ -114,11 +137,11 @@ def ring_evidence(det, ring_id: str, max_items: int = 200) -> Evidence:
     nodes.append(_nodes(ring_id, shops, "Merchant", "merchant_id", pl.col("merchant_id"),
                         ["burst_windows", "burst_max_members"]))
     shop_node = pl.lit("Merchant:") + pl.col("merchant_id")
-    rv = prep.reviews.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
+    rv = ctx.reviews.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
     agg = rv.group_by("account_id", "merchant_id").agg(pl.len().alias("n"), (pl.col("rating") >= 5).sum().alias("five_star"),
                                                        pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
     edges.append(_edges(ring_id, agg, acc_node, shop_node, "REVIEWED", pl.col("n"), "first", "last", ["five_star"]))
-    od = prep.orders.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
+    od = ctx.orders.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
     if od.height:
         agg = od.group_by("account_id", "merchant_id").agg(pl.len().alias("n"), pl.col("t").min().alias("first"),
                                                            pl.col("t").max().alias("last"))
@@ -146,9 +169,7 @@ def ring_evidence(det, ring_id: str, max_items: int = 200) -> Evidence:
 
     # Money: payers of members, shops funding those payers, shop-owned payment accounts.
     payers = detail["payers"].filter(pl.col("community") == community)
-    from ..graph.layers import money_incidence
-
-    paid = (money_incidence(prep).join(members.select("a", "account_id"), on="a")
+    paid = (ctx.money.join(members.select("a", "account_id"), on="a")
             .join(payers.select("payer"), on="payer"))
     counts["transfers"] = paid.height
     nodes.append(_nodes(ring_id, payers.with_columns(pl.col("accounts").list.len().alias("paid_members")),
@@ -157,8 +178,8 @@ def ring_evidence(det, ring_id: str, max_items: int = 200) -> Evidence:
                                                     pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
     edges.append(_edges(ring_id, pagg, pl.lit("PaymentAccount:") + pl.col("payer"), acc_node, "PAID", pl.col("n"),
                         "first", "last", ["amount"]))
-    funding = (prep.transfers.join(payers.select(pl.col("payer").alias("dst")), on="dst")
-               .join(prep.merchant_payment.rename({"payment_account_id": "src"}), on="src").join(mer, on="m"))
+    funding = (ctx.transfers.join(payers.select(pl.col("payer").alias("dst")), on="dst")
+               .join(ctx.merchant_payment.rename({"payment_account_id": "src"}), on="src").join(mer, on="m"))
     if funding.height:
         nodes.append(_nodes(ring_id, funding, "Merchant", "merchant_id", pl.col("merchant_id"), []))
         fagg = funding.group_by("merchant_id", "dst").agg(pl.len().alias("n"), pl.col("amount").sum().round(2),

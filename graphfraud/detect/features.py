@@ -103,16 +103,15 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
     shop_texts = pl.DataFrame(schema={"m": pl.UInt32, "a": pl.UInt32, "review_id": pl.String, "text": pl.String,
                                       "rank": pl.UInt32})
     if "text" in rv.columns:
-        texts = rv.select("a", "text", normalise_text(pl.col("text")).alias("norm")).filter(
+        # Normalise once; generic texts, the chance curve and the shop pools all use it.
+        texts = rv.select("m", "a", "review_id", "text", normalise_text(pl.col("text")).alias("norm")).filter(
             pl.col("norm").str.len_chars() >= MIN_CHARS)
         users = texts.group_by("norm").agg(pl.col("a").n_unique().alias("users"))
         generic_from = max(20, math.ceil(p.generic_text_share * max(1, reviewers)))
         generic = users.filter(pl.col("users") >= generic_from).select("norm")
-        pool = texts.join(generic, on="norm", how="anti")
-        shop_texts = (rv.select("m", "a", "review_id", "text", normalise_text(pl.col("text")).alias("norm"))
-                      .filter(pl.col("norm").str.len_chars() >= MIN_CHARS).join(generic, on="norm", how="anti")
-                      .with_columns(pl.col("review_id").hash(seed=11).rank("ordinal").over("m").alias("rank"))
-                      .drop("norm"))
+        pool = texts.join(generic, on="norm", how="anti").drop("norm")
+        del texts, users
+        shop_texts = pool.with_columns(pl.col("review_id").hash(seed=11).rank("ordinal").over("m").alias("rank"))
         for size in _CHANCE_SIZES:
             if pool.height < 2 * size:
                 break

@@ -83,12 +83,25 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
     ``min_shared_shops`` distinct shops (a flash sale or a fan club is one shop).
     """
     inc = bursts if bursts is not None else burst_windows(prep, p.window_hours, p.burst_alpha)
-    shop_of = inc.select("c", "m").unique("c")
-    proj = project(inc.select("a", "c"), clique_max=p.clique_max, hub_max=p.crowd_max, k=p.sparsify_k, seed=seed)
-    per_shop = (proj.pairs.join(shop_of, on="c").group_by("a", "b", "m").agg(pl.col("w").max()))
+    # Shops are processed in chunks so the raw pairs never all exist at once; a shop's
+    # windows all fall in one chunk, so the per-shop maximum is exact.
+    chunks = max(1, min(16, inc.height // 2_000_000 + 1))
+    parts, contexts, hubs = [], 0, 0
+    for k in range(chunks):
+        part = inc.filter(pl.col("m") % chunks == k) if chunks > 1 else inc
+        shop_of = part.group_by("c").agg(pl.first("m")).sort("c")
+        proj = project(part.select("a", "c"), clique_max=p.clique_max, hub_max=p.crowd_max, k=p.sparsify_k,
+                       seed=seed + k)
+        contexts, hubs = contexts + proj.n_contexts, hubs + proj.n_hubs
+        pairs = proj.pairs
+        shop = shop_of["m"].to_numpy()[np.searchsorted(shop_of["c"].to_numpy(), pairs["c"].to_numpy())]
+        parts.append(pairs.select("a", "b", "w").with_columns(pl.Series("m", shop))
+                     .group_by("a", "b", "m").agg(pl.col("w").max()))
+    per_shop = pl.concat(parts) if parts else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32,
+                                                                   "m": pl.UInt32, "w": pl.Float64})
     edges = (per_shop.group_by("a", "b").agg(pl.col("w").sum().alias("lockstep"), pl.len().alias("shops"))
              .filter(pl.col("shops") >= p.min_shared_shops).drop("shops"))
-    return edges, LayerStats("lockstep", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+    return edges, LayerStats("lockstep", inc.height, contexts, hubs, edges.height)
 
 
 #: Windows on each side that form a shop's local baseline (about two weeks for daily windows).

@@ -76,26 +76,43 @@ def prepare(ds: Dataset) -> Prepared:
             frame = frame.join(acc, on="account_id", how="inner")
         return frame.join(mer, on="merchant_id", how="inner") if "merchant_id" in frame.columns else frame
 
-    rv = ds["reviews"]
-    keep = [c for c in ("text", "order_id") if c in rv.columns]
-    reviews = code(rv.select("review_id", "account_id", "merchant_id", "rating", "created_at", *keep)).select(
-        "a", "m", _epoch("created_at"), "rating", "review_id", *keep)
+    # Each table is joined to the account index once; identifier columns ride along, so
+    # the identifier table is built from coded frames (no second string join at scale).
+    ident_cols: dict[str, list[tuple[str, str]]] = {}
+    for kind, sources in IDENTIFIER_SOURCES.items():
+        for table, column in sources:
+            ident_cols.setdefault(table, []).append((kind, column))
+
+    def coded(table: str, cols: list[str]) -> pl.DataFrame:
+        frame = ds[table]
+        extra = [c for _, c in ident_cols.get(table, []) if c in frame.columns and c not in cols]
+        return code(frame.select(*[c for c in cols if c in frame.columns], *extra))
+
+    rv_coded = coded("reviews", ["review_id", "account_id", "merchant_id", "rating", "created_at", "text", "order_id"])
+    keep = [c for c in ("text", "order_id") if c in rv_coded.columns]
+    reviews = rv_coded.select("a", "m", _epoch("created_at"), "rating", "review_id", *keep)
+    codedframes = {"reviews": rv_coded}
     if ds.has("orders"):
-        o = ds["orders"]
-        extra = [c for c in ("amount",) if c in o.columns]
-        orders = code(o.select("order_id", "account_id", "merchant_id", "created_at", *extra)).select(
-            "a", "m", _epoch("created_at"), "order_id", *extra)
+        o_coded = coded("orders", ["order_id", "account_id", "merchant_id", "created_at", "amount"])
+        extra = [c for c in ("amount",) if c in o_coded.columns]
+        orders = o_coded.select("a", "m", _epoch("created_at"), "order_id", *extra)
+        codedframes["orders"] = o_coded
     else:
         orders = pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "t": pl.Int64, "order_id": pl.String})
 
     idents = []
-    for kind, sources in IDENTIFIER_SOURCES.items():
-        for table, column in sources:
-            frame = ds.get(table)
-            if frame is not None and column in frame.columns and frame.height:
-                idents.append(frame.select("account_id", pl.col(column).alias("value"))
-                              .filter(pl.col("value").is_not_null()).with_columns(pl.lit(kind).alias("kind")))
-    identifiers = (code(pl.concat(idents)).select("a", "kind", "value").unique() if idents
+    for table, pairs in ident_cols.items():
+        frame = codedframes.get(table)
+        if frame is None:
+            raw = ds.get(table)
+            if raw is None or raw.height == 0:
+                continue
+            frame = code(raw.select("account_id", *[c for _, c in pairs if c in raw.columns]))
+        for kind, column in pairs:
+            if column in frame.columns:
+                idents.append(frame.select("a", pl.lit(kind).alias("kind"), pl.col(column).alias("value"))
+                              .filter(pl.col("value").is_not_null()).unique())
+    identifiers = (pl.concat(idents).unique() if idents
                    else pl.DataFrame(schema={"a": pl.UInt32, "kind": pl.String, "value": pl.String}))
 
     owner_parts = []
