@@ -401,13 +401,14 @@ def _replace(comm, members, feats, detail, old: list[int], moved: pl.DataFrame, 
 
 RING_COLUMNS = ["ring_id", "score", "n_accounts", "community_size", *[f"f_{f}" for f in FAMILIES], "five_star_excess",
                 "template_share", "fast_review_excess", "burst_shops", "burst_members", "paid_members",
-                "shop_payment_members", "batch_members", "reasons"]
+                "shop_payment_members", "batch_members", "shop_focus", "median_account_age_days", "reasons"]
 
 
 def _ring_table(table: pl.DataFrame) -> pl.DataFrame:
     return table.select([c for c in RING_COLUMNS if c in table.columns]).with_columns(
         [pl.col(f"f_{f}").round(3) for f in FAMILIES]
-        + [pl.col(c).round(3) for c in ("five_star_excess", "template_share", "fast_review_excess")])
+        + [pl.col(c).round(3) for c in ("five_star_excess", "template_share", "fast_review_excess", "shop_focus")]
+        + [pl.col("median_account_age_days").round(1)])
 
 
 #: A split must raise the best score by this much to replace its parent.

@@ -237,6 +237,14 @@ def compute_features(prep: Prepared, members: pl.DataFrame, base: Baselines,
     else:
         feats = feats.with_columns(pl.lit(None, pl.UInt32).alias("timed_reviews"),
                                    pl.lit(None, pl.UInt32).alias("fast_reviews"))
+    # Descriptive: how concentrated members' reviews are on the focus shops, and how old
+    # the accounts were at their first review there.
+    all_reviews = rv.group_by("community").agg(pl.len().alias("member_reviews"))
+    created = pl.DataFrame({"a": np.arange(prep.n_accounts, dtype=np.uint32), "created": prep.created})
+    age = (focus.group_by("community", "a").agg(pl.col("t").min()).join(created, on="a")
+           .filter(pl.col("created").is_not_null())
+           .group_by("community").agg(((pl.col("t") - pl.col("created")) / 86_400).median().alias("median_account_age_days")))
+    feats = feats.join(all_reviews, on="community", how="left").join(age, on="community", how="left")
     tpl, tpl_detail = _templates(prep, focus, members, base)
     detail["templates"] = tpl_detail
     detail["five_star_accounts"] = focus.filter(pl.col("rating") >= 5).select("community", "a").unique()
@@ -396,6 +404,7 @@ def _shares(feats: pl.DataFrame, base: Baselines, p: FeatureParams) -> pl.DataFr
         five_excess.alias("five_star_excess"),
         fast_excess.alias("fast_review_excess"),
         raw_template.alias("template_raw_share"),
+        pl.when(z("member_reviews") > 0).then(z("focus_reviews") / z("member_reviews")).otherwise(0.0).alias("shop_focus"),
         chance.alias("template_chance"),
         template.alias("template_share"),
         pl.max_horizontal(share("organiser_paid_members"), p.shop_money_weight * share("paid_members"),

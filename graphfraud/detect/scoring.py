@@ -104,4 +104,8 @@ def reasons(row: dict, base_five: float, window_hours: float) -> list[tuple[str,
     if row.get("f_provenance", 0) > 0:
         out.append(("provenance", row["f_provenance"],
                     f"{_n(row['batch_members'], 'account')} registered within 48 h"))
+    age = row.get("median_account_age_days")
+    if age is not None and age < 90 and out:
+        out.append(("provenance", row.get("f_provenance", 0),
+                    f"median account age {age:.0f} days at the first review on those shops"))
     return sorted(out, key=lambda r: -r[1])

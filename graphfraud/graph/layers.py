@@ -85,7 +85,7 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
     inc = bursts if bursts is not None else burst_windows(prep, p.window_hours, p.burst_alpha)
     # Shops are processed in chunks so the raw pairs never all exist at once; a shop's
     # windows all fall in one chunk, so the per-shop maximum is exact.
-    chunks = max(1, min(16, inc.height // 2_000_000 + 1))
+    chunks = max(1, min(32, inc.height // 400_000 + 1))
     parts, contexts, hubs = [], 0, 0
     for k in range(chunks):
         part = inc.filter(pl.col("m") % chunks == k) if chunks > 1 else inc
