@@ -16,6 +16,8 @@ from .prepare import IDENTIFIER_SOURCES, Prepared
 from .projection import project
 
 LAYERS: tuple[str, ...] = (*IDENTIFIER_SOURCES, "lockstep", "money")
+#: Lockstep pairs materialised at once (bounds memory; about 100 MB of pairs per chunk).
+PAIRS_PER_CHUNK = 4_000_000
 LAYER_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(LAYERS)}
 
 
@@ -85,7 +87,10 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
     inc = bursts if bursts is not None else burst_windows(prep, p.window_hours, p.burst_alpha)
     # Shops are processed in chunks so the raw pairs never all exist at once; a shop's
     # windows all fall in one chunk, so the per-shop maximum is exact.
-    chunks = max(1, min(32, inc.height // 400_000 + 1))
+    sizes = inc.group_by("c").agg(pl.len().alias("n"))["n"].to_numpy().astype(np.int64)
+    n_clique = np.minimum(sizes, p.clique_max)
+    pairs_estimate = int((n_clique * (n_clique - 1) // 2).sum() + (sizes[sizes > p.clique_max] * p.sparsify_k).sum())
+    chunks = max(1, min(64, pairs_estimate // PAIRS_PER_CHUNK + 1))
     parts, contexts, hubs = [], 0, 0
     for k in range(chunks):
         part = inc.filter(pl.col("m") % chunks == k) if chunks > 1 else inc
@@ -95,12 +100,15 @@ def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
         contexts, hubs = contexts + proj.n_contexts, hubs + proj.n_hubs
         pairs = proj.pairs
         shop = shop_of["m"].to_numpy()[np.searchsorted(shop_of["c"].to_numpy(), pairs["c"].to_numpy())]
-        parts.append(pairs.select("a", "b", "w").with_columns(pl.Series("m", shop))
-                     .group_by("a", "b", "m").agg(pl.col("w").max()))
-    per_shop = pl.concat(parts) if parts else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32,
-                                                                   "m": pl.UInt32, "w": pl.Float64})
-    edges = (per_shop.group_by("a", "b").agg(pl.col("w").sum().alias("lockstep"), pl.len().alias("shops"))
-             .filter(pl.col("shops") >= p.min_shared_shops).drop("shops"))
+        # One u64 key per pair and f32 weights: this table is the memory peak at scale.
+        key = (pairs["a"].cast(pl.UInt64) * (1 << 32) + pairs["b"].cast(pl.UInt64)).alias("key")
+        parts.append(pl.DataFrame({"key": key, "m": shop, "w": pairs["w"].cast(pl.Float32)})
+                     .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
+    per_shop = pl.concat(parts) if parts else pl.DataFrame(schema={"key": pl.UInt64, "w": pl.Float32})
+    edges = (per_shop.group_by("key").agg(pl.col("w").sum().cast(pl.Float64).alias("lockstep"), pl.len().alias("shops"))
+             .filter(pl.col("shops") >= p.min_shared_shops)
+             .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("a"),
+                     (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("b"), "lockstep"))
     return edges, LayerStats("lockstep", inc.height, contexts, hubs, edges.height)
 
 
