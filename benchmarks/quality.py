@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import io
+import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +119,9 @@ def synthetic(sizes: list[int], seeds: list[int], with_fraudar: bool, fraudar_ma
 # ------------------------------------------------------------------ Yelp with injected rings
 def read_yelp(path: Path) -> pl.DataFrame:
     """``user_id prod_id rating label date`` per line, whitespace-separated, no header."""
-    frame = pl.read_csv(path, separator=" ", has_header=False, infer_schema=False,
+    # "Whitespace-separated": YelpChi uses spaces, YelpNYC tabs.
+    raw = re.sub(rb"[ \t]+", b" ", gzip.decompress(path.read_bytes()))
+    frame = pl.read_csv(io.BytesIO(raw), separator=" ", has_header=False, infer_schema=False,
                         new_columns=["user_id", "prod_id", "rating", "label", "date"])
     return frame.select(pl.col("user_id").alias("account_id"), pl.col("prod_id").alias("merchant_id"),
                         pl.col("rating").cast(pl.Float64), pl.col("label").cast(pl.Float64).cast(pl.Int64),
@@ -132,7 +137,7 @@ def inject(reviews: pl.DataFrame, n_rings: int, seed: int) -> tuple[pl.DataFrame
     """
     rng = np.random.default_rng(seed)
     shops = reviews["merchant_id"].unique().sort().to_numpy()
-    days = reviews["day"].sort().to_numpy()
+    days = reviews["day"].sort().to_list()  # datetime.date
     ratings = reviews["rating"].to_numpy()
     rows, truth = [], []
     for r in range(n_rings):
@@ -143,7 +148,7 @@ def inject(reviews: pl.DataFrame, n_rings: int, seed: int) -> tuple[pl.DataFrame
             start = days[int(rng.integers(len(days) // 10, len(days)))]
             span = int(rng.integers(1, 4))
             for m in rng.choice(members, max(2, int(size * rng.uniform(0.6, 0.9))), replace=False):
-                rows.append((m, str(shop), 5.0, start + np.timedelta64(int(rng.integers(0, span)), "D")))
+                rows.append((m, str(shop), 5.0, start + timedelta(days=int(rng.integers(0, span)))))
         for m in members:
             for _ in range(int(rng.integers(1, 4))):
                 rows.append((m, str(rng.choice(shops)), float(rng.choice(ratings)), days[int(rng.integers(len(days)))]))
