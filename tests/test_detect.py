@@ -190,4 +190,6 @@ def test_every_account_on_one_ip():
     det = _fit(f)
     assert det.rings_.height == 0
     ip = next(s for s in det.graph_.stats if s.name == "ip")
-    assert ip.hubs_dropped == 0 and ip.edges > 0 or ip.hubs_dropped == 1
+    # 400 accounts on one IP: above the hub cut (max(clique_max, 5% of accounts) = 100).
+    assert det.hub_cut_ == 100
+    assert ip.hubs_dropped == 1 and ip.edges == 0
