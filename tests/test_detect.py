@@ -46,9 +46,12 @@ def test_every_ring_has_numbers_in_its_reasons(fitted):
     for reasons in det.rings_["reasons"]:
         parts = reasons.split("; ")
         assert len(parts) >= 2 and all(any(ch.isdigit() for ch in p) for p in parts)
+    from graphfraud.detect.scoring import combine
+
+    for ring_id in det.rings_["ring_id"]:
+        ring = det.ring(ring_id)
+        assert ring.score == pytest.approx(combine(ring.families), abs=2e-3)
     ring = det.ring(det.rings_["ring_id"][0])
-    top_two = sorted(ring.families.values(), reverse=True)[:2]
-    assert ring.score == pytest.approx((top_two[0] * top_two[1]) ** 0.5, abs=2e-3)
     assert set(ring.members) == set(det.membership_.filter(pl.col("ring_id") == ring.ring_id)["account_id"])
 
 

@@ -463,7 +463,6 @@ def _member_scores(edges: pl.DataFrame, comm: pl.DataFrame, members: pl.DataFram
     earned = pl.sum_horizontal([pl.when(pl.col(f"in_{n}").fill_null(False)).then(w).otherwise(0.0)
                                 for n, w in weight.items()])
     participation = pl.when(total > 0).then((earned / total).clip(0, 1)).otherwise(0.0)
-    out = out.with_columns(
-        (participation * (0.5 + 0.5 * pl.col("cohesion").fill_null(0))).round(3).alias("member_score"))
-    _member_scores.debug = out  # type: ignore[attr-defined]
-    return out.select("a", "community", "member_score")
+    return out.with_columns(
+        (participation * (0.5 + 0.5 * pl.col("cohesion").fill_null(0))).round(3).alias("member_score")
+    ).select("a", "community", "member_score")
