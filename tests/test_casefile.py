@@ -163,6 +163,10 @@ def test_report_html_works_offline_in_a_real_browser(case):
         members = page.locator("table#members tr").count() - 1
         page.locator("svg#graph circle.node").first.click(force=True)
         details = page.locator("#details").inner_text()
+        items = page.locator("svg#graph circle.node[data-type='Review'], svg#graph circle.node[data-type='Order']").count()
+        page.locator("#hideItems").check()
+        hidden = page.evaluate("[...document.querySelectorAll('svg#graph circle.node')]"
+                               ".filter(c => c.style.display === 'none').length")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         browser.close()
@@ -171,3 +175,4 @@ def test_report_html_works_offline_in_a_real_browser(case):
     assert drawn == nodes
     assert marks > 0 and members > 0
     assert "relationship(s)" in details
+    assert items > 0 and hidden == items

@@ -32,7 +32,8 @@ th{background:#f3f3f3}
 <section><h2>Why it was flagged</h2><ul id="reasons"></ul><table id="families"></table></section>
 <section><h2>Evidence graph</h2>
 <div class="legend" id="legend"></div>
-<p class="muted">Scroll to zoom, drag the background to pan, click a node for its details.</p>
+<p class="muted">Scroll to zoom, drag the background to pan, click a node for its details.
+<label><input type="checkbox" id="hideItems"> hide individual reviews and orders (show the ring's structure)</label></p>
 <div id="graphwrap"><svg id="graph" xmlns="http://www.w3.org/2000/svg"><g id="viewport"></g></svg><div id="details">Click a node.</div></div>
 </section>
 <section><h2>Campaign timeline</h2><p class="muted">One row per shop; each mark is an order or a review of the ring's members. Bursts show as tight clusters.</p><svg id="timeline" xmlns="http://www.w3.org/2000/svg"></svg></section>
@@ -87,6 +88,11 @@ nodes.forEach(n => {
 });
 const types = [...new Set(nodes.map(n => n.node_type))];
 types.forEach(t => { const s = el("span"); const i = el("i"); i.style.background = D.colors[t] || "#999"; s.appendChild(i); s.appendChild(document.createTextNode(t + " (" + nodes.filter(n => n.node_type === t).length + ")")); document.getElementById("legend").appendChild(s); });
+document.getElementById("hideItems").addEventListener("change", ev => {
+  const hide = ev.target.checked, items = ["Review", "Order"];
+  vp.querySelectorAll("circle.node").forEach(c => { c.style.display = hide && items.includes(c.getAttribute("data-type")) ? "none" : ""; });
+  vp.querySelectorAll("line").forEach((l, i) => { const e = links[i]; l.style.display = hide && (items.includes(e.s.node_type) || items.includes(e.t.node_type)) ? "none" : ""; });
+});
 let view = {x: 0, y: 0, k: 1};
 (function fit() { if (!nodes.length) return; const xs = nodes.map(n => n.x), ys = nodes.map(n => n.y); const w = svg.clientWidth || 800, h = svg.clientHeight || 560; const minx = Math.min(...xs), maxx = Math.max(...xs), miny = Math.min(...ys), maxy = Math.max(...ys); view.k = 0.9 * Math.min(w / (maxx - minx + 1), h / (maxy - miny + 1)); view.x = w / 2 - view.k * (minx + maxx) / 2; view.y = h / 2 - view.k * (miny + maxy) / 2; })();
 function apply() { vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")"); }
