@@ -167,7 +167,8 @@ class RingDetector:
                          sparsify_k=self.sparsify_k)
         self.hub_cut_ = hub_cut
         stage("graph")
-        graph = build_graph(prep, gp, seed=self.seed, progress=say, bursts=base.bursts)
+        graph = build_graph(prep, gp, seed=self.seed, progress=say, bursts=base.bursts,
+                            money=base.money)
         done("graph")
         stage("communities")
         comm = leiden(graph.edges, objective=self.objective, resolution=self.resolution, seed=self.seed)

@@ -118,7 +118,7 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
             sample = pool.sample(size, seed=size)
             labels = near_duplicate_clusters(sample["text"].to_list())
             chance.append((size, _multi_writer_share(sample["a"].to_list(), labels)))
-    money = money_incidence(prep)
+    money = money_incidence(prep)  # the money layer of the graph reuses it
     tiles, windows = window_tiles(prep.activity().select("a", "m", "t"), p.window_hours)
     tiles = tiles.unique(["a", "c"])
     return Baselines(
@@ -135,11 +135,8 @@ def baselines(prep: Prepared, p: FeatureParams | None = None) -> Baselines:
 
 def _multi_writer_share(writers: list, labels) -> float:
     """Share of texts in near-duplicate clusters written by 2+ different accounts."""
-    frame = pl.DataFrame({"a": writers, "c": labels}).filter(pl.col("c") >= 0)
-    if frame.height == 0:
-        return 0.0
-    multi = frame.group_by("c").agg(pl.col("a").n_unique().alias("w"), pl.len().alias("n")).filter(pl.col("w") >= 2)
-    return float(multi["n"].sum()) / len(labels)
+    labelled = pl.DataFrame({"community": [0] * len(labels), "a": writers, "cluster": labels})
+    return _multi_writer(labelled).height / len(labels) if len(labels) else 0.0
 
 
 def _delays(prep: Prepared) -> pl.DataFrame | None:

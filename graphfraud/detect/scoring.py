@@ -23,7 +23,6 @@ receives red packets from a relative is infrastructure + money, and scores 0.
 
 from __future__ import annotations
 
-import math
 
 import polars as pl
 
@@ -38,10 +37,9 @@ _KIND_NOUN = {"device": ("device", "devices"), "payment": ("payment account", "p
 
 
 def combine(families: dict[str, float]) -> float:
-    """The ring score of one set of family scores, rounded to 3 places."""
-    lead = max(BEHAVIOUR, key=lambda f: families[f])
-    other = max(v for f, v in families.items() if f != lead)
-    return round(math.sqrt(max(0.0, families[lead]) * max(0.0, other)), 3)
+    """The ring score of one set of family scores (the same rule as :func:`score_expr`)."""
+    row = pl.DataFrame({f"f_{f}": [float(families[f])] for f in FAMILIES})
+    return row.select(score_expr()).item()
 
 
 def score_expr() -> pl.Expr:

@@ -67,12 +67,17 @@ def _aggregate(pairs: pl.DataFrame, name: str) -> pl.DataFrame:
     return pairs.group_by("a", "b").agg(pl.col("w").sum().alias(name))
 
 
-def identifier_layer(prep: Prepared, kind: str, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
-    inc = prep.identifiers.filter(pl.col("kind") == kind).select(
-        "a", pl.col("value").rank("dense").cast(pl.Int64).alias("c"))
+def _context_layer(name: str, incidence: pl.DataFrame, key: str, p: GraphParams,
+                   seed: int) -> tuple[pl.DataFrame, LayerStats]:
+    """A layer whose contexts are the distinct values of ``key`` (an identifier, a payer)."""
+    inc = incidence.select("a", pl.col(key).rank("dense").cast(pl.Int64).alias("c"))
     proj = project(inc, clique_max=p.clique_max, hub_max=p.hub_max, k=p.sparsify_k, seed=seed)
-    edges = _aggregate(proj.pairs, kind)
-    return edges, LayerStats(kind, inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+    edges = _aggregate(proj.pairs, name)
+    return edges, LayerStats(name, inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+
+
+def identifier_layer(prep: Prepared, kind: str, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+    return _context_layer(kind, prep.identifiers.filter(pl.col("kind") == kind), "value", p, seed)
 
 
 def lockstep_layer(prep: Prepared, p: GraphParams, seed: int,
@@ -189,17 +194,19 @@ def money_incidence(prep: Prepared) -> pl.DataFrame:
             .select("a", pl.col("src").alias("payer"), "t", "amount"))
 
 
-def money_layer(prep: Prepared, p: GraphParams, seed: int) -> tuple[pl.DataFrame, LayerStats]:
+def money_layer(prep: Prepared, p: GraphParams, seed: int,
+                money: pl.DataFrame | None = None) -> tuple[pl.DataFrame, LayerStats]:
     """Co-recipients of one payer: organisers' refunds, a shop's cashback, red packets."""
-    inc = money_incidence(prep).select("a", pl.col("payer").rank("dense").cast(pl.Int64).alias("c"))
-    proj = project(inc, clique_max=p.clique_max, hub_max=p.hub_max, k=p.sparsify_k, seed=seed)
-    edges = _aggregate(proj.pairs, "money")
-    return edges, LayerStats("money", inc.height, proj.n_contexts, proj.n_hubs, edges.height)
+    return _context_layer("money", money if money is not None else money_incidence(prep), "payer", p, seed)
 
 
 def build_graph(prep: Prepared, p: GraphParams, seed: int = 0, progress=None,
-                bursts: pl.DataFrame | None = None) -> AccountGraph:
-    """Build every layer and sum them into one weighted graph."""
+                bursts: pl.DataFrame | None = None, money: pl.DataFrame | None = None) -> AccountGraph:
+    """Build every layer and sum them into one weighted graph.
+
+    ``bursts`` and ``money`` take the burst incidences and money incidences when the
+    caller already computed them (the detector's baselines do).
+    """
     built: list[tuple[pl.DataFrame, LayerStats]] = []
     for kind in IDENTIFIER_SOURCES:
         if progress:
@@ -210,7 +217,7 @@ def build_graph(prep: Prepared, p: GraphParams, seed: int = 0, progress=None,
     built.append(lockstep_layer(prep, p, seed, bursts))
     if progress:
         progress("layer money")
-    built.append(money_layer(prep, p, seed))
+    built.append(money_layer(prep, p, seed, money))
     frames = [e for e, _ in built if e.height]
     if not frames:
         empty = pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "weight": pl.Float64, "layers": pl.Int64})

@@ -31,7 +31,6 @@ class Projection:
     pairs: pl.DataFrame  # columns a (u32), b (u32), c (i64), w (f64)
     n_contexts: int
     n_hubs: int
-    hub_accounts: int  # account-context incidences dropped with the hubs
 
 
 def project(incidence: pl.DataFrame, *, clique_max: int = 100, hub_max: int = 2000, k: int = 10,
@@ -56,7 +55,7 @@ def project(incidence: pl.DataFrame, *, clique_max: int = 100, hub_max: int = 20
              _sparse(inc.filter(pl.col("n") > clique_max), k, seed)]
     pairs = pl.concat([p for p in parts if p.height], how="vertical") if any(p.height for p in parts) \
         else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "c": pl.Int64, "w": pl.Float64})
-    return Projection(pairs, n_contexts, hubs.height, int(hubs["n"].sum() or 0))
+    return Projection(pairs, n_contexts, hubs.height)
 
 
 def _cliques(inc: pl.DataFrame) -> pl.DataFrame:

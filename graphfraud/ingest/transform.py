@@ -13,6 +13,8 @@ datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
 
 from __future__ import annotations
 
+from typing import Callable
+
 import polars as pl
 
 from ..contract import Table
@@ -93,17 +95,17 @@ def parse_number(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
 
 
-def _parsed(kind: str, expr: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr | None, str | None]:
-    """Return (parsed value, invalid-mask or None, reason) for a column kind."""
+def _parsed(kind: str, expr: pl.Expr, tz: str) -> tuple[pl.Expr, Callable[[pl.Expr], pl.Expr] | None, str | None]:
+    """Return (parsed value, check over the parsed value or None, reason) for a column kind.
+
+    The check is applied to the already parsed column, so each value is parsed once.
+    """
     if kind == "timestamp":
-        value = parse_timestamp(expr, tz)
-        return value, value.is_null(), BAD_TIMESTAMP
+        return parse_timestamp(expr, tz), lambda v: v.is_null(), BAD_TIMESTAMP
     if kind == "rating":
-        value = parse_number(expr)
-        return value, value.is_null() | (value < 1) | (value > 5), BAD_RATING
+        return parse_number(expr), lambda v: v.is_null() | (v < 1) | (v > 5), BAD_RATING
     if kind == "amount":
-        value = parse_number(expr)
-        return value, value.is_null(), BAD_NUMBER
+        return parse_number(expr), lambda v: v.is_null(), BAD_NUMBER
     if kind == "id":
         return normalise_id(expr), None, None
     return expr.cast(pl.String), None, None
@@ -132,9 +134,7 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
         if col.required:
             checks.append((raw_missing, col.name, MISSING))
         if invalid is not None and reason is not None:
-            bad = pl.col(f"__v_{col.name}").is_null() if col.kind in ("timestamp", "amount") else \
-                pl.col(f"__v_{col.name}").is_null() | (pl.col(f"__v_{col.name}") < 1) | (pl.col(f"__v_{col.name}") > 5)
-            checks.append((~raw_missing & bad, col.name, reason))
+            checks.append((~raw_missing & invalid(pl.col(f"__v_{col.name}")), col.name, reason))
     missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
     frame = raw.with_columns(parsed + missing)

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 
 from ..errors import Neo4jConnectionError
 
-ENV = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE")
-
-
 @dataclass(frozen=True)
 class Settings:
     uri: str
