@@ -135,6 +135,19 @@ def test_campus_ip_alone_is_not_a_ring():
     assert _fit(f).rings_.height == 0
 
 
+def test_internet_cafe_alone_is_not_a_ring():
+    f = _background()
+    strangers = [f"a{i}" for i in range(100, 125)]
+    _add(f, "account_devices", pl.DataFrame({"account_id": strangers, "device_id": ["cafe-pc-1"] * 25}))
+    _add(f, "logins", pl.DataFrame({"account_id": strangers, "created_at": [1_710_000_000 + 3_600 * i for i in range(25)],
+                                    "device_id": ["cafe-pc-1"] * 25, "ip": ["cafe-ip"] * 25}))
+    det = _fit(f)
+    assert det.rings_.height == 0
+    # The shared device does link them: it is the conjunction that is missing, not the evidence.
+    device = next(s for s in det.graph_.stats if s.name == "device")
+    assert device.edges > 0
+
+
 def test_flash_sale_alone_is_not_a_ring():
     f = _background()
     crowd = [f"a{i}" for i in range(200)]
