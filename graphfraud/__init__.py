@@ -1,18 +1,56 @@
 """graphfraud: find collusion rings behind fake orders and fake reviews (刷单炒信).
 
 The library API needs no CLI: :func:`load_dataset` reads and validates a data
-directory, :class:`RingDetector` finds rings, :func:`synthesize` makes demo data and
-:func:`evaluate` scores results against ground truth.
+directory, :class:`RingDetector` finds rings, :func:`synthesize` makes demo data,
+:func:`evaluate` scores results against ground truth, and :mod:`graphfraud.pipeline`
+runs whole jobs (files in, a typed :class:`RunResult` out).
+
+Names are imported on first use (PEP 562), so ``import graphfraud`` — and with it
+``graphfraud --help`` — loads no numerical library.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .dataset import Dataset  # noqa: E402
-from .detect.detector import Ring, RingDetector  # noqa: E402
-from .errors import GraphfraudError  # noqa: E402
-from .evaluate import evaluate  # noqa: E402
-from .ingest import load_dataset  # noqa: E402
-from .synth import synthesize  # noqa: E402
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Dataset", "GraphfraudError", "Ring", "RingDetector", "__version__", "evaluate", "load_dataset",
-           "synthesize"]
+from ._version import __version__
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "Dataset": ".dataset",
+    "GraphfraudError": ".errors",
+    "Ring": ".detect.results",
+    "RingDetector": ".detect.detector",
+    "RunResult": ".run",
+    "evaluate": ".evaluate",
+    "load_dataset": ".ingest",
+    "synthesize": ".synth",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'graphfraud' has no attribute {name!r}") from None
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dataset import Dataset
+    from .detect.detector import RingDetector
+    from .detect.results import Ring
+    from .errors import GraphfraudError
+    from .evaluate import evaluate
+    from .ingest import load_dataset
+    from .run import RunResult
+    from .synth import synthesize

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from . import __version__
+from ._version import __version__
 from .errors import GraphfraudError
 from .ingest import DEFAULT_TZ, load_dataset
 from .ingest.read import ENCODINGS

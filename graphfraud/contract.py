@@ -188,6 +188,8 @@ TABLES: tuple[Table, ...] = (
 )
 
 CONTRACT: dict[str, Table] = {t.name: t for t in TABLES}
+#: The zone naive timestamps are read in unless the user says otherwise (Chinese platform exports).
+DEFAULT_TZ = "Asia/Shanghai"
 REQUIRED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.required)
 #: Load order: a table comes after every table it references.
 TABLE_ORDER: tuple[str, ...] = tuple(t.name for t in TABLES)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .contract import CONTRACT, REQUIRED_TABLES
+from .contract import CONTRACT, DEFAULT_TZ, REQUIRED_TABLES
 from .errors import DataContractError
+from .parse import parse_timestamp
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Dataset:
     """
 
     tables: dict[str, pl.DataFrame]
-    tz: str = "Asia/Shanghai"
+    tz: str = DEFAULT_TZ
     sources: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -42,15 +43,13 @@ class Dataset:
             raise DataContractError(f"unknown table(s) {unknown}; known tables: {', '.join(CONTRACT)}.")
 
     @classmethod
-    def from_frames(cls, tz: str = "Asia/Shanghai", **frames: pl.DataFrame) -> Dataset:
+    def from_frames(cls, tz: str = DEFAULT_TZ, **frames: pl.DataFrame) -> Dataset:
         """Build a dataset from in-memory frames, coercing to contract types.
 
         Integer timestamps are read as epoch seconds; strings are parsed like files are.
         Invalid rows raise instead of being rejected: use :func:`graphfraud.load_dataset`
         for untrusted data.
         """
-        from .ingest.transform import parse_timestamp  # pure helper
-
         tables = {}
         for name, frame in frames.items():
             spec = CONTRACT.get(name)

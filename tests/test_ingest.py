@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from graphfraud.errors import DataContractError
 from graphfraud.ingest import load_dataset
-from graphfraud.ingest.transform import normalise_id, parse_timestamp
+from graphfraud.parse import normalise_id, parse_timestamp
 
 from .conftest import write
 

@@ -19,20 +19,8 @@ from ..graph.layers import LAYERS, GraphParams, build_graph
 from ..graph.prepare import Prepared, prepare
 from .communities import OBJECTIVES, leiden, subcommunities
 from .features import Baselines, FeatureParams, baselines, compute_features
+from .results import Ring
 from .scoring import FAMILIES, reasons, score_frame
-
-
-@dataclass(frozen=True)
-class Ring:
-    """One flagged (or candidate) ring, as handed across the API boundary."""
-
-    ring_id: str
-    score: float
-    n_accounts: int
-    families: dict[str, float]
-    reasons: list[str]
-    members: list[str]
-    features: dict
 
 
 class RingDetector:

@@ -26,7 +26,7 @@ from pathlib import Path
 import networkx as nx
 import polars as pl
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ParameterError, RunDirectoryError
 from ..schema import GRAPH_SCHEMA
 from .run import Run, read_run

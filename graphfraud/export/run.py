@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .. import __version__
+from .._version import __version__
 from ..errors import RunDirectoryError
 
 RUN_FILES = ("rings.csv", "ring_members.csv", "candidates.csv", "evidence/nodes.csv", "evidence/edges.csv",

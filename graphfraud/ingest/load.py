@@ -9,13 +9,12 @@ from typing import Callable
 
 import polars as pl
 
-from ..contract import CONTRACT, REQUIRED_TABLES, TABLE_ORDER
+from ..contract import CONTRACT, DEFAULT_TZ, REQUIRED_TABLES, TABLE_ORDER
 from ..dataset import Dataset
 from ..errors import DataContractError
 from .read import ENCODINGS, locate_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
 
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 @dataclass

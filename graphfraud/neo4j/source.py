@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..contract import CONTRACT
+from ..contract import CONTRACT, DEFAULT_TZ
 from ..dataset import Dataset
 from ..errors import DataContractError
 from .gateway import Gateway
@@ -16,7 +16,7 @@ def _native(value):
     return value.to_native() if hasattr(value, "to_native") else value
 
 
-def read_dataset(gw: Gateway, tz: str = "Asia/Shanghai") -> Dataset:
+def read_dataset(gw: Gateway, tz: str = DEFAULT_TZ) -> Dataset:
     """Every contract table that Neo4j holds data for, typed like a loaded dataset."""
     frames = {}
     for table, query in SOURCE_QUERIES.items():

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from ..contract import DEFAULT_TZ
 from ..errors import ParameterError
 from . import text as T
 
@@ -574,7 +575,7 @@ def _ip(values) -> pl.Expr:
 def _local(t) -> pl.Expr:
     """Naive local time strings, as Chinese platform exports usually are."""
     return (pl.lit(pl.Series(np.asarray(t, dtype=np.int64) * 1000)).cast(pl.Datetime("ms"))
-            .dt.replace_time_zone("UTC").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S"))
+            .dt.replace_time_zone("UTC").dt.convert_time_zone(DEFAULT_TZ).dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def _finish(m: _Market, state: dict) -> SynthResult:
