@@ -25,3 +25,7 @@ class Neo4jConnectionError(GraphfraudError):
 
 class RunDirectoryError(GraphfraudError):
     """A run or case directory is missing files that the command needs."""
+
+
+class NotFittedError(GraphfraudError, AttributeError):
+    """A fitted attribute or method was used before ``fit``."""

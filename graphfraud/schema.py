@@ -8,6 +8,10 @@ test regenerates the files in ``cypher/`` and ``docs/`` and fails when one is st
 'account_id'
 >>> GRAPH_SCHEMA.relationship("MEMBER_OF").target
 'Ring'
+>>> [k.name for k in IDENTIFIER_KINDS]
+['device', 'payment', 'address', 'phone', 'ip']
+>>> identifier_kind("ip").node, identifier_kind("ip").relationship
+('IP', 'USES_IP')
 """
 
 from __future__ import annotations
@@ -99,3 +103,60 @@ GRAPH_SCHEMA = GraphSchema(
         RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type)."),
     ),
 )
+
+
+@dataclass(frozen=True)
+class IdentifierKind:
+    """A kind of identifier accounts can share: where it is read, how it is drawn, how it weighs.
+
+    ``weight`` is the prior strength of one shared value as a tie between two accounts,
+    used when the identifier layers are summed into one graph: an IP is the weakest
+    identifier (proxies rotate; NATs and campuses share one), the others are personal.
+    ``sensitive`` kinds are pseudonymised by ``graphfraud export --redact``.
+    """
+
+    name: str
+    sources: tuple[tuple[str, str], ...]  # (contract table, column)
+    node: str  # node type in GRAPH_SCHEMA
+    relationship: str  # Account -> node relationship in GRAPH_SCHEMA
+    noun: tuple[str, str]  # singular, plural (reasons, reports)
+    weight: float = 1.0
+    sensitive: bool = True
+
+
+IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = (
+    IdentifierKind("device", (("account_devices", "device_id"), ("orders", "device_id"), ("reviews", "device_id"),
+                              ("logins", "device_id")), "Device", "USES_DEVICE", ("device", "devices")),
+    IdentifierKind("payment", (("account_payments", "payment_account_id"), ("orders", "payment_account_id")),
+                   "PaymentAccount", "PAYS_WITH", ("payment account", "payment accounts")),
+    IdentifierKind("address", (("orders", "address"),), "Address", "SHIPS_TO",
+                   ("delivery address", "delivery addresses"), weight=0.8),
+    IdentifierKind("phone", (("accounts", "phone"),), "Phone", "HAS_PHONE", ("phone number", "phone numbers")),
+    IdentifierKind("ip", (("orders", "ip"), ("reviews", "ip"), ("logins", "ip")), "IP", "USES_IP",
+                   ("IP address", "IP addresses"), weight=0.5),
+)
+_KINDS = {k.name: k for k in IDENTIFIER_KINDS}
+
+#: Node types whose keys are personal identifiers (pseudonymised by ``--redact``).
+SENSITIVE_NODE_TYPES: tuple[str, ...] = tuple(k.node for k in IDENTIFIER_KINDS if k.sensitive)
+
+
+def identifier_kind(name: str) -> IdentifierKind:
+    """The declaration of one identifier kind (``KeyError`` names the known kinds)."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown identifier kind {name!r}; known: {', '.join(_KINDS)}") from None
+
+
+#: Typed columns of evidence nodes and edges: the evidence frames, the run files, the case
+#: files and the Neo4j write-back all use these (properties a type lacks stay null).
+EVIDENCE_NODE_COLUMNS: dict[str, str] = {
+    "ring_id": "str", "node_id": "str", "node_type": "str", "key": "str", "label": "str", "role": "str",
+    "member_evidence": "float", "focus_visits": "int", "ties": "str", "created_at": "str", "rating": "float",
+    "text": "str", "amount": "float", "ring_accounts": "int", "platform_accounts": "int", "hops": "int",
+}
+EVIDENCE_EDGE_COLUMNS: dict[str, str] = {
+    "ring_id": "str", "source": "str", "target": "str", "rel_type": "str", "count": "int", "first_seen": "str",
+    "last_seen": "str", "amount": "float", "five_star": "int",
+}

@@ -1,52 +1,53 @@
-"""The evidence subgraph of a ring: typed nodes and edges an investigator can follow.
+"""The evidence subgraph of every flagged ring: typed nodes and edges an investigator can follow.
 
-Node ids are ``"<Type>:<key>"`` so ids never collide across types. Reviews and orders
-are sampled (template reviews first) when a ring has more than ``max_items``; the
-true totals are kept in :attr:`Evidence.counts`.
+Built for all rings at once. Node ids are ``"<Type>:<key>"`` so ids never collide across
+types; columns are those declared in :data:`graphfraud.schema.EVIDENCE_NODE_COLUMNS` and
+:data:`graphfraud.schema.EVIDENCE_EDGE_COLUMNS` (properties a type lacks stay null).
+Reviews and orders are sampled (the most recent ``max_items`` per ring at its focus
+shops); the true totals are kept in :attr:`Evidence.counts`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import polars as pl
 
-#: Node type and relationship type for each identifier kind.
-IDENTIFIER_TYPES = {"device": ("Device", "USES_DEVICE"), "payment": ("PaymentAccount", "PAYS_WITH"),
-                    "address": ("Address", "SHIPS_TO"), "phone": ("Phone", "HAS_PHONE"), "ip": ("IP", "USES_IP")}
-NODE_SCHEMA = {"ring_id": pl.String, "node_id": pl.String, "node_type": pl.String, "key": pl.String,
-               "label": pl.String, "properties": pl.String}
-EDGE_SCHEMA = {"ring_id": pl.String, "source": pl.String, "target": pl.String, "rel_type": pl.String,
-               "count": pl.Int64, "first_seen": pl.String, "last_seen": pl.String, "properties": pl.String}
+from ..graph.prepare import Prepared, account_frame
+from ..schema import EVIDENCE_EDGE_COLUMNS, EVIDENCE_NODE_COLUMNS, IDENTIFIER_KINDS
+from .platform import TOP_RATING, Platform
+
+_DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64}
+NODE_SCHEMA = {c: _DTYPES[t] for c, t in EVIDENCE_NODE_COLUMNS.items()}
+EDGE_SCHEMA = {c: _DTYPES[t] for c, t in EVIDENCE_EDGE_COLUMNS.items()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evidence:
-    """Typed evidence of one ring (or several, concatenated)."""
+    """Typed evidence of one ring, or several (``ring_id`` column)."""
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
     counts: dict = field(default_factory=dict)
 
     @classmethod
-    def concat(cls, parts: list[Evidence]) -> Evidence:
-        if not parts:
-            return cls(pl.DataFrame(schema=NODE_SCHEMA), pl.DataFrame(schema=EDGE_SCHEMA), {})
-        return cls(pl.concat([p.nodes for p in parts]), pl.concat([p.edges for p in parts]),
-                   {k: v for p in parts for k, v in p.counts.items()})
+    def empty(cls) -> Evidence:
+        return cls(pl.DataFrame(schema=NODE_SCHEMA), pl.DataFrame(schema=EDGE_SCHEMA), {})
+
+    def ring(self, ring_id: str) -> Evidence:
+        return Evidence(self.nodes.filter(pl.col("ring_id") == ring_id), self.edges.filter(pl.col("ring_id") == ring_id),
+                        {ring_id: self.counts.get(ring_id, {})})
 
     def to_networkx(self):
-        """A ``networkx.MultiDiGraph`` with ``node_type`` / ``rel_type`` attributes."""
+        """A ``networkx.MultiDiGraph`` with ``node_type`` / ``rel_type`` and every property."""
         import networkx as nx
 
         g = nx.MultiDiGraph()
         for row in self.nodes.iter_rows(named=True):
-            g.add_node(row["node_id"], node_type=row["node_type"], key=row["key"], label=row["label"],
-                       **json.loads(row["properties"] or "{}"))
+            g.add_node(row["node_id"], **{k: v for k, v in row.items() if k != "node_id" and v is not None})
         for row in self.edges.iter_rows(named=True):
-            g.add_edge(row["source"], row["target"], rel_type=row["rel_type"], count=row["count"],
-                       **json.loads(row["properties"] or "{}"))
+            g.add_edge(row["source"], row["target"],
+                       **{k: v for k, v in row.items() if k not in ("source", "target") and v is not None})
         return g
 
 
@@ -54,153 +55,152 @@ def _iso(col: str) -> pl.Expr:
     return pl.from_epoch(pl.col(col), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _props(*cols: str) -> pl.Expr:
-    return pl.struct(*cols).struct.json_encode().alias("properties")
+def _frame(df: pl.DataFrame, schema: dict, **exprs: pl.Expr) -> pl.DataFrame:
+    """Select ``exprs`` (name -> expression) from ``df`` into the full typed schema."""
+    if df.height == 0:
+        return pl.DataFrame(schema=schema)
+    cols = [exprs[c].cast(t).alias(c) if c in exprs else pl.lit(None, t).alias(c) for c, t in schema.items()]
+    return df.select(cols)
 
 
-def _nodes(ring_id: str, frame: pl.DataFrame, node_type: str, key: str, label: pl.Expr, props: list[str]) -> pl.DataFrame:
-    if frame.height == 0:
-        return pl.DataFrame(schema=NODE_SCHEMA)
-    return frame.select(pl.lit(ring_id).alias("ring_id"), (pl.lit(f"{node_type}:") + pl.col(key).cast(pl.String)).alias("node_id"),
-                        pl.lit(node_type).alias("node_type"), pl.col(key).cast(pl.String).alias("key"),
-                        label.cast(pl.String).alias("label"),
-                        _props(*props) if props else pl.lit("{}").alias("properties")).unique("node_id", maintain_order=True)
+def _node(prefix: str, key: pl.Expr) -> pl.Expr:
+    return pl.lit(f"{prefix}:") + key.cast(pl.String)
 
 
-def _edges(ring_id: str, frame: pl.DataFrame, src: pl.Expr, dst: pl.Expr, rel: str, count: pl.Expr | None = None,
-           first: str | None = None, last: str | None = None, props: list[str] | None = None) -> pl.DataFrame:
-    if frame.height == 0:
-        return pl.DataFrame(schema=EDGE_SCHEMA)
-    return frame.select(
-        pl.lit(ring_id).alias("ring_id"), src.alias("source"), dst.alias("target"), pl.lit(rel).alias("rel_type"),
-        (count if count is not None else pl.lit(1)).cast(pl.Int64).alias("count"),
-        (_iso(first) if first else pl.lit(None, pl.String)).alias("first_seen"),
-        (_iso(last) if last else pl.lit(None, pl.String)).alias("last_seen"),
-        _props(*props) if props else pl.lit("{}").alias("properties"))
+def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataFrame, member_ev: pl.DataFrame,
+          shared: pl.DataFrame, max_items: int = 200) -> Evidence:
+    """Evidence of every ring.
 
-
-@dataclass
-class EvidenceContext:
-    """Tables restricted to the accounts of scored rings, built once for all rings."""
-
-    ids: pl.DataFrame  # a, account_id, created
-    merchants: pl.DataFrame  # m, merchant_id
-    reviews: pl.DataFrame
-    orders: pl.DataFrame
-    money: pl.DataFrame  # a, payer, t, amount
-    transfers: pl.DataFrame
-    merchant_payment: pl.DataFrame
-
-
-def evidence_context(det) -> EvidenceContext:
-    """Restrict the big tables to ring accounts once, instead of once per ring."""
-    prep = det.prepared_
-    accounts = det.all_members_.select("a").unique()
-    ids = pl.DataFrame({"a": range(prep.n_accounts), "account_id": prep.account_ids,
-                        "created": prep.created}).with_columns(pl.col("a").cast(pl.UInt32)).join(accounts, on="a")
-    merchants = pl.DataFrame({"m": range(prep.merchant_ids.len()), "merchant_id": prep.merchant_ids}).with_columns(
-        pl.col("m").cast(pl.UInt32))
-    return EvidenceContext(ids, merchants, prep.reviews.join(accounts, on="a"), prep.orders.join(accounts, on="a"),
-                           det.baselines_.money.join(accounts, on="a"), prep.transfers, prep.merchant_payment)
-
-
-def ring_evidence(det, ring_id: str, max_items: int = 200, ctx: EvidenceContext | None = None) -> Evidence:
-    """Collect the evidence of one fitted ring from a fitted :class:`RingDetector`."""
-    ctx = ctx or evidence_context(det)
-    detail = det.details_
-    row = det.features_.filter(pl.col("ring_id") == ring_id).row(0, named=True)
-    community = row["community"]
-    members = det.all_members_.filter((pl.col("ring_id") == ring_id)
-                                      & (pl.col("member_score") >= det.min_member_score)).select("a", "account_id", "member_score")
-    ids, mer = ctx.ids, ctx.merchants
-    acc_node = pl.lit("Account:") + pl.col("account_id")
-    nodes = [_nodes(ring_id, members.join(ids.select("a", "created"), on="a").with_columns(
-        pl.from_epoch("created", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("created_at")),
-        "Account", "account_id", pl.col("account_id"), ["member_score", "created_at"])]
+    ``members`` (ring_id, cid, a); ``focus`` (cid, m); ``member_ev`` (cid, a, focus_visits,
+    presence_p, ties); ``shared`` (cid, v, kind, k, users, p_value) identifier values.
+    """
+    if members.height == 0:
+        return Evidence.empty()
+    rid = members.select("cid", "ring_id").unique()
+    ids = account_frame(prep).with_columns(prep.nicknames.alias("nickname"))
+    mem = members.join(ids, on="a").join(member_ev, on=["cid", "a"], how="left")
+    acc = pl.col("account_id")
+    nodes = [_frame(mem, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Account", acc), node_type=pl.lit("Account"),
+                    key=acc, label=pl.coalesce("nickname", "account_id"), role=pl.lit("member"),
+                    member_evidence=(-pl.col("presence_p").clip(1e-300, 1).log10()).round(2),
+                    focus_visits=pl.col("focus_visits"), ties=pl.col("ties"),
+                    created_at=pl.from_epoch(pl.col("created"), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))]
     edges = []
-    counts: dict = {}
+    shops = pl.DataFrame({"m": pl.arange(0, prep.n_shops, eager=True).cast(pl.UInt32), "merchant_id": prep.shop_ids,
+                          "name": prep.shop_names})
+    fshops = focus.select("cid", "m").join(rid, on="cid").join(shops, on="m")
+    shop_key = pl.col("merchant_id")
+    nodes.append(_frame(fshops, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Merchant", shop_key),
+                        node_type=pl.lit("Merchant"), key=shop_key, label=pl.col("name"), role=pl.lit("focus shop")))
 
-    # Shared identifiers.
-    shared = (detail["shared_identifiers"].filter(pl.col("community") == community).explode("accounts")
-              .rename({"accounts": "a"}).join(members.select("a", "account_id"), on="a"))
-    for kind, (ntype, rel) in IDENTIFIER_TYPES.items():
-        part = shared.filter(pl.col("kind") == kind)
-        nodes.append(_nodes(ring_id, part.with_columns(pl.col("n").alias("ring_accounts")), ntype, "value",
-                            pl.col("value"), ["ring_accounts", "platform_accounts"]))
-        edges.append(_edges(ring_id, part, acc_node, pl.lit(f"{ntype}:") + pl.col("value"), rel))
+    # Shared identifier values, and who uses them.
+    kinds = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS], "ntype": [k.node for k in IDENTIFIER_KINDS],
+                          "rel": [k.relationship for k in IDENTIFIER_KINDS]})
+    strong = (shared.filter(pl.col("p_value") <= 0.01).join(rid, on="cid").join(kinds, on="kind")
+              .join(prep.identifier_values.select("v", "value"), on="v"))
+    id_node = pl.col("ntype") + ":" + pl.col("value")
+    nodes.append(_frame(strong, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=id_node, node_type=pl.col("ntype"),
+                        key=pl.col("value"), label=pl.col("value"), role=pl.lit("shared identifier"),
+                        ring_accounts=pl.col("k"), platform_accounts=pl.col("users")))
+    uses = (prep.identifiers.join(strong.select("cid", "ring_id", "v", "ntype", "rel", "value"), on="v")
+            .join(mem.select("cid", "a", "account_id"), on=["cid", "a"]))
+    edges.append(_frame(uses, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc), target=id_node,
+                        rel_type=pl.col("rel"), count=pl.col("uses"), first_seen=_iso("first"), last_seen=_iso("last")))
 
-    # Focus shops, and who reviewed / ordered there.
-    shops = detail["focus_shops"].filter(pl.col("community") == community).select("m").join(mer, on="m")
-    bursts = detail["burst_shops"].filter(pl.col("community") == community).select("m", "windows", "max_members")
-    shops = shops.join(bursts, on="m", how="left").with_columns(pl.col("windows").fill_null(0).alias("burst_windows"),
-                                                               pl.col("max_members").fill_null(0).alias("burst_max_members"))
-    nodes.append(_nodes(ring_id, shops, "Merchant", "merchant_id", pl.col("merchant_id"),
-                        ["burst_windows", "burst_max_members"]))
-    shop_node = pl.lit("Merchant:") + pl.col("merchant_id")
-    rv = ctx.reviews.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
-    agg = rv.group_by("account_id", "merchant_id").agg(pl.len().alias("n"), (pl.col("rating") >= 5).sum().alias("five_star"),
-                                                       pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
-    edges.append(_edges(ring_id, agg, acc_node, shop_node, "REVIEWED", pl.col("n"), "first", "last", ["five_star"]))
-    od = ctx.orders.join(members.select("a", "account_id"), on="a").join(shops.select("m", "merchant_id"), on="m")
-    if od.height:
-        agg = od.group_by("account_id", "merchant_id").agg(pl.len().alias("n"), pl.col("t").min().alias("first"),
-                                                           pl.col("t").max().alias("last"))
-        edges.append(_edges(ring_id, agg, acc_node, shop_node, "ORDERED", pl.col("n"), "first", "last"))
+    # Activity at the focus shops: aggregated edges, and sampled reviews and orders.
+    rv = prep.reviews.join(mem.select("cid", "ring_id", "a", "account_id"), on="a").join(fshops, on=["cid", "m", "ring_id"])
+    od = prep.orders.join(mem.select("cid", "ring_id", "a", "account_id"), on="a").join(fshops, on=["cid", "m", "ring_id"])
+    agg_rv = rv.group_by("ring_id", "account_id", "merchant_id").agg(
+        pl.len().alias("n"), (pl.col("rating") >= TOP_RATING).sum().alias("five"), pl.col("t").min().alias("first"),
+        pl.col("t").max().alias("last"))
+    edges.append(_frame(agg_rv, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
+                        target=_node("Merchant", shop_key), rel_type=pl.lit("REVIEWED"), count=pl.col("n"),
+                        first_seen=_iso("first"), last_seen=_iso("last"), five_star=pl.col("five")))
+    agg_od = od.group_by("ring_id", "account_id", "merchant_id").agg(
+        pl.len().alias("n"), pl.col("t").min().alias("first"), pl.col("t").max().alias("last"),
+        *([pl.col("amount").sum().round(2).alias("amount")] if "amount" in od.columns else []))
+    amount = {"amount": pl.col("amount")} if "amount" in agg_od.columns else {}
+    edges.append(_frame(agg_od, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
+                        target=_node("Merchant", shop_key), rel_type=pl.lit("ORDERED"), count=pl.col("n"),
+                        first_seen=_iso("first"), last_seen=_iso("last"), **amount))
+    rv_s = rv.sort("ring_id", "t", "review_id", descending=[False, True, False]).filter(
+        pl.int_range(pl.len()).over("ring_id") < max_items)
+    text = {"text": pl.col("text")} if "text" in rv_s.columns else {}
+    rev_key = pl.col("review_id")
+    nodes.append(_frame(rv_s, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Review", rev_key),
+                        node_type=pl.lit("Review"), key=rev_key, label=pl.col("rating").cast(pl.Int64).cast(pl.String) + "★",
+                        rating=pl.col("rating"), created_at=_iso("t"), **text))
+    edges.append(_frame(rv_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
+                        target=_node("Review", rev_key), rel_type=pl.lit("WROTE"), count=pl.lit(1), first_seen=_iso("t")))
+    edges.append(_frame(rv_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Review", rev_key),
+                        target=_node("Merchant", shop_key), rel_type=pl.lit("ABOUT"), count=pl.lit(1)))
+    od_s = od.sort("ring_id", "t", "order_id", descending=[False, True, False]).filter(
+        pl.int_range(pl.len()).over("ring_id") < max_items)
+    ord_key = pl.col("order_id")
+    o_amount = {"amount": pl.col("amount")} if "amount" in od_s.columns else {}
+    nodes.append(_frame(od_s, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Order", ord_key),
+                        node_type=pl.lit("Order"), key=ord_key, label=ord_key, created_at=_iso("t"), **o_amount))
+    edges.append(_frame(od_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
+                        target=_node("Order", ord_key), rel_type=pl.lit("PLACED"), count=pl.lit(1), first_seen=_iso("t")))
+    edges.append(_frame(od_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Order", ord_key),
+                        target=_node("Merchant", shop_key), rel_type=pl.lit("AT"), count=pl.lit(1)))
 
-    # Sampled reviews (templates first) and orders.
-    tpl = detail["templates"].filter(pl.col("community") == community).select("review_id", "cluster")
-    rv = rv.join(tpl, on="review_id", how="left").sort([pl.col("cluster").is_null(), "t", "review_id"])
-    counts["reviews"] = rv.height
-    sample = rv.head(max_items).with_columns(_iso("t").alias("created_at"), pl.col("cluster").alias("template"))
-    text = [c for c in ("text",) if c in sample.columns]
-    nodes.append(_nodes(ring_id, sample, "Review", "review_id", pl.col("review_id"),
-                        ["rating", "created_at", "template", *text]))
-    review_node = pl.lit("Review:") + pl.col("review_id")
-    edges.append(_edges(ring_id, sample, acc_node, review_node, "WROTE"))
-    edges.append(_edges(ring_id, sample, review_node, shop_node, "ABOUT"))
-    counts["orders"] = od.height
-    if od.height:
-        osample = od.sort("t", "order_id").head(max_items).with_columns(_iso("t").alias("created_at"))
-        extra = [c for c in ("amount",) if c in osample.columns]
-        nodes.append(_nodes(ring_id, osample, "Order", "order_id", pl.col("order_id"), ["created_at", *extra]))
-        order_node = pl.lit("Order:") + pl.col("order_id")
-        edges.append(_edges(ring_id, osample, acc_node, order_node, "PLACED"))
-        edges.append(_edges(ring_id, osample, order_node, shop_node, "AT"))
+    # Money: origins shared by three or more members, and what they paid each member.
+    pay = pl.DataFrame({"p": pl.arange(0, prep.payment_ids.len(), eager=True).cast(pl.UInt32),
+                        "payment_account_id": prep.payment_ids})
+    orig = plat.origins.join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+    shared_orig = (orig.group_by("cid", "origin").agg(pl.len().alias("k"), pl.col("hops").min())
+                   .filter(pl.col("k") >= 3).join(plat.origin_recipients, on="origin").join(rid, on="cid")
+                   .join(pay, left_on="origin", right_on="p"))
+    pa_key = pl.col("payment_account_id")
+    nodes.append(_frame(shared_orig, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("PaymentAccount", pa_key),
+                        node_type=pl.lit("PaymentAccount"), key=pa_key, label=pa_key, role=pl.lit("money origin"),
+                        ring_accounts=pl.col("k"), platform_accounts=pl.col("recipients"), hops=pl.col("hops")))
+    paid = orig.join(shared_orig.select("cid", "origin", "payment_account_id"), on=["cid", "origin"])
+    edges.append(_frame(paid, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("PaymentAccount", pa_key),
+                        target=_node("Account", acc), rel_type=pl.lit("PAID"), count=pl.col("hops").cast(pl.Int64)))
+    # Matched refunds from any payer (the outcome test's evidence).
+    from .families.refund import TAU
 
-    # Money: payers of members, shops funding those payers, shop-owned payment accounts.
-    payers = detail["payers"].filter(pl.col("community") == community)
-    paid = (ctx.money.join(members.select("a", "account_id"), on="a")
-            .join(payers.select("payer"), on="payer"))
-    counts["transfers"] = paid.height
-    nodes.append(_nodes(ring_id, payers.with_columns(pl.col("accounts").list.len().alias("paid_members")),
-                        "PaymentAccount", "payer", pl.col("payer"), ["paid_members", "transfers", "amount"]))
-    pagg = paid.group_by("payer", "account_id").agg(pl.len().alias("n"), pl.col("amount").sum().round(2),
-                                                    pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
-    edges.append(_edges(ring_id, pagg, pl.lit("PaymentAccount:") + pl.col("payer"), acc_node, "PAID", pl.col("n"),
-                        "first", "last", ["amount"]))
-    funding = (ctx.transfers.join(payers.select(pl.col("payer").alias("dst")), on="dst")
-               .join(ctx.merchant_payment.rename({"payment_account_id": "src"}), on="src").join(mer, on="m"))
-    if funding.height:
-        nodes.append(_nodes(ring_id, funding, "Merchant", "merchant_id", pl.col("merchant_id"), []))
-        fagg = funding.group_by("merchant_id", "dst").agg(pl.len().alias("n"), pl.col("amount").sum().round(2),
-                                                          pl.col("t").min().alias("first"), pl.col("t").max().alias("last"))
-        edges.append(_edges(ring_id, fagg, shop_node, pl.lit("PaymentAccount:") + pl.col("dst"), "FUNDED", pl.col("n"),
-                            "first", "last", ["amount"]))
-    owners = payers.filter(pl.col("payer_shop").is_not_null()).join(mer, left_on="payer_shop", right_on="m")
-    shop_pay = detail["shop_payments"].filter(pl.col("community") == community).join(
-        members.select("a", "account_id"), on="a").join(mer, on="m")
-    nodes.append(_nodes(ring_id, shop_pay, "PaymentAccount", "payment_account_id", pl.col("payment_account_id"), []))
-    nodes.append(_nodes(ring_id, pl.concat([owners.select("merchant_id"), shop_pay.select("merchant_id")]),
-                        "Merchant", "merchant_id", pl.col("merchant_id"), []))
-    edges.append(_edges(ring_id, shop_pay, acc_node, pl.lit("PaymentAccount:") + pl.col("payment_account_id"), "PAYS_WITH"))
-    owned = pl.concat([owners.select("merchant_id", pl.col("payer").alias("pa")),
-                       shop_pay.select("merchant_id", pl.col("payment_account_id").alias("pa"))]).unique()
-    edges.append(_edges(ring_id, owned, shop_node, pl.lit("PaymentAccount:") + pl.col("pa"), "OWNS"))
+    ref = (plat.refunds.filter(pl.col("u") <= TAU).join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+           .join(pay, left_on="src", right_on="p")
+           .group_by("ring_id", "account_id", "payment_account_id").agg(
+               pl.len().alias("n"), pl.col("amount").sum().round(2), pl.col("t").min().alias("first"),
+               pl.col("t").max().alias("last")))
+    nodes.append(_frame(ref.unique(["ring_id", "payment_account_id"]), NODE_SCHEMA, ring_id=pl.col("ring_id"),
+                        node_id=_node("PaymentAccount", pa_key), node_type=pl.lit("PaymentAccount"), key=pa_key,
+                        label=pa_key, role=pl.lit("refund payer")))
+    edges.append(_frame(ref, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("PaymentAccount", pa_key),
+                        target=_node("Account", acc), rel_type=pl.lit("PAID"), count=pl.col("n"), amount=pl.col("amount"),
+                        first_seen=_iso("first"), last_seen=_iso("last")))
+    # Staff: members paying with a shop's own payment account.
+    staff = (prep.payment_users.join(prep.payment_shops, on="p").join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+             .join(pay, on="p").join(shops, on="m"))
+    nodes.append(_frame(staff.unique(["ring_id", "m"]), NODE_SCHEMA, ring_id=pl.col("ring_id"),
+                        node_id=_node("Merchant", shop_key), node_type=pl.lit("Merchant"), key=shop_key,
+                        label=pl.col("name"), role=pl.lit("staff's shop")))
+    nodes.append(_frame(staff.unique(["ring_id", "p"]), NODE_SCHEMA, ring_id=pl.col("ring_id"),
+                        node_id=_node("PaymentAccount", pa_key), node_type=pl.lit("PaymentAccount"), key=pa_key,
+                        label=pa_key, role=pl.lit("shop payment account")))
+    edges.append(_frame(staff, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
+                        target=_node("PaymentAccount", pa_key), rel_type=pl.lit("PAYS_WITH"), count=pl.lit(1)))
+    edges.append(_frame(staff.unique(["ring_id", "p"]), EDGE_SCHEMA, ring_id=pl.col("ring_id"),
+                        source=_node("Merchant", shop_key), target=_node("PaymentAccount", pa_key),
+                        rel_type=pl.lit("OWNS"), count=pl.lit(1)))
 
-    node_frame = pl.concat([n for n in nodes if n.height] or [pl.DataFrame(schema=NODE_SCHEMA)]).unique(
-        "node_id", keep="first", maintain_order=True)
-    edge_frame = pl.concat([e for e in edges if e.height] or [pl.DataFrame(schema=EDGE_SCHEMA)]).unique(
-        ["source", "target", "rel_type"], keep="first", maintain_order=True)
-    counts = {ring_id: {**counts, "nodes": node_frame.height, "edges": edge_frame.height,
-                        "sampled": counts["reviews"] > max_items or counts["orders"] > max_items}}
-    return Evidence(node_frame, edge_frame, counts)
+    node_frame = (pl.concat([n for n in nodes if n.height] or [pl.DataFrame(schema=NODE_SCHEMA)])
+                  .unique(["ring_id", "node_id"], keep="first", maintain_order=True)
+                  .sort("ring_id", "node_type", "node_id"))
+    edge_frame = (pl.concat([e for e in edges if e.height] or [pl.DataFrame(schema=EDGE_SCHEMA)])
+                  .unique(["ring_id", "source", "target", "rel_type"], keep="first", maintain_order=True)
+                  .sort("ring_id", "rel_type", "source", "target"))
+    totals = (rv.group_by("ring_id").agg(pl.len().alias("reviews"))
+              .join(od.group_by("ring_id").agg(pl.len().alias("orders")), on="ring_id", how="full", coalesce=True))
+    counts = {r["ring_id"]: {"reviews": int(r["reviews"] or 0), "orders": int(r["orders"] or 0),
+                             "sampled": (r["reviews"] or 0) > max_items or (r["orders"] or 0) > max_items}
+              for r in totals.iter_rows(named=True)}
+    for ring, n in node_frame.group_by("ring_id").len().iter_rows():
+        counts.setdefault(ring, {"reviews": 0, "orders": 0, "sampled": False})["nodes"] = n
+    for ring, n in edge_frame.group_by("ring_id").len().iter_rows():
+        counts.setdefault(ring, {"reviews": 0, "orders": 0, "sampled": False})["edges"] = n
+    return Evidence(node_frame, edge_frame, dict(sorted(counts.items())))

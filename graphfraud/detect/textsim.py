@@ -124,3 +124,50 @@ def cluster_within(groups: np.ndarray, texts: pl.Series) -> np.ndarray:
 def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
     """Cluster label per text (``-1`` = generic, empty or unique) for one group of texts."""
     return cluster_within(np.zeros(len(texts), dtype=np.int64), pl.Series(texts, dtype=pl.String))
+
+
+# ---------------------------------------------------------------------- paraphrase similarity
+#: Hashed feature space of character bigrams and trigrams.
+_FEATURES = 1 << 20
+#: Texts the inverse document frequencies are measured on (a fixed pseudo-random sample).
+IDF_SAMPLE = 200_000
+
+
+def _ngrams(norm: pl.Series) -> pl.DataFrame:
+    """(row, h) hashed character 2- and 3-grams of normalised texts, one row per occurrence."""
+    chars = pl.DataFrame({"t": norm}).with_row_index("row").select("row", pl.col("t").fill_null("").str.split("")
+                                                                    .alias("c"))
+    grams = []
+    for n in (2, 3):
+        length = (pl.col("c").list.len().cast(pl.Int64) - (n - 1)).clip(0, None)
+        cols = [chars.select(pl.col("c").list.slice(i, length).alias(f"x{i}"))
+                for i in range(n)]
+        frame = pl.concat([chars.select("row"), *cols], how="horizontal").explode([f"x{i}" for i in range(n)])
+        frame = frame.filter(pl.all_horizontal([pl.col(f"x{i}").is_not_null() for i in range(n)]))
+        grams.append(frame.select("row", pl.concat_str([f"x{i}" for i in range(n)]).hash(seed=n).alias("h")))
+    out = pl.concat(grams)
+    return out.with_columns((pl.col("h") % _FEATURES).cast(pl.Int64).alias("h"))
+
+
+def idf_table(texts: pl.Series) -> np.ndarray:
+    """Smoothed inverse document frequency per hashed feature, from (a sample of) ``texts``."""
+    norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
+    if len(norm) > IDF_SAMPLE:
+        norm = norm.sample(IDF_SAMPLE, seed=17)
+    grams = _ngrams(norm).unique()
+    df = np.bincount(grams["h"].to_numpy(), minlength=_FEATURES)
+    return np.log((1 + len(norm)) / (1 + df)) + 1.0
+
+
+def tfidf(texts: pl.Series, idf: np.ndarray):
+    """L2-normalised TF-IDF rows (scipy CSR) of ``texts`` over hashed character n-grams."""
+    from scipy.sparse import csr_matrix
+
+    norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
+    grams = _ngrams(norm).group_by("row", "h").agg(pl.len().alias("tf"))
+    rows, cols = grams["row"].to_numpy(), grams["h"].to_numpy()
+    vals = (1 + np.log(grams["tf"].to_numpy())) * idf[cols]
+    m = csr_matrix((vals, (rows, cols)), shape=(len(texts), _FEATURES))
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return csr_matrix(m.multiply(1 / norms[:, None]))

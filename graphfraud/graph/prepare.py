@@ -1,141 +1,203 @@
-"""Code a Dataset into integer-indexed frames that projections and features share.
+"""Code a Dataset once into integer-indexed activity tables that every later stage shares.
 
-Done once per run: account and merchant ids become dense indices, timestamps epoch
-seconds, and every kind of identifier one long (account, kind, value) frame.
+Accounts, shops, identifier values and payment accounts become dense ``u32`` codes,
+timestamps epoch seconds. Data flows one way: these tables feed the graph layers, the
+candidate generators and the evidence families; nothing computed later flows back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from ..dataset import Dataset
+from ..schema import IDENTIFIER_KINDS
 
-#: Identifier kinds and the (table, column) pairs they are read from.
-IDENTIFIER_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "device": (("account_devices", "device_id"), ("orders", "device_id"), ("reviews", "device_id"),
-               ("logins", "device_id")),
-    "payment": (("account_payments", "payment_account_id"), ("orders", "payment_account_id")),
-    "address": (("orders", "address"),),
-    "phone": (("accounts", "phone"),),
-    "ip": (("orders", "ip"), ("reviews", "ip"), ("logins", "ip")),
-}
+U32 = pl.UInt32
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
-    """Integer-coded views of a dataset (``a`` = account index, ``m`` = merchant index)."""
+    """Integer-coded views of a dataset (``a`` account, ``m`` shop, ``p`` payment account).
+
+    Attributes
+    ----------
+    reviews : a, m, t, rating, r (review code), review_id, [order_id], [text]
+    orders : a, m, t, o (order code), order_id, [amount]
+    visits : a, m, events, first, last — one row per account and shop it acted at
+    identifiers : a, kind, v (value code), first, last, uses — who used which identifier when
+    identifier_values : v -> kind, value
+    payment_ids : p -> payment_account_id
+    payment_users : p, a — buyer accounts bound to or paying with a payment account
+    payment_shops : p, m — payment accounts that belong to shops
+    transfers : src, dst (payment codes), t, amount
+    likes : a, r — account a liked review r
+    """
 
     account_ids: pl.Series
-    merchant_ids: pl.Series
-    created: pl.Series  # epoch seconds per account index, null when unknown
-    reviews: pl.DataFrame  # a, m, t, rating, review_id, [text], [order_id]
-    orders: pl.DataFrame  # a, m, t, order_id, [amount]
-    identifiers: pl.DataFrame  # a, kind, value
-    transfers: pl.DataFrame  # src, dst (payment ids), t, amount
-    payment_owner: pl.DataFrame  # payment_account_id -> a (buyer accounts)
-    merchant_payment: pl.DataFrame  # payment_account_id -> m
-    device_first_seen: pl.DataFrame  # a, value (device), first_seen
+    nicknames: pl.Series  # per account code, null when unknown
+    shop_ids: pl.Series
+    shop_names: pl.Series
+    created: pl.Series  # epoch seconds per account code, null when unknown
+    reviews: pl.DataFrame
+    orders: pl.DataFrame
+    visits: pl.DataFrame
+    identifiers: pl.DataFrame
+    identifier_values: pl.DataFrame
+    payment_ids: pl.Series
+    payment_users: pl.DataFrame
+    payment_shops: pl.DataFrame
+    transfers: pl.DataFrame
+    likes: pl.DataFrame
 
     @property
     def n_accounts(self) -> int:
         return self.account_ids.len()
 
-    def activity(self) -> pl.DataFrame:
-        """Reviews and orders together as (a, m, t, kind): what lockstep is measured on."""
-        parts = [self.reviews.select("a", "m", "t", pl.lit("review").alias("kind"))]
-        if self.orders.height:
-            parts.append(self.orders.select("a", "m", "t", pl.lit("order").alias("kind")))
-        return pl.concat(parts)
+    @property
+    def n_shops(self) -> int:
+        return self.shop_ids.len()
+
+    def events(self) -> pl.DataFrame:
+        """Reviews and orders together as (a, m, t): what co-activity is measured on."""
+        return pl.concat([self.reviews.select("a", "m", "t"), self.orders.select("a", "m", "t")])
 
 
-def _epoch(col: str) -> pl.Expr:
-    return pl.col(col).dt.epoch("s").alias("t" if col == "created_at" else col)
+def _epoch(col: str, alias: str | None = None) -> pl.Expr:
+    return pl.col(col).dt.epoch("s").alias(alias or col)
+
+
+def _codes(name: str, values: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({name: values}).with_row_index("_code").with_columns(pl.col("_code").cast(U32))
 
 
 def prepare(ds: Dataset) -> Prepared:
-    """Code ``ds`` for the graph and feature stages.
+    """Code ``ds`` for the graph, candidate and evidence stages.
 
-    >>> import polars as pl
     >>> ds = Dataset.from_frames(accounts=pl.DataFrame({"account_id": ["x", "y"]}),
     ...     merchants=pl.DataFrame({"merchant_id": ["m"]}),
     ...     reviews=pl.DataFrame({"review_id": ["r"], "account_id": ["y"], "merchant_id": ["m"],
     ...                           "rating": [5.0], "created_at": [60]}))
-    >>> prepare(ds).reviews.select("a", "m", "t").rows()
-    [(1, 0, 60)]
+    >>> prep = prepare(ds)
+    >>> prep.reviews.select("a", "m", "t").rows(), prep.visits.select("a", "m", "events").rows()
+    ([(1, 0, 60)], [(1, 0, 1)])
     """
-    acc = ds["accounts"].select("account_id").with_row_index("a")
-    mer = ds["merchants"].select("merchant_id").with_row_index("m")
-    accounts = ds["accounts"]
+    accounts, merchants = ds["accounts"], ds["merchants"]
+    acc = accounts.select("account_id").with_row_index("a").with_columns(pl.col("a").cast(U32))
+    mer = merchants.select("merchant_id").with_row_index("m").with_columns(pl.col("m").cast(U32))
     created = (accounts["created_at"].dt.epoch("s") if "created_at" in accounts.columns
-               else pl.Series("created", [None] * accounts.height, dtype=pl.Int64))
+               else pl.Series("created", [None] * accounts.height, dtype=pl.Int64)).alias("created")
+    nicknames = (accounts["nickname"] if "nickname" in accounts.columns
+                 else pl.Series("nickname", [None] * accounts.height, dtype=pl.String)).alias("nickname")
+    names = (merchants["name"].fill_null(merchants["merchant_id"]) if "name" in merchants.columns
+             else merchants["merchant_id"]).alias("name")
 
     def code(frame: pl.DataFrame) -> pl.DataFrame:
         if "account_id" in frame.columns:
             frame = frame.join(acc, on="account_id", how="inner")
-        return frame.join(mer, on="merchant_id", how="inner") if "merchant_id" in frame.columns else frame
+        if "merchant_id" in frame.columns:
+            frame = frame.join(mer, on="merchant_id", how="inner")
+        return frame
 
-    # Each table is joined to the account index once; identifier columns ride along, so
-    # the identifier table is built from coded frames (no second string join at scale).
-    ident_cols: dict[str, list[tuple[str, str]]] = {}
-    for kind, sources in IDENTIFIER_SOURCES.items():
-        for table, column in sources:
-            ident_cols.setdefault(table, []).append((kind, column))
-
-    def coded(table: str, cols: list[str]) -> pl.DataFrame:
-        frame = ds[table]
-        extra = [c for _, c in ident_cols.get(table, []) if c in frame.columns and c not in cols]
-        return code(frame.select(*[c for c in cols if c in frame.columns], *extra))
-
-    rv_coded = coded("reviews", ["review_id", "account_id", "merchant_id", "rating", "created_at", "text", "order_id"])
-    keep = [c for c in ("text", "order_id") if c in rv_coded.columns]
-    reviews = rv_coded.select("a", "m", _epoch("created_at"), "rating", "review_id", *keep)
-    codedframes = {"reviews": rv_coded}
+    rv = ds["reviews"]
+    keep = [c for c in ("order_id", "text") if c in rv.columns]
+    reviews = (code(rv.select("review_id", "account_id", "merchant_id", "rating", "created_at", *keep))
+               .select("a", "m", _epoch("created_at", "t"), "rating", "review_id", *keep)
+               .sort("t", "review_id").with_row_index("r").with_columns(pl.col("r").cast(U32)))
     if ds.has("orders"):
-        o_coded = coded("orders", ["order_id", "account_id", "merchant_id", "created_at", "amount"])
-        extra = [c for c in ("amount",) if c in o_coded.columns]
-        orders = o_coded.select("a", "m", _epoch("created_at"), "order_id", *extra)
-        codedframes["orders"] = o_coded
+        od = ds["orders"]
+        extra = [c for c in ("amount",) if c in od.columns]
+        orders = (code(od.select("order_id", "account_id", "merchant_id", "created_at", *extra))
+                  .select("a", "m", _epoch("created_at", "t"), "order_id", *extra)
+                  .sort("t", "order_id").with_row_index("o").with_columns(pl.col("o").cast(U32)))
     else:
-        orders = pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "t": pl.Int64, "order_id": pl.String})
+        orders = pl.DataFrame(schema={"o": U32, "a": U32, "m": U32, "t": pl.Int64, "order_id": pl.String})
+    events = pl.concat([reviews.select("a", "m", "t"), orders.select("a", "m", "t")])
+    visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events"), pl.col("t").min().alias("first"),
+                                           pl.col("t").max().alias("last")).sort("a", "m")
 
-    idents = []
-    for table, pairs in ident_cols.items():
-        frame = codedframes.get(table)
-        if frame is None:
-            raw = ds.get(table)
-            if raw is None or raw.height == 0:
+    identifiers, values = _identifiers(ds, code)
+    pay_ids, users, shops = _payments(ds, code)
+    pcode = _codes("payment_account_id", pay_ids)
+    if ds.has("transfers"):
+        tr = ds["transfers"]
+        transfers = (tr.select(pl.col("from_payment_account_id").alias("payment_account_id"),
+                               pl.col("to_payment_account_id"), _epoch("created_at", "t"), "amount")
+                     .join(pcode, on="payment_account_id").rename({"_code": "src"}).drop("payment_account_id")
+                     .rename({"to_payment_account_id": "payment_account_id"})
+                     .join(pcode, on="payment_account_id").rename({"_code": "dst"})
+                     .select("src", "dst", "t", "amount").sort("t", "src", "dst", "amount"))
+    else:
+        transfers = pl.DataFrame(schema={"src": U32, "dst": U32, "t": pl.Int64, "amount": pl.Float64})
+    if ds.has("review_likes"):
+        likes = (code(ds["review_likes"].select("account_id", "review_id"))
+                 .join(reviews.select("review_id", "r"), on="review_id").select("a", "r").unique().sort("a", "r"))
+    else:
+        likes = pl.DataFrame(schema={"a": U32, "r": U32})
+    return Prepared(acc["account_id"], nicknames, mer["merchant_id"], names, created, reviews, orders, visits, identifiers,
+                    values, pay_ids, users.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "a")
+                    .unique().sort("p", "a"),
+                    shops.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "m").unique()
+                    .sort("p", "m"), transfers, likes)
+
+
+def _identifiers(ds: Dataset, code) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(a, kind, v, first, last, uses) for every identifier kind, with value codes."""
+    parts = []
+    for kind in IDENTIFIER_KINDS:
+        for table, column in kind.sources:
+            frame = ds.get(table)
+            if frame is None or frame.height == 0 or column not in frame.columns:
                 continue
-            frame = code(raw.select("account_id", *[c for _, c in pairs if c in raw.columns]))
-        for kind, column in pairs:
-            if column in frame.columns:
-                idents.append(frame.select("a", pl.lit(kind).alias("kind"), pl.col(column).alias("value"))
-                              .filter(pl.col("value").is_not_null()).unique())
-    identifiers = (pl.concat(idents).unique() if idents
-                   else pl.DataFrame(schema={"a": pl.UInt32, "kind": pl.String, "value": pl.String}))
+            times = []
+            if table == "account_devices":
+                times = [pl.col(c).dt.epoch("s").alias(n) for c, n in (("first_seen", "first"), ("last_seen", "last"))
+                         if c in frame.columns]
+            elif "created_at" in frame.columns and table != "accounts":
+                times = [pl.col("created_at").dt.epoch("s").alias("first"),
+                         pl.col("created_at").dt.epoch("s").alias("last")]
+            part = code(frame.select("account_id", pl.col(column).alias("value"), *times).filter(
+                pl.col("value").is_not_null()))
+            for c in ("first", "last"):
+                if c not in part.columns:
+                    part = part.with_columns(pl.lit(None, pl.Int64).alias(c))
+            parts.append(part.select("a", pl.lit(kind.name).alias("kind"), "value", "first", "last"))
+    schema = {"a": U32, "kind": pl.String, "v": U32, "first": pl.Int64, "last": pl.Int64, "uses": pl.UInt32}
+    if not parts:
+        return pl.DataFrame(schema=schema), pl.DataFrame(schema={"v": U32, "kind": pl.String, "value": pl.String})
+    long = pl.concat(parts)
+    values = (long.select("kind", "value").unique().sort("kind", "value").with_row_index("v")
+              .with_columns(pl.col("v").cast(U32)))
+    ident = (long.join(values, on=["kind", "value"])
+             .group_by("a", "kind", "v").agg(pl.col("first").min(), pl.col("last").max(),
+                                             pl.len().cast(pl.UInt32).alias("uses"))
+             .select(list(schema)).sort("v", "a"))
+    return ident, values.select("v", "kind", "value")
 
-    owner_parts = []
+
+def _payments(ds: Dataset, code) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+    """Every payment account id, its buyer users (p_id, a) and its shop owners (p_id, m)."""
+    ids, users = [], []
     if ds.has("account_payments"):
-        owner_parts.append(ds["account_payments"].select("account_id", "payment_account_id"))
+        users.append(code(ds["account_payments"].select("account_id", "payment_account_id")))
     if ds.has("orders") and "payment_account_id" in ds["orders"].columns:
-        owner_parts.append(ds["orders"].select("account_id", "payment_account_id")
-                           .filter(pl.col("payment_account_id").is_not_null()))
-    payment_owner = (code(pl.concat(owner_parts)).select("payment_account_id", "a").unique() if owner_parts
-                     else pl.DataFrame(schema={"payment_account_id": pl.String, "a": pl.UInt32}))
-    merchant_payment = (code(ds["merchant_payments"]).select("payment_account_id", "m").unique()
-                        if ds.has("merchant_payments")
-                        else pl.DataFrame(schema={"payment_account_id": pl.String, "m": pl.UInt32}))
-    transfers = (ds["transfers"].select(pl.col("from_payment_account_id").alias("src"),
-                                        pl.col("to_payment_account_id").alias("dst"),
-                                        _epoch("created_at"), "amount")
-                 if ds.has("transfers") else
-                 pl.DataFrame(schema={"src": pl.String, "dst": pl.String, "t": pl.Int64, "amount": pl.Float64}))
-    if ds.has("account_devices") and "first_seen" in ds["account_devices"].columns:
-        dfs = code(ds["account_devices"].select("account_id", pl.col("device_id").alias("value"),
-                                                pl.col("first_seen").dt.epoch("s")))
-        device_first_seen = dfs.select("a", "value", "first_seen").filter(pl.col("first_seen").is_not_null())
-    else:
-        device_first_seen = pl.DataFrame(schema={"a": pl.UInt32, "value": pl.String, "first_seen": pl.Int64})
-    return Prepared(acc["account_id"], mer["merchant_id"], created, reviews, orders, identifiers, transfers,
-                    payment_owner, merchant_payment, device_first_seen)
+        users.append(code(ds["orders"].select("account_id", "payment_account_id")
+                          .filter(pl.col("payment_account_id").is_not_null())))
+    user_frame = (pl.concat([u.select("payment_account_id", "a") for u in users]).unique() if users
+                  else pl.DataFrame(schema={"payment_account_id": pl.String, "a": U32}))
+    shop_frame = (code(ds["merchant_payments"].select("merchant_id", "payment_account_id"))
+                  .select("payment_account_id", "m") if ds.has("merchant_payments")
+                  else pl.DataFrame(schema={"payment_account_id": pl.String, "m": U32}))
+    ids = [user_frame["payment_account_id"], shop_frame["payment_account_id"]]
+    if ds.has("transfers"):
+        ids += [ds["transfers"]["from_payment_account_id"], ds["transfers"]["to_payment_account_id"]]
+    pay_ids = pl.concat([s.cast(pl.String) for s in ids]).unique().sort().alias("payment_account_id")
+    return pay_ids, user_frame, shop_frame
+
+
+def account_frame(prep: Prepared) -> pl.DataFrame:
+    """(a, account_id, created) for joins back to readable ids."""
+    return pl.DataFrame({"a": np.arange(prep.n_accounts, dtype=np.uint32), "account_id": prep.account_ids,
+                         "created": prep.created})

@@ -1,0 +1,98 @@
+"""Candidate groups: proposed by several independent generators, then tested.
+
+Each generator proposes groups on its own, from one view of the data: shared
+identifiers (and shop affiliation), money origins, co-activity at shops, and all of
+them summed. Leiden partitions each view, and every community is split again inside its
+own subgraph (the resolution limit hides small rings in big communities), so each
+account sits in a few nested candidates. The union is de-duplicated; nothing here
+decides what is flagged: every candidate is tested against explicit nulls afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from .communities import leiden, split
+
+MEMBERS = {"cid": pl.UInt32, "a": pl.UInt32}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate groups: ``members`` (cid, a) and where each came from (cid, source, size)."""
+
+    members: pl.DataFrame
+    sources: pl.DataFrame
+
+    @property
+    def n(self) -> int:
+        return self.sources.height
+
+    def sizes(self) -> pl.DataFrame:
+        return self.sources.select("cid", "size")
+
+    def subset(self, cids: pl.Series | list[int]) -> Candidates:
+        keep = pl.Series("cid", cids, dtype=pl.UInt32).implode()
+        return Candidates(self.members.filter(pl.col("cid").is_in(keep)), self.sources.filter(pl.col("cid").is_in(keep)))
+
+    @classmethod
+    def empty(cls) -> Candidates:
+        return cls(pl.DataFrame(schema=MEMBERS), pl.DataFrame(schema={"cid": pl.UInt32, "source": pl.String,
+                                                                      "size": pl.UInt32}))
+
+    @classmethod
+    def from_groups(cls, groups: list[tuple[str, pl.DataFrame]]) -> Candidates:
+        """Union of (source, frame with a, group) lists; exact duplicates keep the first source."""
+        parts = [g.select("a", pl.col("group").cast(pl.Int64)).with_columns(pl.lit(src).alias("source"),
+                                                                            pl.lit(i, pl.Int64).alias("gen"))
+                 for i, (src, g) in enumerate(groups) if g.height]
+        if not parts:
+            return cls.empty()
+        long = pl.concat(parts).with_columns((pl.col("gen") * (1 << 32) + pl.col("group")).alias("key"))
+        lists = (long.group_by("key").agg(pl.col("a").sort(), pl.col("source").first(), pl.col("gen").first())
+                 .with_columns(pl.col("a").hash(seed=3).alias("h"), pl.col("a").list.len().alias("size"))
+                 .sort("gen", "key").unique("h", keep="first", maintain_order=True)
+                 # Ids follow the groups' smallest member, so they do not depend on generator order.
+                 .sort(pl.col("a").list.first(), "size", "h").with_row_index("cid")
+                 .with_columns(pl.col("cid").cast(pl.UInt32)))
+        members = lists.select("cid", "a").explode("a").with_columns(pl.col("a").cast(pl.UInt32)).sort("cid", "a")
+        return cls(members, lists.select("cid", "source", pl.col("size").cast(pl.UInt32)))
+
+
+def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resolution: float, seed: int,
+                     depth: int = 2) -> list[pl.DataFrame]:
+    """Communities of ``edges`` and, ``depth`` times, their parts: nested (a, group) frames."""
+    comm = leiden(edges, resolution=resolution, seed=seed).rename({"community": "group"})
+    levels = []
+    current = comm
+    for level in range(depth + 1):
+        sizes = current.group_by("group").agg(pl.len().alias("n"))
+        keep = sizes.filter((pl.col("n") >= min_size) & (pl.col("n") <= max_size)).select("group")
+        levels.append(current.join(keep, on="group"))
+        if level == depth:
+            break
+        # Only groups that could hold a ring and still be split are split again.
+        big = sizes.filter(pl.col("n") >= 3 * min_size).select("group")
+        if big.height == 0:
+            break
+        parts = split(edges, current.join(big, on="group"), resolution=resolution, seed=seed)
+        if parts.height == 0:
+            break
+        current = parts.select("a", (pl.col("group").cast(pl.Int64) * 100_003 + pl.col("part")).rank("dense")
+                               .cast(pl.UInt32).alias("group"))
+    return levels
+
+
+def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, resolution: float,
+             seed: int) -> Candidates:
+    """Candidates from every graph (name -> edges a, b, weight), de-duplicated."""
+    groups: list[tuple[str, pl.DataFrame]] = []
+    for name, edges in graphs.items():
+        if edges.height == 0:
+            continue
+        for level, frame in enumerate(partition_groups(edges, min_size=min_size, max_size=max_size,
+                                                       resolution=resolution, seed=seed)):
+            groups.append((f"{name}/{level}", frame))
+    return Candidates.from_groups(groups)

@@ -1,0 +1,48 @@
+"""Evidence families: each a statistical test of every candidate against an explicit null.
+
+A family returns one row per candidate it could measure: ``cid``, ``p_<family>`` (a
+one-sided p-value) and the observed and expected counts its reasons quote. *Outcome*
+families measure what a ring exists to produce — ratings moved at the shops it acts on,
+refund-for-order money, likes for its own reviews. *Corroborating* families measure
+what ties its accounts together — synchrony, shared infrastructure, similar texts,
+common money, registration batches, shop staff. A ring needs both (see
+:mod:`graphfraud.detect.combine`); neither kind flags alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+from ...graph.prepare import Prepared
+from ..candidates import Candidates
+from ..platform import Platform
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every family reads: the prepared tables, the platform, the candidates and
+    their focus shops (cid, m, k, mu, p)."""
+
+    prep: Prepared
+    plat: Platform
+    cands: Candidates
+    focus: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    role: str  # "outcome" or "corroboration"
+    test: Callable[[Inputs], pl.DataFrame]
+    description: str
+
+
+def registry() -> tuple[Family, ...]:
+    """Every family, in the order reasons are written."""
+    from . import affiliation, infra, likes, money, provenance, rating, refund, sync, text
+
+    return (rating.FAMILY, refund.FAMILY, likes.FAMILY, sync.FAMILY, infra.FAMILY, text.FAMILY, money.FAMILY,
+            provenance.FAMILY, affiliation.FAMILY)

@@ -1,0 +1,46 @@
+"""Corroboration: members receive money from a common origin (a payer, or a source up to
+four hops upstream through accounts bound to no person or shop).
+
+Null: an origin's ``r`` recipients are drawn at random from all ``R`` accounts that receive
+money, so the number that are among the group's ``n_recv`` recipients is
+Hypergeometric(R, r, n_recv). The best origin is paid for by Bonferroni over the origins
+the group's members share. Origins that are one of the group's focus shops (a client
+shop funding the refunds) are counted for the reasons.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..stats import hypergeom_sf
+from . import Family, Inputs
+
+
+def test(inp: Inputs) -> pl.DataFrame:
+    plat = inp.plat
+    schema = {"cid": pl.UInt32, "p_money": pl.Float64}
+    orig = inp.cands.members.join(plat.origins, on="a")
+    if orig.height == 0:
+        return pl.DataFrame(schema=schema)
+    recv = orig.group_by("cid").agg(pl.col("a").n_unique().alias("n_recv"))
+    shared = (orig.group_by("cid", "origin").agg(pl.col("a").n_unique().alias("k"), pl.col("hops").min())
+              .filter(pl.col("k") >= 2).join(plat.origin_recipients, on="origin").join(recv, on="cid"))
+    if shared.height == 0:
+        return pl.DataFrame(schema=schema)
+    p = hypergeom_sf(shared["k"].to_numpy(), plat.n_recipients, shared["recipients"].to_numpy(),
+                     shared["n_recv"].to_numpy())
+    shop_origin = inp.prep.payment_shops.rename({"p": "origin"})
+    shared = shared.with_columns(pl.Series("p_origin", p)).join(shop_origin, on="origin", how="left")
+    focus_funded = shared.join(inp.focus.select("cid", "m"), on=["cid", "m"], how="semi")
+    best = shared.sort("cid", "p_origin", "origin").group_by("cid", maintain_order=True).agg(
+        pl.col("p_origin").first().alias("best"), pl.len().alias("money_origins"),
+        pl.col("k").first().alias("money_k"), pl.col("recipients").first().alias("money_recipients"),
+        pl.col("hops").first().alias("money_hops"), pl.col("n_recv").first().alias("money_receivers"))
+    funded = focus_funded.group_by("cid").agg(pl.col("m").n_unique().alias("money_from_focus_shops"))
+    return (best.join(funded, on="cid", how="left")
+            .with_columns((pl.col("best") * pl.col("money_origins")).clip(0, 1).alias("p_money"),
+                          pl.col("money_from_focus_shops").fill_null(0)).drop("best"))
+
+
+FAMILY = Family("money", "corroboration", test,
+                "money origins (up to four hops upstream) shared by members against a hypergeometric null")

@@ -1,0 +1,157 @@
+"""Where a candidate acts (its focus shops) and who really belongs to it.
+
+Focus shops are chosen from *presence* only — never from ratings — so the outcome tests
+that run on them stay valid. A shop is a focus shop of group ``C`` when more members act
+there than the shop's popularity explains (Chung–Lu null: an account with ``d_a`` shops
+visits a shop with ``d_s`` visitors with probability ``d_a d_s / M``), or when members
+were there *together*: several in one equal-occupancy stretch of its timeline.
+
+Membership is decided per account (:func:`core`): an account stays when its own visits
+to the focus shops are improbable for its activity, or when it visits one and is tied
+to other members (a concentrated identifier, a money origin, the same shop's payment
+account). Accounts attached to a group only through a hub drop out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .candidates import Candidates
+from .platform import Platform
+from .stats import poisson_sf
+
+#: A focus shop or a core member needs evidence at this level (a convention, not fitted).
+FOCUS_ALPHA = 0.01
+#: An identifier, origin or staff shop ties members when at least this share of its users,
+#: and at least TIE_MIN of them, are members: two strangers sharing one payer of red
+#: packets is common, three accounts on one phone that nobody else uses is not.
+TIE_CONCENTRATION = 0.5
+TIE_MIN = 3
+
+
+def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame, plat: Platform,
+                alpha: float = FOCUS_ALPHA) -> pl.DataFrame:
+    """(cid, m, k, mu, p): shops where each candidate is present beyond chance.
+
+    ``segments`` is (a, m, c, n_c): each account's stretches of shop timelines and the
+    stretch's event count; ``visits`` is (a, m, events).
+    """
+    mem = cands.members
+    deg = mem.join(plat.account_shops, on="a")
+    totals = deg.group_by("cid").agg(pl.col("d_a").sum().alias("D"), pl.col("events").sum().alias("E"))
+    present = (mem.join(visits.select("a", "m"), on="a").group_by("cid", "m").agg(pl.len().alias("k"))
+               .filter(pl.col("k") >= 2).join(plat.shop_visitors.select("m", "d_s"), on="m").join(totals, on="cid"))
+    M = max(1, plat.total_visits)
+    mu = (present["D"].to_numpy() * present["d_s"].to_numpy() / M)
+    present = present.with_columns(pl.Series("mu", mu), pl.Series("p", poisson_sf(present["k"].to_numpy(), mu)))
+    # Together: k members in one stretch of n_c events; a member's chance of an event there is
+    # about n_c / N, so mu_c = E_C * n_c / N; Bonferroni over the stretches the group touches.
+    n_events = max(1, int(plat.account_shops["events"].sum()))
+    seg = mem.join(segments, on="a")
+    touched = seg.group_by("cid").agg(pl.col("c").n_unique().alias("touched"))
+    together = (seg.group_by("cid", "m", "c").agg(pl.col("a").n_unique().alias("kc"), pl.col("n_c").first())
+                .filter(pl.col("kc") >= 2).join(totals, on="cid").join(touched, on="cid"))
+    if together.height:
+        mu_c = together["E"].to_numpy() * together["n_c"].to_numpy() / n_events
+        p_c = np.minimum(1.0, poisson_sf(together["kc"].to_numpy(), mu_c) * together["touched"].to_numpy())
+        together = (together.with_columns(pl.Series("p_c", p_c)).group_by("cid", "m").agg(pl.col("p_c").min()))
+        present = present.join(together, on=["cid", "m"], how="left").with_columns(
+            pl.min_horizontal("p", pl.col("p_c").fill_null(1.0)).alias("p"))
+    return present.filter(pl.col("p") <= alpha).select("cid", "m", "k", "mu", "p").sort("cid", "m")
+
+
+def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
+    """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money' or 'staff', through
+    context ``ctx`` (an integer id unique across the three kinds)."""
+    mem = cands.members
+    out = []
+    ident = mem.join(identifiers.select("a", "v"), on="a")
+    conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
+            .join(plat.identifier_users.select("v", "users"), on="v")
+            .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
+    out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).select(
+        "cid", "a", pl.lit("identifier").alias("tie"), (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
+    orig = mem.join(plat.origins.select("a", "origin"), on="a")
+    conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
+            .join(plat.origin_recipients, on="origin")
+            .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("recipients")))
+    out.append(orig.join(conc.select("cid", "origin"), on=["cid", "origin"]).select(
+        "cid", "a", pl.lit("money").alias("tie"), (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
+    staff = mem.join(plat.staff, on="a")
+    shared = staff.group_by("cid", "m").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
+    out.append(staff.join(shared.select("cid", "m"), on=["cid", "m"]).select(
+        "cid", "a", pl.lit("staff").alias("tie"), (pl.col("m").cast(pl.Int64) * 4 + 2).alias("ctx")))
+    return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
+
+
+def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied: pl.DataFrame, plat: Platform,
+         min_size: int, alpha: float = FOCUS_ALPHA) -> tuple[Candidates, pl.DataFrame]:
+    """Keep the members with their own evidence; returns the cores and per-member evidence.
+
+    Member evidence (cid, a, focus_visits, presence_p, ties): ``presence_p`` is the Poisson
+    tail of the member's visits to the group's focus shops given the member's number of
+    shops and those shops' popularity.
+    """
+    M = max(1, plat.total_visits)
+    fsum = focus.join(plat.shop_visitors.select("m", "d_s"), on="m").group_by("cid").agg(
+        pl.col("d_s").sum().alias("focus_d"))
+    fv = (cands.members.join(visits.select("a", "m"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+          .group_by("cid", "a").agg(pl.len().alias("focus_visits")))
+    tie_lists = tied.group_by("cid", "a").agg(pl.col("tie").unique().sort().str.join("+").alias("ties"))
+    ev = (cands.members.join(fv, on=["cid", "a"], how="left").join(tie_lists, on=["cid", "a"], how="left")
+          .join(plat.account_shops.select("a", "d_a"), on="a", how="left").join(fsum, on="cid", how="left")
+          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0), pl.col("focus_d").fill_null(0)))
+    mu = ev["d_a"].to_numpy() * ev["focus_d"].to_numpy() / M
+    ev = ev.with_columns(pl.Series("presence_p", poisson_sf(ev["focus_visits"].to_numpy(), mu)))
+    # Money alone is a weak tie (refunds, red packets, payroll reach many), so a member who
+    # is there only once needs an identifier or a staff tie.
+    strong_tie = pl.col("ties").str.contains("identifier|staff").fill_null(False)
+    keep = (pl.col("presence_p") <= alpha) | ((pl.col("focus_visits") >= 1) & strong_tie) | \
+           (pl.col("ties").str.contains(r"\+").fill_null(False) & strong_tie)
+    kept = ev.filter(keep)
+    sizes = kept.group_by("cid").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
+    kept = kept.join(sizes.select("cid"), on="cid")
+    members = kept.select("cid", "a").sort("cid", "a")
+    sources = cands.sources.drop("size").join(sizes.with_columns(pl.col("size").cast(pl.UInt32)), on="cid").sort("cid")
+    return Candidates(members, sources), kept.select("cid", "a", "focus_visits", "presence_p", "ties").sort("cid", "a")
+
+
+def cohesive_parts(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied_contexts: pl.DataFrame,
+                   min_size: int) -> Candidates:
+    """Split each group into the parts whose members share a focus shop or a tie context.
+
+    Two rings that a generator merged (through a payer of ordinary red packets, say)
+    act at different shops and share nothing else: they fall apart here. ``tied_contexts``
+    is (cid, a, ctx) — a concentrated identifier, origin or staff shop, as an integer id.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    shop_ctx = (cands.members.join(visits.select("a", "m"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+                .select("cid", "a", (pl.col("m").cast(pl.Int64) + 1).alias("ctx")))
+    other = tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx"))
+    inc = pl.concat([shop_ctx, other]).unique()
+    if inc.height == 0:
+        return cands.subset([])
+    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph, components never cross cid.
+    nodes_a = inc.select("cid", "a").unique().sort("cid", "a").with_row_index("i")
+    nodes_c = inc.select("cid", "ctx").unique().sort("cid", "ctx").with_row_index("j")
+    e = inc.join(nodes_a, on=["cid", "a"]).join(nodes_c, on=["cid", "ctx"])
+    n_a = nodes_a.height
+    n = n_a + nodes_c.height
+    g = coo_matrix((pl.Series([1.0] * e.height).to_numpy(), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)),
+                   shape=(n, n))
+    _, label = connected_components(g, directed=False)
+    parts = nodes_a.with_columns(pl.Series("part", label[:n_a]))
+    sizes = parts.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
+    parts = parts.join(sizes, on="part")
+    # Part ids: dense, ordered by (parent cid, smallest member).
+    first = parts.group_by("part").agg(pl.col("cid").first(), pl.col("a").min().alias("a0")).sort("cid", "a0") \
+        .with_row_index("new").with_columns(pl.col("new").cast(pl.UInt32))
+    parts = parts.join(first.select("part", "new"), on="part")
+    members = parts.select(pl.col("new").alias("cid"), "a").sort("cid", "a")
+    sources = (first.join(cands.sources.select("cid", "source"), on="cid")
+               .join(parts.group_by("new").agg(pl.len().cast(pl.UInt32).alias("size")), on="new")
+               .select(pl.col("new").alias("cid"), "source", "size").sort("cid"))
+    return Candidates(members, sources)

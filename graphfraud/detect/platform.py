@@ -1,0 +1,76 @@
+"""What the platform looks like as a whole: the parameters of every null model.
+
+Measured once per run from the prepared tables (never from candidates): how many
+visitors each shop has, how its customers rate it, how many accounts use each
+identifier value, how many recipients each money origin has, each receipt's chance of
+matching an order. Every family's null is stated in terms of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..graph.money import MoneyParams, refund_matches, trace_origins
+from ..graph.prepare import Prepared
+
+#: Ratings at or above this are "top" (5 stars on a 1-5 scale), at or below LOW_RATING "low".
+TOP_RATING = 4.5
+LOW_RATING = 3.0
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Platform-wide reference tables; see the module docstring."""
+
+    n_accounts: int
+    total_visits: int  # sum over shops of distinct visitors (= rows of prep.visits)
+    shop_visitors: pl.DataFrame  # m, d_s (distinct visitors), events
+    account_shops: pl.DataFrame  # a, d_a (distinct shops), events
+    shop_ratings: pl.DataFrame  # m, n, top, low
+    top_share: float
+    low_share: float
+    identifier_users: pl.DataFrame  # v, kind, users
+    origins: pl.DataFrame  # a, origin, hops (a shop paying its own buyers directly left out)
+    origin_recipients: pl.DataFrame  # origin, recipients
+    n_recipients: int
+    refunds: pl.DataFrame  # refund_matches(): rid, a, src, t, amount, u, o, m
+    staff: pl.DataFrame  # a, m: buyers paying with shop m's own payment account
+    n_created: int  # accounts with a known registration time
+
+    def as_dict(self) -> dict:
+        return {"accounts": self.n_accounts, "visits": self.total_visits, "shops": self.shop_visitors.height,
+                "top_share": round(self.top_share, 4), "low_share": round(self.low_share, 4),
+                "identifier_values": self.identifier_users.height, "money_origins": self.origin_recipients.height,
+                "receipts": self.refunds.height, "staff_accounts": self.staff["a"].n_unique()}
+
+
+def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
+    """Measure the platform once (cost linear in the rows)."""
+    visits = prep.visits
+    rv = prep.reviews
+    top = (rv["rating"] >= TOP_RATING).mean() if rv.height else 0.0
+    low = (rv["rating"] <= LOW_RATING).mean() if rv.height else 0.0
+    # A shop paying its own buyers directly is a refund or compensation — ordinary commerce,
+    # not a tie between its buyers. Shops further upstream (shop -> relay -> buyer) stay.
+    shop_pay = prep.payment_shops.select(pl.col("p").alias("origin")).unique()
+    traced = trace_origins(prep, money)
+    origins = pl.concat([traced.filter(pl.col("hops") > 1),
+                         traced.filter(pl.col("hops") == 1).join(shop_pay, on="origin", how="anti")]).sort("a", "origin")
+    return Platform(
+        n_accounts=prep.n_accounts,
+        total_visits=visits.height,
+        shop_visitors=visits.group_by("m").agg(pl.len().alias("d_s"), pl.col("events").sum().alias("events")),
+        account_shops=visits.group_by("a").agg(pl.len().alias("d_a"), pl.col("events").sum().alias("events")),
+        shop_ratings=rv.group_by("m").agg(pl.len().alias("n"), (pl.col("rating") >= TOP_RATING).sum().alias("top"),
+                                          (pl.col("rating") <= LOW_RATING).sum().alias("low")),
+        top_share=float(top or 0.0), low_share=float(low or 0.0),
+        identifier_users=prep.identifiers.group_by("v", "kind").agg(pl.col("a").n_unique().alias("users")),
+        origins=origins,
+        origin_recipients=origins.group_by("origin").agg(pl.col("a").n_unique().alias("recipients")),
+        n_recipients=int(origins["a"].n_unique()) if origins.height else 0,
+        refunds=refund_matches(prep, money),
+        staff=prep.payment_users.join(prep.payment_shops, on="p").select("a", "m").unique(),
+        n_created=int(prep.created.is_not_null().sum()),
+    )

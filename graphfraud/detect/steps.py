@@ -1,0 +1,181 @@
+"""The detection steps, each a pure function from typed state to typed state.
+
+``RingDetector.fit`` runs them in order:
+
+1. :func:`build` — prepare the data once, measure the platform, build the layers;
+2. :func:`propose` — candidate groups from every generator;
+3. :func:`refine` — focus shops, per-account membership (cores);
+4. :func:`test` — every evidence family on every core, outcome first;
+5. :func:`resolve` — flagged groups that share accounts give each account to the group
+   where its evidence is strongest; the final groups are measured again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from ..dataset import Dataset
+from ..graph.layers import (GraphParams, Layer, affiliation_layer, coactivity_layer, combine as combine_layers,
+                            identifier_layer, money_layer, segments)
+from ..graph.money import MoneyParams
+from ..graph.prepare import Prepared, prepare
+from .candidates import Candidates, generate
+from .combine import combine
+from .families import Inputs, registry
+from .membership import cohesive_parts, core, focus_shops, ties
+from .platform import Platform, measure
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every parameter a run uses (the estimator's, resolved)."""
+
+    fdr: float
+    min_size: int
+    max_size: int
+    resolution: float
+    seed: int
+    graph: GraphParams
+    money: MoneyParams
+
+
+@dataclass(frozen=True)
+class Built:
+    prep: Prepared
+    plat: Platform
+    segs: pl.DataFrame
+    layers: dict[str, Layer]
+
+
+@dataclass(frozen=True)
+class Tested:
+    """Candidates with their cores, focus shops, member evidence and family results."""
+
+    cands: Candidates
+    focus: pl.DataFrame
+    member_evidence: pl.DataFrame
+    table: pl.DataFrame  # one row per candidate: cid, source, size, every family's columns, p_ring, q_ring, flagged
+    n_tested: int
+
+
+def build(ds: Dataset, s: Settings, say) -> Built:
+    say("prepare")
+    prep = prepare(ds)
+    segs = segments(prep.events(), s.graph.segment_size)
+    say("platform")
+    plat = measure(prep, s.money)
+    say("layers")
+    layers = {"identifier": identifier_layer(prep, s.graph, s.seed),
+              "coactivity": coactivity_layer(segs, s.graph, s.seed),
+              "money": money_layer(plat.origins, s.graph, s.seed),
+              "affiliation": affiliation_layer(prep, s.graph, s.seed)}
+    return Built(prep, plat, segs, layers)
+
+
+#: The views each generator partitions (layer names summed).
+VIEWS: dict[str, tuple[str, ...]] = {
+    "infrastructure": ("identifier", "affiliation"),
+    "money": ("money",),
+    "coactivity": ("coactivity",),
+    "all": ("identifier", "affiliation", "money", "coactivity"),
+}
+
+
+def propose(b: Built, s: Settings, say) -> Candidates:
+    say("candidates")
+    graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
+              for name, names in VIEWS.items()}
+    return generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed)
+
+
+def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.DataFrame, pl.DataFrame]:
+    """Cores of the candidates, their focus shops and per-member evidence."""
+    focus = focus_shops(cands, b.prep.visits, b.segs, b.plat)
+    tied = ties(cands, b.prep.identifiers, b.plat)
+    cores, _ = core(cands, focus, b.prep.visits, tied, b.plat, s.min_size)
+    strong = tied.filter(pl.col("tie") != "money").join(cores.members, on=["cid", "a"])
+    parts = _dedupe(cohesive_parts(cores, focus, b.prep.visits, strong, s.min_size))
+    # Membership is measured again on the parts: their own focus shops and ties.
+    focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
+    tied = ties(parts, b.prep.identifiers, b.plat)
+    parts, evidence = core(parts, focus, b.prep.visits, tied, b.plat, s.min_size)
+    parts = _dedupe(parts)
+    evidence = evidence.join(parts.sources.select("cid"), on="cid")
+    return parts, focus_shops(parts, b.prep.visits, b.segs, b.plat), evidence
+
+
+def _dedupe(c: Candidates) -> Candidates:
+    lists = c.members.group_by("cid").agg(pl.col("a").sort()).with_columns(pl.col("a").hash(seed=5).alias("h"))
+    keep = lists.sort("cid").unique("h", keep="first", maintain_order=True)["cid"]
+    return c.subset(keep)
+
+
+def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say) -> pl.DataFrame:
+    """Run every family; corroboration only where the outcome could still pass the FDR."""
+    families = registry()
+    outcome = [f for f in families if f.role == "outcome"]
+    corroboration = [f for f in families if f.role == "corroboration"]
+    table = cands.sources
+    inp = Inputs(b.prep, b.plat, cands, focus)
+    for fam in outcome:
+        say(f"test {fam.name}")
+        table = table.join(fam.test(inp), on="cid", how="left")
+    p_out = combine(table, outcome=[f"p_{f.name}" for f in outcome], ties=[], fdr=s.fdr)["p_outcome"]
+    alive = table.filter(pl.Series(p_out.to_numpy() <= s.fdr))
+    inp = Inputs(b.prep, b.plat, cands.subset(alive["cid"]), focus.join(alive.select("cid"), on="cid"))
+    for fam in corroboration:
+        say(f"test {fam.name}")
+        alive = alive.join(fam.test(inp), on="cid", how="left")
+    return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in corroboration],
+                   fdr=s.fdr, extra_tests=table.height - alive.height)
+
+
+def resolve(b: Built, cands: Candidates, table: pl.DataFrame, evidence: pl.DataFrame, s: Settings,
+            say) -> Tested:
+    """Give each account of overlapping flagged groups to its strongest group; re-measure."""
+    flagged = table.filter("flagged")
+    if flagged.height == 0:
+        empty = cands.subset([])
+        return Tested(empty, pl.DataFrame(schema={"cid": pl.UInt32, "m": pl.UInt32}), evidence.head(0),
+                      table.head(0), table.height)
+    cutoff = float(flagged["p_ring"].max())
+    groups = _disjoint(cands.subset(flagged["cid"]), flagged, s.min_size)
+    say("re-measure rings")
+    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
+    retest = test(b, groups, focus, replace(s, fdr=1.0), lambda _m: None)
+    keep = retest.filter(pl.col("p_ring") <= cutoff).with_columns(pl.lit(True).alias("flagged"))
+    # q-values stay those of the whole candidate set: the decision was taken there.
+    keep = keep.drop("q_ring").join(flagged.select("cid", "q_ring"), on="cid")
+    groups = groups.subset(keep["cid"])
+    return Tested(groups, focus.join(keep.select("cid"), on="cid"),
+                  evidence.join(groups.members, on=["cid", "a"]), keep, table.height)
+
+
+def _disjoint(cands: Candidates, flagged: pl.DataFrame, min_size: int) -> Candidates:
+    """Non-overlapping groups: strongest first, later groups keep only accounts not yet taken,
+    and are dropped when they lose half their members (they were a part of an earlier one)."""
+    order = flagged.sort("p_ring", "cid")["cid"].to_list()
+    members = {cid: grp["a"].to_list() for (cid,), grp in cands.members.group_by(["cid"])}
+    taken: set[int] = set()
+    rows = []
+    for cid in order:
+        own = [a for a in members.get(cid, []) if a not in taken]
+        if len(own) >= max(min_size, len(members[cid]) / 2):
+            taken.update(own)
+            rows += [(cid, a) for a in own]
+    final = pl.DataFrame(rows, schema={"cid": pl.UInt32, "a": pl.UInt32}, orient="row").sort("cid", "a")
+    sizes = final.group_by("cid").agg(pl.len().cast(pl.UInt32).alias("size"))
+    return Candidates(final, cands.sources.drop("size").join(sizes, on="cid").sort("cid"))
+
+
+def run(ds: Dataset, s: Settings, say) -> tuple[Built, Candidates, Tested, pl.DataFrame]:
+    b = build(ds, s, say)
+    cands = propose(b, s, say)
+    say("membership")
+    cores, focus, evidence = refine(b, cands, s)
+    table = test(b, cores, focus, s, say)
+    tested = resolve(b, cores, table, evidence, s, say)
+    return b, cores, tested, table
+
