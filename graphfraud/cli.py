@@ -99,47 +99,40 @@ def validate(
     stdout.print("data is usable.")
 
 
-def _detector(seed: int, threshold: float, resolution: float, window_hours: float):
+FdrOpt = typer.Option(0.01, "--fdr", help="False discovery rate: the expected share of flagged rings that are not "
+                                         "rings (Benjamini-Hochberg over every candidate tested).")
+
+
+def _detector(seed: int, fdr: float, resolution: float):
     from .detect.detector import RingDetector
 
-    return RingDetector(seed=seed, threshold=threshold, resolution=resolution, window_hours=window_hours)
+    return RingDetector(seed=seed, fdr=fdr, resolution=resolution)
 
 
 def _ring_table(rings, limit: int, title: str) -> RichTable:
+    from rich.markup import escape
+
     table = RichTable(title=title, show_lines=True)
-    for col, just in (("#", "right"), ("ring", "left"), ("score", "right"), ("accounts", "right"),
-                      ("top reasons", "left")):
+    for col, just in (("#", "right"), ("ring", "left"), ("type", "left"), ("evidence", "right"),
+                      ("accounts", "right"), ("top reasons", "left")):
         table.add_column(col, justify=just, overflow="fold")
     for i, row in enumerate(rings.head(limit).iter_rows(named=True), 1):
-        top = "\n".join(row["reasons"].split("; ")[:3])
-        table.add_row(str(i), row["ring_id"], f"{row['score']:.2f}", str(row["n_accounts"]), top)
+        top = "\n".join((row["reasons"] or "").split("; ")[:3])
+        table.add_row(str(i), row["ring_id"], row["ring_type"], f"{row['evidence']:.1f}", str(row["n_accounts"]),
+                      escape(top))
     return table
 
 
-def _detect(data_dir: Path | None, out_dir: Path, seed: int, threshold: float, resolution: float,
-            window_hours: float, encoding: str, tz: str, source: str = "files"):
-    from .export.run import write_run
-
-    t0 = time.perf_counter()
-    if source == "neo4j":
-        from .neo4j.source import read_dataset
-
-        _progress("reading the dataset from Neo4j")
-        with _gateway() as gw:
-            dataset, report = read_dataset(gw, tz=tz), None
+def _print_run(run, top: int, fdr: float, out: Path) -> None:
+    rings = run.rings
+    if rings.height:
+        stdout.print(_ring_table(rings, top, f"{rings.height} ring(s) flagged at FDR {fdr}"))
     else:
-        if data_dir is None:
-            raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
-        loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
-        dataset, report = loaded.dataset, loaded.report
-        if report.n_rejected:
-            console.print(f"[yellow]{report.n_rejected:,} input row(s) rejected; see {out_dir / 'rejects.csv'}[/yellow]")
-    load_s = time.perf_counter() - t0
-    det = _detector(seed, threshold, resolution, window_hours).fit(dataset, progress=_progress)
-    det.timings_["load"] = round(load_s, 3)
-    _progress("writing outputs and evidence")
-    write_run(det, out_dir, load_report=report, dataset=dataset)
-    return det, dataset
+        stdout.print(f"no ring reached FDR {fdr}; {run.candidates.height} candidate(s) with an outcome effect "
+                     f"in {out / 'candidates.csv'}")
+    total = sum(v for v in run.manifest.get("timings_s", {}).values() if isinstance(v, (int, float)))
+    stdout.print(f"results in {out}: rings.csv, ring_members.csv, candidates.csv, evidence/, rejects.csv, "
+                 f"manifest.json  ({total:.1f}s)")
 
 
 @app.command()
@@ -147,9 +140,8 @@ def detect(
     data_dir: Optional[Path] = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
     out: Path = typer.Option(..., "--out", help="Directory for rings.csv, ring_members.csv, evidence/, manifest.json."),
     seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling; same input + seed = same rings."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Flag rings scoring at least this (0-1)."),
-    resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution (higher = smaller communities)."),
-    window_hours: float = typer.Option(24.0, "--window-hours", help="Co-activity window for lockstep and bursts."),
+    fdr: float = FdrOpt,
+    resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution of the candidate generators."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
     top: int = typer.Option(10, "--top", help="Rings to print."),
@@ -157,18 +149,23 @@ def detect(
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
+    from .pipeline import detect_files, detect_neo4j
+
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
-    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz, source)
-    if neo4j:
-        _push(out)
-    if det.rings_.height:
-        stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged (score ≥ {threshold})"))
+    det = _detector(seed, fdr, resolution)
+    if source == "neo4j":
+        with _gateway() as gw:
+            run = detect_neo4j(gw, out, detector=det, tz=tz, progress=_progress)
     else:
-        stdout.print(f"no ring reached the threshold {threshold}; {det.candidates_.height} candidate(s) "
-                               f"in {out / 'candidates.csv'}")
-    stdout.print(f"results in {out}: rings.csv, ring_members.csv, candidates.csv, evidence/, "
-                           f"manifest.json  ({sum(det.timings_.values()):.1f}s)")
+        if data_dir is None:
+            raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
+        run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress)
+        if run.rejects.height:
+            console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; see {out / 'rejects.csv'}[/yellow]")
+    if neo4j:
+        _push(run)
+    _print_run(run, top, fdr, out)
 
 
 @app.command()
@@ -179,20 +176,11 @@ def demo(
     top: int = typer.Option(10, "--top", help="Rings to print."),
 ) -> None:
     """Synthesise a marketplace, detect rings, and score them against the planted truth."""
-    import json
+    from .pipeline import demo as run_demo
 
-    from .evaluate import evaluate
-    from .export.tables import write_tables
-    from .synth import synthesize
-
-    data = out / "data"
-    _progress(f"synthesising {accounts:,} accounts (seed {seed}) into {data}")
-    res = synthesize(accounts, seed=seed)
-    write_tables(res.tables, data)
-    write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, data / "truth")
-    det, _ = _detect(data, out / "run", seed, 0.5, 1.0, 24.0, "auto", DEFAULT_TZ)
-    stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged"))
-    ev = evaluate(det.membership_, res.ring_members, res.benign_groups)
+    result = run_demo(out, accounts=accounts, seed=seed, progress=_progress)
+    _print_run(result.run, top, 0.01, out / "run")
+    ev = result.evaluation
     table = RichTable(title="against the planted truth (a ring is found at Jaccard ≥ 0.5)")
     for col in ("ring kind", "rings", "found", "ring recall", "account recall"):
         table.add_column(col)
@@ -201,10 +189,9 @@ def demo(
                       f"{r['account_recall']:.2f}")
     stdout.print(table)
     stdout.print(f"accounts: precision {ev.account_precision:.3f}, recall {ev.account_recall:.3f}, "
-                           f"F1 {ev.account_f1:.3f}")
+                 f"F1 {ev.account_f1:.3f}")
     benign = ", ".join(f"{r['group_kind']} {r['flagged']}/{r['accounts']}" for r in ev.benign_flagged.iter_rows(named=True))
     stdout.print(f"benign look-alike accounts flagged: {benign}")
-    (out / "evaluation.json").write_text(json.dumps(ev.as_dict(), indent=2), "utf-8")
     stdout.print(f"everything is under {out}/: data/, run/, evaluation.json")
 
 
@@ -213,8 +200,9 @@ def export(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'graphfraud detect'."),
     to: Path = typer.Option(..., "--to", help="Directory for the case folders (one per ring)."),
     ring: Optional[list[str]] = typer.Option(None, "--ring", help="Ring id to export (repeatable)."),
-    top: Optional[int] = typer.Option(None, "--top", help="Export the N highest-scoring rings."),
-    min_score: Optional[float] = typer.Option(None, "--min-score", help="Export rings scoring at least X."),
+    top: Optional[int] = typer.Option(None, "--top", help="Export the N strongest rings."),
+    min_evidence: Optional[float] = typer.Option(None, "--min-evidence",
+                                                 help="Export rings with evidence (-log10 p) of at least X."),
     redact: bool = typer.Option(False, "--redact", help="Pseudonymise phones, IPs, payment accounts, addresses and "
                                                         "devices with a key from GRAPHFRAUD_REDACT_KEY."),
     zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into <ring>.zip."),
@@ -222,7 +210,7 @@ def export(
     """Write a self-explaining case file per ring: report.html, summary.md, CSV, GraphML, Cypher."""
     from .export.casefile import export_cases
 
-    paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_score, redact=redact, zip_bundle=zip_)
+    paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_evidence, redact=redact, zip_bundle=zip_)
     stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
         stdout.print(f"  {p}")
@@ -247,12 +235,12 @@ class _gateway:
         self.gw.close()
 
 
-def _push(run_dir: Path) -> None:
-    from .export.run import read_run
+def _push(run) -> None:
     from .neo4j.rings import push_rings
+    from .run import RunResult
 
     with _gateway() as gw:
-        result = push_rings(read_run(run_dir), gw)
+        result = push_rings(run if isinstance(run, RunResult) else RunResult.read(run), gw)
     stdout.print(f"Neo4j: {result['rings']} ring(s), {result['members']:,} members and {result['evidence_links']:,} "
                  f"evidence links written (run {result['run_id']}); earlier runs' rings replaced.")
 
@@ -314,47 +302,6 @@ def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project 
 
     for path in write_generated(root):
         stdout.print(f"wrote {path}")
-
-
-def reference_markdown() -> str:
-    """The CLI reference, generated from the commands' own help (docs/cli.md)."""
-    import typer.main
-
-    root = typer.main.get_command(app)
-    lines = ["# Command-line reference", "",
-             "_Generated from the commands' `--help` by `graphfraud reference`; a test fails when it is stale._", ""]
-
-    def walk(cmd, path: list[str]) -> None:
-        if hasattr(cmd, "commands"):
-            for name, sub in sorted(cmd.commands.items()):
-                if not sub.hidden:
-                    walk(sub, [*path, name])
-            return
-        ctx = cmd.context_class(cmd, info_name=" ".join(path))
-        lines.extend([f"## `{' '.join(path)}`", "", (cmd.help or "").strip(), "", "```text",
-                      f"Usage: {' '.join(path)} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""])
-        rows = []
-        for param in cmd.params:
-            if param.param_type_name == "argument":
-                rows.append((param.name.upper(), "argument", "required" if param.required else "optional",
-                             getattr(param, "help", "") or ""))
-            elif param.name != "help":
-                default = "" if param.default is None or param.default is False else str(param.default)
-                rows.append((", ".join(param.opts), "flag" if param.is_flag else "option", default, param.help or ""))
-        if rows:
-            lines.extend(["| parameter | kind | default | help |", "|---|---|---|---|"])
-            lines.extend(f"| `{a}` | {b} | {c} | {d} |" for a, b, c, d in rows)
-            lines.append("")
-
-    walk(root, ["graphfraud"])
-    return "\n".join(lines)
-
-
-@app.command(hidden=True)
-def reference(out: Path = typer.Option(Path("docs/cli.md"), "--out", help="Where to write the reference.")) -> None:
-    """Regenerate the CLI reference in docs/cli.md."""
-    out.write_text(reference_markdown(), "utf-8")
-    stdout.print(f"wrote {out}")
 
 
 def run() -> None:

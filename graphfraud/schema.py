@@ -99,7 +99,7 @@ GRAPH_SCHEMA = GraphSchema(
         RelType("FUNDED", "Merchant", "PaymentAccount", "Aggregated transfers from a shop to a payer (organiser)."),
         RelType("TRANSFERRED", "PaymentAccount", "PaymentAccount", "One money transfer."),
         RelType("LIKED", "Account", "Review", "The account liked the review."),
-        RelType("MEMBER_OF", "Account", "Ring", "The account belongs to the ring (member_score)."),
+        RelType("MEMBER_OF", "Account", "Ring", "The account belongs to the ring (member_evidence: its own evidence, −log10 p)."),
         RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type)."),
     ),
 )
@@ -154,7 +154,8 @@ def identifier_kind(name: str) -> IdentifierKind:
 EVIDENCE_NODE_COLUMNS: dict[str, str] = {
     "ring_id": "str", "node_id": "str", "node_type": "str", "key": "str", "label": "str", "role": "str",
     "member_evidence": "float", "focus_visits": "int", "ties": "str", "created_at": "str", "rating": "float",
-    "text": "str", "amount": "float", "ring_accounts": "int", "platform_accounts": "int", "hops": "int",
+    "text": "str", "template": "int", "amount": "float", "ring_accounts": "int", "platform_accounts": "int",
+    "hops": "int",
 }
 EVIDENCE_EDGE_COLUMNS: dict[str, str] = {
     "ring_id": "str", "source": "str", "target": "str", "rel_type": "str", "count": "int", "first_seen": "str",

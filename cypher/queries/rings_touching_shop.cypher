@@ -3,5 +3,5 @@
 MATCH (m:Merchant {merchant_id: $merchant_id})
 MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring)
 WHERE EXISTS { (a)-[:WROTE]->(:Review)-[:ABOUT]->(m) } OR EXISTS { (a)-[:PLACED]->(:Order)-[:AT]->(m) }
-RETURN r.ring_id AS ring, r.score AS score, count(DISTINCT a) AS members_active
-ORDER BY score DESC
+RETURN r.ring_id AS ring, r.evidence AS evidence, r.ring_type AS ring_type, count(DISTINCT a) AS members_active
+ORDER BY evidence DESC

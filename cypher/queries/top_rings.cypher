@@ -2,6 +2,6 @@
 // Parameters: $limit (integer) - how many rings.
 MATCH (r:Ring)
 OPTIONAL MATCH (a:RingMember)-[:MEMBER_OF]->(r)
-RETURN r.ring_id AS ring, r.score AS score, count(a) AS members, r.reasons AS reasons
-ORDER BY score DESC, ring
+RETURN r.ring_id AS ring, r.evidence AS evidence, r.ring_type AS ring_type, count(a) AS members, r.reasons AS reasons
+ORDER BY evidence DESC, ring
 LIMIT $limit

@@ -16,6 +16,7 @@ import polars as pl
 from ..graph.prepare import Prepared, account_frame
 from ..schema import EVIDENCE_EDGE_COLUMNS, EVIDENCE_NODE_COLUMNS, IDENTIFIER_KINDS
 from .platform import TOP_RATING, Platform
+from .textsim import cluster_within
 
 _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64}
 NODE_SCHEMA = {c: _DTYPES[t] for c, t in EVIDENCE_NODE_COLUMNS.items()}
@@ -125,7 +126,14 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
                         first_seen=_iso("first"), last_seen=_iso("last"), **amount))
     rv_s = rv.sort("ring_id", "t", "review_id", descending=[False, True, False]).filter(
         pl.int_range(pl.len()).over("ring_id") < max_items)
-    text = {"text": pl.col("text")} if "text" in rv_s.columns else {}
+    text = {}
+    if "text" in rv_s.columns and rv_s.height:
+        # Near-copies among the ring's sampled texts (labels unique within a ring).
+        groups = rv_s["ring_id"].rank("dense").cast(pl.Int64).to_numpy()
+        rv_s = rv_s.with_columns(pl.Series("template", cluster_within(groups, rv_s["text"])))
+        rv_s = rv_s.with_columns(pl.when(pl.col("template") >= 0).then(pl.col("template").rank("dense").over("ring_id"))
+                                 .otherwise(None).alias("template"))
+        text = {"text": pl.col("text"), "template": pl.col("template")}
     rev_key = pl.col("review_id")
     nodes.append(_frame(rv_s, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Review", rev_key),
                         node_type=pl.lit("Review"), key=rev_key, label=pl.col("rating").cast(pl.Int64).cast(pl.String) + "★",

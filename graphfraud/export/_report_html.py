@@ -57,11 +57,11 @@ function table(id, head, rows) {
   rows.forEach(row => { const r = el("tr"); row.forEach(v => r.appendChild(el("td", null, v === null || v === undefined ? "" : String(v)))); t.appendChild(r); });
 }
 const ring = D.ring;
-document.getElementById("title").textContent = "Ring " + ring.ring_id + " — score " + Number(ring.score).toFixed(3);
-document.getElementById("subtitle").textContent = ring.n_accounts + " member accounts" + (D.manifest.redacted ? " · identifiers redacted" : "");
+document.getElementById("title").textContent = "Ring " + ring.ring_id + " — " + ring.ring_type;
+document.getElementById("subtitle").textContent = ring.n_accounts + " member accounts · " + ring.n_shops + " focus shop(s) · evidence " + Number(ring.evidence).toFixed(1) + " (−log10 p), q = " + Number(ring.q_ring).toPrecision(2) + (D.manifest.redacted ? " · identifiers redacted" : "");
 D.manifest.reasons.forEach(r => document.getElementById("reasons").appendChild(el("li", null, r)));
 const fam = document.getElementById("families");
-Object.entries(D.manifest.families).forEach(([k, v]) => { const tr = el("tr"); tr.appendChild(el("td", null, k)); const td = el("td"); const b = el("span", {class: "bar"}); b.style.width = Math.round(200 * v) + "px"; td.appendChild(b); td.appendChild(document.createTextNode(" " + Number(v).toFixed(3))); tr.appendChild(td); fam.appendChild(tr); });
+Object.entries(D.manifest.families).forEach(([k, v]) => { const tr = el("tr"); tr.appendChild(el("td", null, k)); const td = el("td"); const b = el("span", {class: "bar"}); const e = -Math.log10(Math.max(Number(v), 1e-300)); b.style.width = Math.round(Math.min(300, 3 * e)) + "px"; td.appendChild(b); td.appendChild(document.createTextNode(" p = " + Number(v).toPrecision(2))); tr.appendChild(td); fam.appendChild(tr); });
 
 // ---------------------------------------------------------------- evidence graph
 const nodes = D.nodes.map((n, i) => ({...n, i, x: Math.cos(i) * 200 + Math.random() * 10, y: Math.sin(i) * 200 + Math.random() * 10, vx: 0, vy: 0}));
@@ -116,7 +116,7 @@ window.addEventListener("mouseup", () => { drag = null; });
 })();
 
 // ---------------------------------------------------------------- tables
-table("members", ["account", "member score", "registered"], D.members.map(m => { const n = index.get("Account:" + m.account_id); return [m.account_id, m.member_score, n ? props(n.properties).created_at : ""]; }));
+table("members", ["account", "own evidence (−log10 p)", "focus visits", "ties", "registered"], D.members.map(m => { const n = index.get("Account:" + m.account_id); return [m.account_id, m.member_evidence, m.focus_visits, m.ties || "", n ? props(n.properties).created_at : ""]; }));
 const sensitive = ["Device", "IP", "PaymentAccount", "Address", "Phone"];
 table("identifiers", ["type", "identifier", "members using it"], nodes.filter(n => sensitive.includes(n.node_type) && links.some(l => l.t === n && l.s.node_type === "Account")).map(n => [n.node_type, n.key, links.filter(l => l.t === n && l.s.node_type === "Account").length]).sort((a, b) => b[2] - a[2]));
 const reviews = nodes.filter(n => n.node_type === "Review").map(n => ({...props(n.properties), id: n.key}));

@@ -28,11 +28,14 @@ import polars as pl
 
 from .._version import __version__
 from ..errors import ParameterError, RunDirectoryError
-from ..schema import GRAPH_SCHEMA
-from .run import Run, read_run
+from ..run import RunResult
+from ..schema import GRAPH_SCHEMA, SENSITIVE_NODE_TYPES
 
 #: Node types whose keys are personal identifiers and are pseudonymised by ``--redact``.
-SENSITIVE_TYPES = ("Device", "IP", "PaymentAccount", "Address", "Phone")
+SENSITIVE_TYPES = SENSITIVE_NODE_TYPES
+#: Evidence columns that are not properties of the node or edge itself.
+_NODE_FIXED = ("ring_id", "node_id", "node_type", "key", "label")
+_EDGE_FIXED = ("ring_id", "source", "target", "rel_type")
 REDACT_KEY_ENV = "GRAPHFRAUD_REDACT_KEY"
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -87,10 +90,16 @@ class Case:
     manifest: dict
 
 
-def select_rings(run: Run, ring_ids: list[str] | None = None, top: int | None = None,
+def properties(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[dict]:
+    """Each row's non-null property columns as a dict (what GraphML, Cypher and the report take)."""
+    cols = [c for c in frame.columns if c not in fixed]
+    return [{k: v for k, v in row.items() if v is not None} for row in frame.select(cols).iter_rows(named=True)]
+
+
+def select_rings(run: RunResult, ring_ids: list[str] | None = None, top: int | None = None,
                  min_score: float | None = None) -> list[str]:
     """Ring ids to export: the named ones, else the flagged rings by score (``top``, ``min_score``)."""
-    rings = run.rings.sort(["score", "ring_id"], descending=[True, False])
+    rings = run.rings.sort(["p_ring", "ring_id"])
     if ring_ids:
         known = set(rings["ring_id"])
         unknown = [r for r in ring_ids if r not in known]
@@ -99,13 +108,13 @@ def select_rings(run: Run, ring_ids: list[str] | None = None, top: int | None = 
                                  f"e.g. {', '.join(rings['ring_id'].head(3))}.")
         return list(dict.fromkeys(ring_ids))
     if min_score is not None:
-        rings = rings.filter(pl.col("score") >= min_score)
+        rings = rings.filter(pl.col("evidence") >= min_score)
     if top is not None:
         rings = rings.head(top)
     return rings["ring_id"].to_list()
 
 
-def build_case(run: Run, ring_id: str, redactor: Redactor | None = None) -> Case:
+def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None) -> Case:
     ring = run.rings.filter(pl.col("ring_id") == ring_id).row(0, named=True)
     members = run.members.filter(pl.col("ring_id") == ring_id).drop("ring_id")
     nodes = run.nodes.filter(pl.col("ring_id") == ring_id).drop("ring_id")
@@ -114,10 +123,11 @@ def build_case(run: Run, ring_id: str, redactor: Redactor | None = None) -> Case
         nodes, edges = _redact(nodes, edges, redactor)
     m = run.manifest
     manifest = {
-        "ring_id": ring_id, "score": ring["score"],
-        "families": {k[2:]: ring[k] for k in ring if k.startswith("f_")},
-        "features": {k: ring[k] for k in ring if not k.startswith("f_") and k not in ("ring_id", "reasons")},
-        "reasons": ring["reasons"].split("; "),
+        "ring_id": ring_id, "ring_type": ring["ring_type"], "evidence": ring["evidence"], "p_value": ring["p_ring"],
+        "q_value": ring["q_ring"],
+        "families": {k[2:]: ring[k] for k in ring if k.startswith("p_") and k not in ("p_ring",) and ring[k] is not None},
+        "features": {k: ring[k] for k in ring if not k.startswith("p_") and k not in ("ring_id", "reasons")},
+        "reasons": ring["reasons"].split("; ") if ring["reasons"] else [],
         "detector": {"parameters": m.get("parameters"), "seed": m.get("seed")},
         "inputs": {t: {"file": v.get("file"), "sha256": v.get("sha256")} for t, v in (m.get("inputs") or {}).items()},
         "run_created_at": m.get("created_at"),
@@ -132,33 +142,25 @@ def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.D
     sensitive = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
     mapping = {nid: f"{t}:{r.token(t, k)}" for nid, t, k in sensitive.select("node_id", "node_type", "key").iter_rows()}
     keys = {nid: tok.split(":", 1)[1] for nid, tok in mapping.items()}
+    is_sensitive = pl.col("node_type").is_in(SENSITIVE_TYPES)
+    texts = [c for c, t in nodes.schema.items() if t == pl.String and c not in _NODE_FIXED]
     nodes = nodes.with_columns(
         pl.col("node_id").replace(mapping).alias("node_id"),
-        pl.when(pl.col("node_type").is_in(SENSITIVE_TYPES)).then(pl.col("node_id").replace(keys))
-        .otherwise(pl.col("key")).alias("key"),
-        pl.when(pl.col("node_type").is_in(SENSITIVE_TYPES)).then(pl.col("node_id").replace(keys))
-        .otherwise(pl.col("label")).alias("label"),
-        pl.col("properties").map_elements(r.text, return_dtype=pl.String),
+        pl.when(is_sensitive).then(pl.col("node_id").replace(keys)).otherwise(pl.col("key")).alias("key"),
+        pl.when(is_sensitive).then(pl.col("node_id").replace(keys)).otherwise(pl.col("label")).alias("label"),
+        *[pl.col(c).map_elements(r.text, return_dtype=pl.String) for c in texts],
     )
-    edges = edges.with_columns(pl.col("source").replace(mapping), pl.col("target").replace(mapping),
-                               pl.col("properties").map_elements(r.text, return_dtype=pl.String))
+    edges = edges.with_columns(pl.col("source").replace(mapping), pl.col("target").replace(mapping))
     return nodes, edges
 
 
 # ------------------------------------------------------------------ writers
 def write_graphml(case: Case, path: Path) -> None:
     g = nx.MultiDiGraph(ring_id=case.ring["ring_id"])
-    for row in case.nodes.iter_rows(named=True):
-        props = {k: v for k, v in json.loads(row["properties"] or "{}").items() if v is not None}
-        g.add_node(row["node_id"], node_type=row["node_type"], key=row["key"], label=row["label"],
-                   **{k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v, ensure_ascii=False))
-                      for k, v in props.items()})
-    for row in case.edges.iter_rows(named=True):
-        attrs = {"rel_type": row["rel_type"], "count": int(row["count"] or 1)}
-        for k in ("first_seen", "last_seen"):
-            if row[k]:
-                attrs[k] = row[k]
-        g.add_edge(row["source"], row["target"], **attrs)
+    for row, props in zip(case.nodes.iter_rows(named=True), properties(case.nodes, _NODE_FIXED)):
+        g.add_node(row["node_id"], node_type=row["node_type"], key=row["key"], label=row["label"] or "", **props)
+    for row, props in zip(case.edges.iter_rows(named=True), properties(case.edges, _EDGE_FIXED)):
+        g.add_edge(row["source"], row["target"], rel_type=row["rel_type"], **props)
     nx.write_graphml(g, path)
 
 
@@ -166,13 +168,16 @@ def cypher_script(case: Case) -> str:
     """A cypher-shell script that MERGEs the evidence; values travel as parameters."""
     lines = [f"// Evidence of ring {case.ring['ring_id']} (graphfraud {__version__}).",
              "// Run with: cypher-shell -f subgraph.cypher   (idempotent: MERGE only, safe to run twice)", ""]
-    ring_params = {"ring": {"ring_id": case.ring["ring_id"], "score": case.ring["score"],
+    ring_params = {"ring": {"ring_id": case.ring["ring_id"], "ring_type": case.ring["ring_type"],
+                            "evidence": case.ring["evidence"], "q_value": case.ring["q_ring"],
                             "reasons": case.ring["reasons"]}}
     lines += [f":param ring => {_cypher_literal(ring_params['ring'])}", "",
-              "MERGE (r:Ring {ring_id: $ring.ring_id}) SET r.score = $ring.score, r.reasons = $ring.reasons;", ""]
+              "MERGE (r:Ring {ring_id: $ring.ring_id}) SET r.ring_type = $ring.ring_type, r.evidence = $ring.evidence, "
+              "r.q_value = $ring.q_value, r.reasons = $ring.reasons;", ""]
     for node_type, group in case.nodes.group_by("node_type", maintain_order=True):
         label = GRAPH_SCHEMA.node(node_type[0])
-        rows = [{"key": k, "props": _clean(json.loads(p or "{}"))} for k, p in group.select("key", "properties").iter_rows()]
+        rows = [{"key": k, "props": _clean(p)} for k, p in zip(group["key"].to_list(),
+                                                                 properties(group, _NODE_FIXED))]
         lines += [f":param rows => {_cypher_literal(rows)}", "",
                   f"UNWIND $rows AS row MERGE (n:{label.label} {{{label.key}: row.key}}) SET n += row.props;", ""]
     members = case.nodes.filter(pl.col("node_type") == "Account")["key"].to_list()
@@ -216,12 +221,13 @@ def _cypher_literal(value) -> str:
 def summary_markdown(case: Case) -> str:
     ring = case.ring
     nodes, edges = case.nodes, case.edges
-    out = [f"# Ring {ring['ring_id']}", "",
-           f"**Score {ring['score']:.3f}** (flagged at ≥ {case.manifest['detector']['parameters']['threshold']}) — "
-           f"{ring['n_accounts']} member accounts.", "", "## Why it was flagged", ""]
+    fdr = case.manifest["detector"]["parameters"]["fdr"]
+    out = [f"# Ring {ring['ring_id']} — {ring['ring_type']}", "",
+           f"**Evidence {ring['evidence']:.1f}** (−log10 p; q = {ring['q_ring']:.2g}, flagged at FDR {fdr}) — "
+           f"{ring['n_accounts']} member accounts, {ring['n_shops']} focus shop(s).", "", "## Why it was flagged", ""]
     out += [f"- {reason}" for reason in case.manifest["reasons"]]
-    out += ["", "| evidence family | score |", "|---|---|"]
-    out += [f"| {fam} | {val:.3f} |" for fam, val in case.manifest["families"].items()]
+    out += ["", "| evidence family | p-value |", "|---|---|"]
+    out += [f"| {fam} | {val:.3g} |" for fam, val in case.manifest["families"].items()]
     shared = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
     out += ["", "## Key shared identifiers", ""]
     if shared.height:
@@ -259,9 +265,9 @@ def summary_markdown(case: Case) -> str:
     money = edges.filter(pl.col("rel_type").is_in(["PAID", "FUNDED"]))
     out += ["", "## Money flows", ""]
     if money.height:
-        amounts = money.with_columns(pl.col("properties").str.json_path_match("$.amount").cast(pl.Float64).alias("amount"))
-        flows = amounts.group_by("rel_type", "source").agg(pl.len().alias("counterparts"), pl.col("count").sum(),
-                                                            pl.col("amount").sum()).sort("amount", descending=True)
+        flows = money.group_by("rel_type", "source").agg(pl.len().alias("counterparts"), pl.col("count").sum(),
+                                                          pl.col("amount").fill_null(0).sum()).sort(
+            "amount", "source", descending=[True, False])
         out += ["| flow | from | counterparts | transfers | amount |", "|---|---|---|---|---|"]
         out += [f"| {rel} | `{src}` | {n} | {c} | {a:,.2f} |" for rel, src, n, c, a in flows.iter_rows()]
     else:
@@ -274,17 +280,13 @@ def _reviews(case: Case) -> pl.DataFrame:
     rv = case.nodes.filter(pl.col("node_type") == "Review")
     if rv.height == 0:
         return pl.DataFrame(schema={"node_id": pl.String, "rating": pl.Float64, "text": pl.String, "template": pl.Int64})
-    return rv.select("node_id",
-                     pl.col("properties").str.json_path_match("$.rating").cast(pl.Float64).alias("rating"),
-                     pl.col("properties").str.json_path_match("$.text").alias("text"),
-                     pl.col("properties").str.json_path_match("$.template").cast(pl.Int64).alias("template"))
+    return rv.select("node_id", "rating", "text", "template")
 
 
 def _timeline(case: Case) -> pl.DataFrame:
     """Dated reviews and orders with their shop: (kind, node_id, merchant, when)."""
     dated = case.nodes.filter(pl.col("node_type").is_in(["Review", "Order"])).select(
-        pl.col("node_type").str.to_lowercase().alias("kind"), "node_id",
-        pl.col("properties").str.json_path_match("$.created_at").alias("when"))
+        pl.col("node_type").str.to_lowercase().alias("kind"), "node_id", pl.col("created_at").alias("when"))
     shop = case.edges.filter(pl.col("rel_type").is_in(["ABOUT", "AT"])).select(
         pl.col("source").alias("node_id"), pl.col("target").str.split_exact(":", 1).struct.field("field_1").alias("merchant"))
     return dated.join(shop, on="node_id").filter(pl.col("when").is_not_null()).sort("when")
@@ -298,8 +300,11 @@ def report_html(case: Case) -> str:
         "ring": {k: v for k, v in case.ring.items()},
         # The export time stays in manifest.json: the report is byte-identical across exports.
         "manifest": {k: v for k, v in case.manifest.items() if k != "created_at"},
-        "nodes": case.nodes.to_dicts(),
-        "edges": case.edges.to_dicts(),
+        "nodes": [{**{k: row[k] for k in _NODE_FIXED if k != "ring_id"}, "properties": json.dumps(props, ensure_ascii=False)}
+                  for row, props in zip(case.nodes.iter_rows(named=True), properties(case.nodes, _NODE_FIXED))],
+        "edges": [{**{k: row[k] for k in _EDGE_FIXED if k != "ring_id"}, "count": row["count"],
+                   "properties": json.dumps(props, ensure_ascii=False)}
+                  for row, props in zip(case.edges.iter_rows(named=True), properties(case.edges, _EDGE_FIXED))],
         "members": case.members.to_dicts(),
         "timeline": _timeline(case).to_dicts(),
         "colors": {t.name: t.color for t in GRAPH_SCHEMA.nodes},
@@ -324,10 +329,10 @@ def write_case(case: Case, folder: Path) -> Path:
     return folder
 
 
-def export_cases(run_dir: Path, to: Path, *, ring_ids: list[str] | None = None, top: int | None = None,
+def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | None = None, top: int | None = None,
                  min_score: float | None = None, redact: bool = False, zip_bundle: bool = False) -> list[Path]:
     """Write one case folder per selected ring under ``to``; returns the folders (or zips)."""
-    run = read_run(run_dir)
+    run = run_dir if isinstance(run_dir, RunResult) else RunResult.read(run_dir)
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
     if not ids:

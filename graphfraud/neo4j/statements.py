@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
+from ..schema import GRAPH_SCHEMA, IDENTIFIER_KINDS, RING_MEMBER_LABEL
 
 
 def _node(var: str, name: str, key_expr: str) -> str:
@@ -105,16 +105,16 @@ LOADS: tuple[Load, ...] = (
 
 # ------------------------------------------------------------------ rings
 RING_UPSERT = (f"UNWIND $rings AS row MERGE {_node('r', 'Ring', 'row.ring_id')} "
-               "SET r.score = row.score, r.reasons = row.reasons, r.n_accounts = row.n_accounts, "
-               "r.run_id = $run_id, r += row.families")
+               "SET r.ring_type = row.ring_type, r.evidence = row.evidence, r.q_value = row.q_value, "
+               "r.reasons = row.reasons, r.n_accounts = row.n_accounts, r.run_id = $run_id, r += row.families")
 RING_MEMBERS = (f"UNWIND $rows AS row MATCH {_node('r', 'Ring', 'row.ring_id')} "
                 f"MERGE {_node('a', 'Account', 'row.account_id')} SET a:{RING_MEMBER_LABEL} "
-                f"MERGE (a)-[m:{_rel('MEMBER_OF')}]->(r) SET m.member_score = row.member_score")
+                f"MERGE (a)-[m:{_rel('MEMBER_OF')}]->(r) SET m.member_evidence = row.member_evidence")
 RING_DELETE_OTHER_RUNS = f"MATCH (r:{GRAPH_SCHEMA.node('Ring').label}) WHERE r.run_id <> $run_id DETACH DELETE r"
 RING_MEMBER_CLEANUP = (f"MATCH (a:{RING_MEMBER_LABEL}) WHERE NOT (a)-[:{_rel('MEMBER_OF')}]->(:Ring) "
                        f"REMOVE a:{RING_MEMBER_LABEL}")
 #: Evidence node types linked to their ring (members are linked by MEMBER_OF).
-EVIDENCE_TYPES = ("Merchant", "Device", "PaymentAccount", "Address", "Phone", "IP")
+EVIDENCE_TYPES = ("Merchant", *(k.node for k in IDENTIFIER_KINDS))
 
 
 def ring_evidence_statement(node_type: str) -> str:

@@ -1,0 +1,108 @@
+"""Whole jobs, for the CLI, the notebook and the benchmarks alike: files (or Neo4j) in,
+a :class:`~graphfraud.run.RunResult` out.
+
+>>> import tempfile
+>>> from graphfraud.synth import synthesize
+>>> from graphfraud.export.tables import write_tables
+>>> data = Path(tempfile.mkdtemp()) / "data"
+>>> _ = write_tables(synthesize(1_000, seed=2).tables, data)
+>>> run = detect_files(data, detector=RingDetector(seed=2))
+>>> run.rings.height >= 1 and run.manifest["inputs"]["reviews"]["sha256"] != ""
+True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+from .contract import DEFAULT_TZ
+from .dataset import Dataset
+from .detect.detector import RingDetector
+from .run import RunResult, check_output
+
+Progress = Callable[[str], None]
+
+
+def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report=None,
+                   progress: Progress | None = None, extra: dict | None = None) -> RunResult:
+    """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`."""
+    det = (detector or RingDetector()).fit(dataset, progress=progress)
+    return RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
+
+
+def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detector: RingDetector | None = None,
+                 encoding: str = "auto", tz: str = DEFAULT_TZ, progress: Progress | None = None,
+                 **load_options) -> RunResult:
+    """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
+
+    ``out`` is checked before anything is read, so a bad path fails in a second, not after
+    the whole detection.
+    """
+    from .ingest import load_dataset
+
+    if out is not None:
+        check_output(Path(out))
+    t0 = time.perf_counter()
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=progress, **load_options)
+    load_s = round(time.perf_counter() - t0, 3)
+    run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress)
+    run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
+    return run.write(out) if out is not None else run
+
+
+def detect_neo4j(gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
+                 tz: str = DEFAULT_TZ, progress: Progress | None = None) -> RunResult:
+    """Read the dataset held in Neo4j through ``gateway`` and detect rings in it."""
+    from .neo4j.source import read_dataset
+
+    if out is not None:
+        check_output(Path(out))
+    if progress:
+        progress("reading the dataset from Neo4j")
+    t0 = time.perf_counter()
+    dataset = read_dataset(gateway, tz=tz)
+    load_s = round(time.perf_counter() - t0, 3)
+    run = detect_dataset(dataset, detector=detector, progress=progress, extra={"source": "neo4j"})
+    run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
+    return run.write(out) if out is not None else run
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What ``graphfraud demo`` produced: the run and its score against the planted truth."""
+
+    run: RunResult
+    evaluation: object  # graphfraud.evaluate.Evaluation
+    data_dir: Path
+
+
+def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Progress | None = None) -> Demo:
+    """Synthesise a marketplace, detect rings in it and score them against the truth."""
+    import json
+
+    from .evaluate import evaluate
+    from .export.tables import write_tables
+    from .synth import synthesize
+
+    out = Path(out)
+    check_output(out / "run")
+    data = out / "data"
+    if progress:
+        progress(f"synthesising {accounts:,} accounts (seed {seed}) into {data}")
+    res = synthesize(accounts, seed=seed)
+    write_tables(res.tables, data)
+    write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, data / "truth")
+    run = detect_files(data, out / "run", detector=RingDetector(seed=seed), progress=progress)
+    ev = evaluate(run.members.select("ring_id", "account_id"), res.ring_members, res.benign_groups)
+    (out / "evaluation.json").write_text(json.dumps(ev.as_dict(), indent=2), "utf-8")
+    return Demo(run, ev, data)
+
+
+def ring_members(run: RunResult) -> pl.DataFrame:
+    """(ring_id, account_id) of a run — what :func:`graphfraud.evaluate.evaluate` scores."""
+    return run.members.select("ring_id", "account_id")
