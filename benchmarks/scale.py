@@ -56,8 +56,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from graphfraud.detect.detector import RingDetector
-    from graphfraud.export.run import write_run
     from graphfraud.export.tables import write_tables
+    from graphfraud.run import RunResult
     from graphfraud.ingest import load_dataset
     from graphfraud.synth import synthesize
 
@@ -94,7 +94,7 @@ def main() -> None:
     last = next(reversed(marks))
     rows.append((f"  {last}", time.perf_counter() - marks[last], peak.take_stage()))
     t = time.perf_counter()
-    write_run(det, work / "run", load_report=loaded.report, dataset=loaded.dataset)
+    RunResult.from_detector(det, dataset=loaded.dataset, load_report=loaded.report).write(work / "run")
     rows.append(("write outputs", time.perf_counter() - t, peak.take_stage()))
     total = time.perf_counter() - start
 
@@ -103,7 +103,7 @@ def main() -> None:
         print(f"{name:<28}{secs:>10.1f}{gb:>10.2f}")
     print(f"{'total (synthesis excluded)':<28}{total:>10.1f}{peak.value:>10.2f}")
     print(f"\nrings flagged: {det.rings_.height}, accounts flagged: {det.membership_.height:,}; "
-          f"graph edges: {det.graph_.edges.height:,}; data in {work}")
+          f"candidates tested: {det.n_candidates_:,}; data in {work}")
 
 
 if __name__ == "__main__":

@@ -36,3 +36,32 @@ def synth_small(tmp_path_factory) -> Path:
     write_tables(res.tables, out)
     write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, out / "truth")
     return out
+
+
+@pytest.fixture(scope="session")
+def synth_truth(synth_small):
+    """(ring_members, benign_groups) of the small synthetic market."""
+    import polars as pl
+
+    return (pl.read_csv(synth_small / "truth" / "ring_members.csv", infer_schema=False),
+            pl.read_csv(synth_small / "truth" / "benign_groups.csv", infer_schema=False))
+
+
+@pytest.fixture(scope="session")
+def fitted(synth_small):
+    """One detector fitted on the small market, shared by every module that reads a run."""
+    from graphfraud.detect.detector import RingDetector
+    from graphfraud.ingest import load_dataset
+
+    loaded = load_dataset(synth_small)
+    return RingDetector(seed=7).fit(loaded.dataset), loaded
+
+
+@pytest.fixture(scope="session")
+def run_dir(fitted, tmp_path_factory) -> Path:
+    """The fitted run written as a run directory."""
+    from graphfraud.run import RunResult
+
+    det, loaded = fitted
+    run = RunResult.from_detector(det, dataset=loaded.dataset, load_report=loaded.report)
+    return run.write(tmp_path_factory.mktemp("run") / "run").path

@@ -11,20 +11,12 @@ import networkx as nx
 import polars as pl
 import pytest
 
-from graphfraud.detect.detector import RingDetector
 from graphfraud.errors import ParameterError
 from graphfraud.export.casefile import REDACT_KEY_ENV, SENSITIVE_TYPES, export_cases
-from graphfraud.export.run import read_run, write_run
-from graphfraud.ingest import load_dataset
+from graphfraud.run import RunResult
+from graphfraud.textsafe import restore_cells
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def run_dir(synth_small, tmp_path_factory):
-    loaded = load_dataset(synth_small)
-    det = RingDetector(seed=7).fit(loaded.dataset)
-    return write_run(det, tmp_path_factory.mktemp("run"), load_report=loaded.report, dataset=loaded.dataset)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +37,10 @@ def test_bundle_has_every_file_and_valid_checksums(case):
         assert hashlib.sha256((case / name).read_bytes()).hexdigest() == digest
     manifest = json.loads((case / "manifest.json").read_text("utf-8"))
     assert manifest["ring_id"] == case.name and manifest["detector"]["seed"] == 7
-    assert set(manifest["families"]) == {"infrastructure", "coordination", "content", "money", "provenance"}
+    from graphfraud.detect.detector import FAMILY_NAMES
+
+    assert set(manifest["families"]) <= set(FAMILY_NAMES) | {"outcome", "tie"}
+    assert manifest["q_value"] <= 0.01 and manifest["families"]["outcome"] <= 0.01 and manifest["ring_type"]
     assert all(v["sha256"] for v in manifest["inputs"].values())
 
 
@@ -60,9 +55,9 @@ def test_graphml_reads_back_with_every_node_edge_and_type(case):
 
 
 def test_csvs_round_trip(case, run_dir):
-    run = read_run(run_dir)
-    nodes = pl.read_csv(case / "nodes.csv", schema_overrides={"key": pl.String, "label": pl.String})
+    run = RunResult.read(run_dir)
     expected = run.nodes.filter(pl.col("ring_id") == case.name).drop("ring_id")
+    nodes = restore_cells(pl.read_csv(case / "nodes.csv", schema_overrides=expected.schema))
     assert nodes.equals(expected)
     edges = pl.read_csv(case / "edges.csv")
     assert edges.height == run.edges.filter(pl.col("ring_id") == case.name).height
@@ -101,8 +96,8 @@ def test_export_twice_is_identical_apart_from_manifest_time(run_dir, tmp_path):
 
 
 def test_selection_and_errors(run_dir, tmp_path):
-    run = read_run(run_dir)
-    best = run.rings.sort("score", descending=True)["ring_id"][0]
+    run = RunResult.read(run_dir)
+    best = run.rings.sort("evidence", descending=True)["ring_id"][0]
     assert [p.name for p in export_cases(run_dir, tmp_path / "one", ring_ids=[best])] == [best]
     assert len(export_cases(run_dir, tmp_path / "min", min_score=0.0)) == run.rings.height
     with pytest.raises(ParameterError, match="unknown ring id"):
@@ -113,7 +108,7 @@ def test_redaction_leaves_no_raw_identifier_anywhere(run_dir, tmp_path, monkeypa
     monkeypatch.setenv(REDACT_KEY_ENV, "test-key")
     [archive] = export_cases(run_dir, tmp_path / "red", top=1, redact=True, zip_bundle=True)
     folder = archive.with_suffix("")
-    run = read_run(run_dir)
+    run = RunResult.read(run_dir)
     raw = run.nodes.filter(pl.col("ring_id") == folder.name).filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
     values = [v for v in raw["key"].to_list() if v]
     assert len(values) >= 2, "the ring should share identifiers for this test to mean something"

@@ -67,11 +67,12 @@ def test_synth_then_detect_writes_a_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((run / "manifest.json").read_text("utf-8"))
     assert manifest["seed"] == 3 and manifest["results"]["rings"] >= 1
-    assert set(manifest["timings_s"]) >= {"load", "graph", "communities", "features"}
+    assert {"load", "prepare", "candidates", "membership", "evidence"} <= set(manifest["timings_s"])
+    assert manifest["complete"] is True and set(manifest["files"]) >= {"rings.csv", "ring_members.csv"}
     assert manifest["inputs"]["reviews"]["sha256"]
     assert "ring(s) flagged" in proc.stdout
 
 
 def test_bad_parameter_is_a_clear_error(tmp_path, minimal):
-    proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--threshold", "2")
-    assert proc.returncode == 2 and "threshold=2.0: must be a number in [0, 1]" in proc.stderr
+    proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--fdr", "2")
+    assert proc.returncode == 2 and "fdr=2.0: must be a rate in (0, 1)" in proc.stderr

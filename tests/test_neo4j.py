@@ -14,10 +14,9 @@ import pytest
 from neo4j.exceptions import ClientError, TransientError
 
 from graphfraud.dataset import Dataset
-from graphfraud.detect.detector import RingDetector
 from graphfraud.errors import Neo4jConnectionError
 from graphfraud.export.casefile import export_cases
-from graphfraud.export.run import read_run, write_run
+from graphfraud.run import RunResult
 from graphfraud.ingest import load_dataset
 from graphfraud.neo4j.gateway import RecordingGateway
 from graphfraud.neo4j.generate import generated, guide_blocks
@@ -37,13 +36,6 @@ LINT = ROOT / "tests" / "cypherlint"
 @pytest.fixture(scope="module")
 def small():
     return Dataset.from_frames(**synthesize(600, seed=5).tables)
-
-
-@pytest.fixture(scope="module")
-def run_dir(synth_small, tmp_path_factory):
-    loaded = load_dataset(synth_small)
-    det = RingDetector(seed=7).fit(loaded.dataset)
-    return write_run(det, tmp_path_factory.mktemp("run"), load_report=loaded.report, dataset=loaded.dataset)
 
 
 # ------------------------------------------------------------------ recording gateway
@@ -68,7 +60,7 @@ def test_ingest_sends_constraints_first_then_batched_merges(small):
 def test_no_value_is_ever_formatted_into_a_query(small, run_dir):
     gw = RecordingGateway()
     ingest(small, gw, batch_size=1000)
-    push_rings(read_run(run_dir), gw)
+    push_rings(RunResult.read(run_dir), gw)
     known = set(all_statements())
     assert set(gw.queries) <= known, set(gw.queries) - known
     values = set()
@@ -99,7 +91,7 @@ def test_transfers_get_stable_keys(small):
 
 
 def test_push_replaces_previous_runs_cleanly(run_dir):
-    run = read_run(run_dir)
+    run = RunResult.read(run_dir)
     gw = RecordingGateway()
     result = push_rings(run, gw)
     assert gw.queries[0] == RING_DELETE_OTHER_RUNS and gw.calls[0][2] == {"run_id": result["run_id"]}
@@ -238,7 +230,7 @@ def test_live_ingest_is_idempotent(neo, small):
 @live
 def test_live_rings_are_replaced_and_queries_answer(neo, run_dir, synth_small):
     ingest(load_dataset(synth_small).dataset, neo)
-    run = read_run(run_dir)
+    run = RunResult.read(run_dir)
     push_rings(run, neo)
     got = {(r["ring"], r["member"]) for r in neo.read(
         "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}

@@ -21,6 +21,9 @@ from .candidates import Candidates
 from .platform import Platform
 from .stats import poisson_sf
 
+#: Per-member evidence columns (see :func:`core`).
+MEMBER_EVIDENCE = {"cid": pl.UInt32, "a": pl.UInt32, "focus_visits": pl.UInt32, "presence_p": pl.Float64,
+                   "ties": pl.String}
 #: A focus shop or a core member needs evidence at this level (a convention, not fitted).
 FOCUS_ALPHA = 0.01
 #: An identifier, origin or staff shop ties members when at least this share of its users,

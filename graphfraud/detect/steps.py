@@ -24,7 +24,7 @@ from ..graph.prepare import Prepared, prepare
 from .candidates import Candidates, generate
 from .combine import combine
 from .families import Inputs, registry
-from .membership import cohesive_parts, core, focus_shops, ties
+from .membership import MEMBER_EVIDENCE, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
 
 
@@ -83,11 +83,13 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def propose(b: Built, s: Settings, say) -> Candidates:
+def propose(b: Built, s: Settings, say) -> tuple[Candidates, pl.DataFrame]:
+    """Candidates from every view, and the summed graph (what fragments are merged on)."""
     say("candidates")
     graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
               for name, names in VIEWS.items()}
-    return generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed)
+    cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed)
+    return cands, graphs["all"]
 
 
 def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.DataFrame, pl.DataFrame]:
@@ -132,25 +134,81 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say) -> 
                    fdr=s.fdr, extra_tests=table.height - alive.height)
 
 
-def resolve(b: Built, cands: Candidates, table: pl.DataFrame, evidence: pl.DataFrame, s: Settings,
+def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,
             say) -> Tested:
-    """Give each account of overlapping flagged groups to its strongest group; re-measure."""
+    """Turn overlapping flagged candidates into disjoint rings, merge the fragments of one
+    ring, re-measure membership and every family on the final groups."""
     flagged = table.filter("flagged")
+    empty = Tested(cands.subset([]), pl.DataFrame(schema={"cid": pl.UInt32, "m": pl.UInt32}),
+                   pl.DataFrame(schema=MEMBER_EVIDENCE), table.head(0), table.height)
     if flagged.height == 0:
-        empty = cands.subset([])
-        return Tested(empty, pl.DataFrame(schema={"cid": pl.UInt32, "m": pl.UInt32}), evidence.head(0),
-                      table.head(0), table.height)
+        return empty
     cutoff = float(flagged["p_ring"].max())
+    say("resolve rings")
     groups = _disjoint(cands.subset(flagged["cid"]), flagged, s.min_size)
-    say("re-measure rings")
+    groups = _merge_fragments(groups, graph, focus_shops(groups, b.prep.visits, b.segs, b.plat))
+    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
+    groups, evidence = core(groups, focus, b.prep.visits, ties(groups, b.prep.identifiers, b.plat), b.plat,
+                            s.min_size)
+    if groups.n == 0:
+        return empty
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
     retest = test(b, groups, focus, replace(s, fdr=1.0), lambda _m: None)
+    # A final group keeps its flag when its own evidence is as strong as the weakest
+    # candidate BH flagged; its q-value is that of the best candidate it grew from.
     keep = retest.filter(pl.col("p_ring") <= cutoff).with_columns(pl.lit(True).alias("flagged"))
-    # q-values stay those of the whole candidate set: the decision was taken there.
-    keep = keep.drop("q_ring").join(flagged.select("cid", "q_ring"), on="cid")
+    origin = (groups.members.join(cands.members.join(flagged.select("cid", "q_ring"), on="cid")
+                                  .rename({"cid": "from"}), on="a")
+              .group_by("cid").agg(pl.col("q_ring").min()))
+    keep = keep.drop("q_ring").join(origin, on="cid", how="left")
     groups = groups.subset(keep["cid"])
-    return Tested(groups, focus.join(keep.select("cid"), on="cid"),
-                  evidence.join(groups.members, on=["cid", "a"]), keep, table.height)
+    return Tested(groups, focus.join(keep.select("cid"), on="cid"), evidence.join(groups.members, on=["cid", "a"]),
+                  keep, table.height)
+
+
+def _merge_fragments(groups: Candidates, graph: pl.DataFrame, focus: pl.DataFrame) -> Candidates:
+    """Merge groups that act at the same shops when merging them raises modularity.
+
+    A generator may cut one ring in two (two batches of a device farm, say). Two groups
+    sharing a focus shop are merged when the graph weight between them exceeds what the
+    configuration model expects from their degrees — the modularity gain
+    ``w_AB / W - k_A k_B / (2 W^2) > 0``, the generators' own criterion, at resolution 1.
+    """
+    if groups.n < 2:
+        return groups
+    pairs = (focus.select("cid", "m").join(focus.select(pl.col("cid").alias("other"), "m"), on="m")
+             .filter(pl.col("cid") < pl.col("other")).select("cid", "other").unique())
+    if pairs.height == 0:
+        return groups
+    mem = groups.members
+    e = (graph.join(mem.rename({"cid": "ca"}), on="a").join(mem.rename({"a": "b", "cid": "cb"}), on="b"))
+    total = float(graph["weight"].sum())
+    ends = pl.concat([graph.select("a", "weight"), graph.select(pl.col("b").alias("a"), "weight")])
+    degree = dict(ends.join(mem, on="a").group_by("cid").agg(pl.col("weight").sum()).iter_rows())
+    between = dict(((x, y), w) for x, y, w in
+                   e.filter(pl.col("ca") != pl.col("cb"))
+                   .select(pl.min_horizontal("ca", "cb").alias("x"), pl.max_horizontal("ca", "cb").alias("y"), "weight")
+                   .group_by("x", "y").agg(pl.col("weight").sum()).iter_rows())
+
+    parent = {c: c for c in groups.sources["cid"].to_list()}
+
+    def find(c: int) -> int:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    for x, y in sorted(pairs.iter_rows()):
+        w = between.get((x, y), 0.0)
+        if w > 0 and w / total - degree.get(x, 0.0) * degree.get(y, 0.0) / (2 * total * total) > 0:
+            rx, ry = find(x), find(y)
+            if rx != ry:
+                parent[max(rx, ry)] = min(rx, ry)
+    root = pl.DataFrame({"cid": list(parent), "root": [find(c) for c in parent]},
+                        schema={"cid": pl.UInt32, "root": pl.UInt32})
+    members = mem.join(root, on="cid").select(pl.col("root").alias("cid"), "a").unique().sort("cid", "a")
+    sizes = members.group_by("cid").agg(pl.len().cast(pl.UInt32).alias("size"))
+    sources = groups.sources.drop("size").join(sizes, on="cid").sort("cid")
+    return Candidates(members, sources)
 
 
 def _disjoint(cands: Candidates, flagged: pl.DataFrame, min_size: int) -> Candidates:
@@ -172,10 +230,10 @@ def _disjoint(cands: Candidates, flagged: pl.DataFrame, min_size: int) -> Candid
 
 def run(ds: Dataset, s: Settings, say) -> tuple[Built, Candidates, Tested, pl.DataFrame]:
     b = build(ds, s, say)
-    cands = propose(b, s, say)
+    cands, graph = propose(b, s, say)
     say("membership")
-    cores, focus, evidence = refine(b, cands, s)
+    cores, focus, _evidence = refine(b, cands, s)
     table = test(b, cores, focus, s, say)
-    tested = resolve(b, cores, table, evidence, s, say)
+    tested = resolve(b, cores, table, graph, s, say)
     return b, cores, tested, table
 
