@@ -28,7 +28,9 @@ from .stats import bh, combine_any, min_bonferroni
 
 
 def _cols(table: pl.DataFrame, names: list[str]) -> list[np.ndarray]:
-    return [table[c].cast(pl.Float64).fill_null(np.nan).to_numpy() if c in table.columns
+    # Ten significant digits: the last bits of a float sum depend on the order a parallel
+    # aggregation added it in, and decisions (sorting, ties) must not.
+    return [table[c].cast(pl.Float64).round_sig_figs(10).fill_null(np.nan).to_numpy() if c in table.columns
             else np.full(table.height, np.nan) for c in names]
 
 

@@ -88,13 +88,17 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
 
 
-def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied: pl.DataFrame, plat: Platform,
-         min_size: int, alpha: float = FOCUS_ALPHA) -> tuple[Candidates, pl.DataFrame]:
+def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments: pl.DataFrame,
+         tied: pl.DataFrame, plat: Platform, min_size: int,
+         alpha: float = FOCUS_ALPHA) -> tuple[Candidates, pl.DataFrame]:
     """Keep the members with their own evidence; returns the cores and per-member evidence.
 
-    Member evidence (cid, a, focus_visits, presence_p, ties): ``presence_p`` is the Poisson
-    tail of the member's visits to the group's focus shops given the member's number of
-    shops and those shops' popularity.
+    Member evidence (cid, a, focus_visits, presence_p, ties). ``presence_p`` is the smaller,
+    doubled, of two Poisson tails: the member's visits to the group's focus shops given its
+    number of shops and those shops' popularity, and its presence in the group's *hot
+    stretches* (stretches of a focus shop's timeline where other members acted too) given
+    its number of events and those stretches' share of all events. A ring member at a
+    popular shop is there when the others are; a regular customer is there any time.
     """
     M = max(1, plat.total_visits)
     fsum = focus.join(plat.shop_visitors.select("m", "d_s"), on="m").group_by("cid").agg(
@@ -106,11 +110,35 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied: pl.
           .join(plat.account_shops.select("a", "d_a"), on="a", how="left").join(fsum, on="cid", how="left")
           .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0), pl.col("focus_d").fill_null(0)))
     mu = ev["d_a"].to_numpy() * ev["focus_d"].to_numpy() / M
-    ev = ev.with_columns(pl.Series("presence_p", poisson_sf(ev["focus_visits"].to_numpy(), mu)))
+    p_shops = poisson_sf(ev["focus_visits"].to_numpy(), mu)
+    hot = _hot_presence(cands, focus, visits, segments, plat)
+    ev = ev.join(hot, on=["cid", "a"], how="left").with_columns(pl.col("hot").fill_null(0),
+                                                                   pl.col("hot_mu").fill_null(1.0))
+    p_time = poisson_sf(ev["hot"].to_numpy(), ev["hot_mu"].to_numpy())
+    ev = ev.with_columns(pl.Series("presence_p", np.minimum(1.0, 2 * np.minimum(p_shops, p_time))))
+    # Each group screens all its accounts: members are kept under false-discovery control
+    # within the group (Benjamini-Hochberg), or a large group admits chance regulars.
+    n = pl.len().over("cid")
+    rank = pl.col("presence_p").rank("ordinal").over("cid")
+    ev = ev.with_columns((pl.col("presence_p") * n / rank).alias("_bh")).with_columns(
+        pl.col("_bh").reverse().cum_min().reverse().over("cid", order_by="presence_p").alias("presence_q"))
     # Money alone is a weak tie (refunds, red packets, payroll reach many), so a member who
     # is there only once needs an identifier or a staff tie.
     strong_tie = pl.col("ties").str.contains("identifier|staff").fill_null(False)
-    keep = (pl.col("presence_p") <= alpha) | ((pl.col("focus_visits") >= 1) & strong_tie) | \
+    # A member must also look more like the group than like the background: the binomial
+    # likelihood of its focus visits at the group's own participation rate against the
+    # rate its activity explains. A heavy buyer at three of fifteen target shops, where
+    # members go to ten, is a bystander however improbable three visits are.
+    F = focus.group_by("cid").agg(pl.len().alias("F"))
+    ev = ev.join(F, on="cid", how="left").with_columns(pl.col("F").fill_null(0))
+    share = (pl.col("focus_visits") / pl.col("F").clip(1, None))
+    pi = share.filter(pl.col("focus_visits") >= 1).median().over("cid").clip(1e-3, 1 - 1e-3)
+    q0 = pl.Series("q0", np.clip(mu / np.maximum(ev["F"].to_numpy(), 1), 1e-6, 0.5))
+    ev = ev.with_columns(pi.alias("pi"), q0)
+    k, f = pl.col("focus_visits"), pl.col("F")
+    log_lr = (k * (pl.col("pi") / pl.col("q0")).log() + (f - k) * ((1 - pl.col("pi")) / (1 - pl.col("q0"))).log())
+    ev = ev.with_columns(log_lr.alias("log_lr"))
+    keep = ((pl.col("presence_q") <= alpha) & (pl.col("log_lr") > 0)) | ((pl.col("focus_visits") >= 1) & strong_tie) | \
            (pl.col("ties").str.contains(r"\+").fill_null(False) & strong_tie)
     kept = ev.filter(keep)
     sizes = kept.group_by("cid").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
@@ -120,19 +148,47 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied: pl.
     return Candidates(members, sources), kept.select("cid", "a", "focus_visits", "presence_p", "ties").sort("cid", "a")
 
 
-def cohesive_parts(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, tied_contexts: pl.DataFrame,
-                   min_size: int) -> Candidates:
-    """Split each group into the parts whose members share a focus shop or a tie context.
+def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments: pl.DataFrame,
+                  plat: Platform) -> pl.DataFrame:
+    """(cid, a, hot, hot_mu): the member's stretches at a focus shop where at least two
+    *other* members acted, and how many it would have by chance *given the shops it went
+    to*: for each focus shop, its events there times the share of that shop's events lying
+    in stretches with two or more members. (One other member is not enough: a regular who
+    shares a week with one ring member makes that stretch "hot" himself.) Conditioning on
+    the shop keeps this test apart from the shop test: it asks *when*, not *where*.
+    """
+    seg = cands.members.join(segments, on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    hot = (seg.group_by("cid", "m", "c").agg(pl.col("a").n_unique().alias("kc"), pl.col("n_c").first())
+           .filter(pl.col("kc") >= 2))
+    # Conditional on being at shop s at all: the hot stretch-incidences per event there
+    # (each event lies in one stretch of each of the two tilings).
+    per_shop = (hot.group_by("cid", "m").agg(pl.col("n_c").sum().alias("hot_events"))
+                .join(plat.shop_visitors.select("m", "events"), on="m")
+                .select("cid", "m", (pl.col("hot_events") / pl.col("events")).alias("h")))
+    mine = (seg.join(hot.filter(pl.col("kc") >= 3).select("cid", "c"), on=["cid", "c"])
+            .group_by("cid", "a").agg(pl.len().alias("hot")))
+    expected = (cands.members.join(visits.select("a", "m", "events"), on="a").join(per_shop, on=["cid", "m"])
+                .group_by("cid", "a").agg((pl.col("events") * pl.col("h")).sum().alias("hot_mu")))
+    return (expected.join(mine, on=["cid", "a"], how="left")
+            .select("cid", "a", pl.col("hot").fill_null(0), "hot_mu"))
 
-    Two rings that a generator merged (through a payer of ordinary red packets, say)
-    act at different shops and share nothing else: they fall apart here. ``tied_contexts``
-    is (cid, a, ctx) — a concentrated identifier, origin or staff shop, as an integer id.
+
+def cohesive_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFrame, tied_contexts: pl.DataFrame,
+                   min_size: int) -> Candidates:
+    """Split each group into the parts whose members were somewhere together: in one
+    stretch of a focus shop's timeline, or on one tie context.
+
+    Two rings that a generator merged (they share target shops, or a payer of ordinary
+    red packets) act there at different times and share nothing else: they fall apart
+    here. ``tied_contexts`` is (cid, a, ctx) — a concentrated identifier, origin or staff
+    shop, as an integer id.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    shop_ctx = (cands.members.join(visits.select("a", "m"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-                .select("cid", "a", (pl.col("m").cast(pl.Int64) + 1).alias("ctx")))
+    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
+    shop_ctx = seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c") + 1).alias("ctx"))
     other = tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx"))
     inc = pl.concat([shop_ctx, other]).unique()
     if inc.height == 0:

@@ -18,7 +18,7 @@ import polars as pl
 
 from ..dataset import Dataset
 from ..graph.layers import (GraphParams, Layer, affiliation_layer, coactivity_layer, combine as combine_layers,
-                            identifier_layer, money_layer, segments)
+                            fixed_sum, identifier_layer, money_layer, segments)
 from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, prepare
 from .candidates import Candidates, generate
@@ -96,13 +96,13 @@ def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.Dat
     """Cores of the candidates, their focus shops and per-member evidence."""
     focus = focus_shops(cands, b.prep.visits, b.segs, b.plat)
     tied = ties(cands, b.prep.identifiers, b.plat)
-    cores, _ = core(cands, focus, b.prep.visits, tied, b.plat, s.min_size)
+    cores, _ = core(cands, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
     strong = tied.filter(pl.col("tie") != "money").join(cores.members, on=["cid", "a"])
-    parts = _dedupe(cohesive_parts(cores, focus, b.prep.visits, strong, s.min_size))
+    parts = _dedupe(cohesive_parts(cores, focus, b.segs, strong, s.min_size))
     # Membership is measured again on the parts: their own focus shops and ties.
     focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
     tied = ties(parts, b.prep.identifiers, b.plat)
-    parts, evidence = core(parts, focus, b.prep.visits, tied, b.plat, s.min_size)
+    parts, evidence = core(parts, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
     parts = _dedupe(parts)
     evidence = evidence.join(parts.sources.select("cid"), on="cid")
     return parts, focus_shops(parts, b.prep.visits, b.segs, b.plat), evidence
@@ -148,8 +148,8 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     groups = _disjoint(cands.subset(flagged["cid"]), flagged, s.min_size)
     groups = _merge_fragments(groups, graph, focus_shops(groups, b.prep.visits, b.segs, b.plat))
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    groups, evidence = core(groups, focus, b.prep.visits, ties(groups, b.prep.identifiers, b.plat), b.plat,
-                            s.min_size)
+    groups, evidence = core(groups, focus, b.prep.visits, b.segs, ties(groups, b.prep.identifiers, b.plat),
+                            b.plat, s.min_size)
     if groups.n == 0:
         return empty
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
@@ -182,13 +182,13 @@ def _merge_fragments(groups: Candidates, graph: pl.DataFrame, focus: pl.DataFram
         return groups
     mem = groups.members
     e = (graph.join(mem.rename({"cid": "ca"}), on="a").join(mem.rename({"a": "b", "cid": "cb"}), on="b"))
-    total = float(graph["weight"].sum())
+    total = float(graph.select(fixed_sum(pl.col("weight"))).item())
     ends = pl.concat([graph.select("a", "weight"), graph.select(pl.col("b").alias("a"), "weight")])
-    degree = dict(ends.join(mem, on="a").group_by("cid").agg(pl.col("weight").sum()).iter_rows())
+    degree = dict(ends.join(mem, on="a").group_by("cid").agg(fixed_sum(pl.col("weight"))).iter_rows())
     between = dict(((x, y), w) for x, y, w in
                    e.filter(pl.col("ca") != pl.col("cb"))
                    .select(pl.min_horizontal("ca", "cb").alias("x"), pl.max_horizontal("ca", "cb").alias("y"), "weight")
-                   .group_by("x", "y").agg(pl.col("weight").sum()).iter_rows())
+                   .group_by("x", "y").agg(fixed_sum(pl.col("weight"))).iter_rows())
 
     parent = {c: c for c in groups.sources["cid"].to_list()}
 

@@ -66,8 +66,19 @@ class Layer:
                 "hubs_dropped": self.hubs_dropped, "edges": self.edges.height}
 
 
+#: Weights are summed in fixed point (units of 2**-24): integer sums do not depend on the
+#: order a parallel group-by adds them in, so the same input gives the same graph — and
+#: the same Leiden partition — on every run.
+_FIXED = float(1 << 24)
+
+
+def fixed_sum(expr: pl.Expr) -> pl.Expr:
+    """Order-independent sum of non-negative weights (fixed point, back to float)."""
+    return ((expr.cast(pl.Float64) * _FIXED).round().cast(pl.Int64).sum() / _FIXED)
+
+
 def _sum_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
-    return pairs.group_by("a", "b").agg(pl.col("w").sum()).sort("a", "b")
+    return pairs.group_by("a", "b").agg(fixed_sum(pl.col("w")).alias("w")).sort("a", "b")
 
 
 def context_layer(name: str, incidence: pl.DataFrame, p: GraphParams, seed: int,
@@ -146,7 +157,7 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
                      .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
     if not parts:
         return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), inc.height, contexts, hubs)
-    edges = (pl.concat(parts).group_by("key").agg(pl.col("w").sum().cast(pl.Float64), pl.len().alias("shops"))
+    edges = (pl.concat(parts).group_by("key").agg(fixed_sum(pl.col("w")).alias("w"), pl.len().alias("shops"))
              .filter(pl.col("shops") >= p.min_shared_shops)
              .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("a"),
                      (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
@@ -171,7 +182,9 @@ def combine(layers: list[Layer], weights: dict[str, float] | None = None) -> pl.
     if not frames:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "weight": pl.Float64})
     long = pl.concat([f.unpivot(index=["a", "b"], variable_name="layer", value_name="w") for f in frames])
-    wide = long.pivot(on="layer", index=["a", "b"], values="w", aggregate_function="sum")
+    wide = long.group_by("a", "b", "layer").agg(fixed_sum(pl.col("w")).alias("w")).pivot(
+        on="layer", index=["a", "b"], values="w", aggregate_function="first")
     names = [f.columns[-1] for f in frames]
+    # A row-wise sum over a fixed column order is deterministic.
     weight = pl.sum_horizontal([pl.col(n).fill_null(0) * (weights or {}).get(n, 1.0) for n in names])
     return wide.with_columns(weight.alias("weight")).select("a", "b", "weight", *names).sort("a", "b")
