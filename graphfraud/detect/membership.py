@@ -19,6 +19,7 @@ import polars as pl
 
 from .candidates import Candidates
 from .platform import Platform
+from ..schema import IDENTIFIER_KINDS
 from .stats import poisson_sf
 
 #: Per-member evidence columns (see :func:`core`).
@@ -69,12 +70,17 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     context ``ctx`` (an integer id unique across the three kinds)."""
     mem = cands.members
     out = []
-    ident = mem.join(identifiers.select("a", "v"), on="a")
+    ident = mem.join(identifiers.select("a", "v", "kind"), on="a")
     conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.identifier_users.select("v", "users"), on="v")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
-    out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).select(
-        "cid", "a", pl.lit("identifier").alias("tie"), (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
+    # Personal identifiers (a phone, a card, a device: declared weight 1) are "identifier"
+    # ties; shared-by-nature ones (IPs behind proxies and NATs, delivery addresses) keep
+    # their kind's name and only corroborate.
+    strong = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS],
+                           "tie": ["identifier" if k.weight >= 1 else k.name for k in IDENTIFIER_KINDS]})
+    out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(strong, on="kind").select(
+        "cid", "a", "tie", (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
     orig = mem.join(plat.origins.select("a", "origin"), on="a")
     conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.origin_recipients, on="origin")
@@ -124,7 +130,7 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
         pl.col("_bh").reverse().cum_min().reverse().over("cid", order_by="presence_p").alias("presence_q"))
     # Money alone is a weak tie (refunds, red packets, payroll reach many), so a member who
     # is there only once needs an identifier or a staff tie.
-    strong_tie = pl.col("ties").str.contains("identifier|staff").fill_null(False)
+    strong_tie = pl.col("ties").str.contains(r"\bidentifier\b|staff").fill_null(False)
     # A member must also look more like the group than like the background: the binomial
     # likelihood of its focus visits at the group's own participation rate against the
     # rate its activity explains. A heavy buyer at three of fifteen target shops, where
@@ -138,8 +144,11 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     k, f = pl.col("focus_visits"), pl.col("F")
     log_lr = (k * (pl.col("pi") / pl.col("q0")).log() + (f - k) * ((1 - pl.col("pi")) / (1 - pl.col("q0"))).log())
     ev = ev.with_columns(log_lr.alias("log_lr"))
-    keep = ((pl.col("presence_q") <= alpha) & (pl.col("log_lr") > 0)) | ((pl.col("focus_visits") >= 1) & strong_tie) | \
-           (pl.col("ties").str.contains(r"\+").fill_null(False) & strong_tie)
+    # Every member shows its own activity at the group's shops; a personal-identifier or
+    # staff tie lowers the bar to one visit, but no tie admits an account on its own: ties
+    # are what the generators grouped by, so they cannot also vouch for membership.
+    keep = (((pl.col("presence_q") <= alpha) & (pl.col("log_lr") > 0))
+            | ((pl.col("focus_visits") >= 1) & strong_tie))
     kept = ev.filter(keep)
     sizes = kept.group_by("cid").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
     kept = kept.join(sizes.select("cid"), on="cid")

@@ -24,7 +24,8 @@ from ..graph.prepare import Prepared, prepare
 from .candidates import Candidates, generate
 from .combine import combine
 from .families import Inputs, registry
-from .membership import MEMBER_EVIDENCE, cohesive_parts, core, focus_shops, ties
+from ..schema import IDENTIFIER_KINDS
+from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
 
 
@@ -97,7 +98,7 @@ def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.Dat
     focus = focus_shops(cands, b.prep.visits, b.segs, b.plat)
     tied = ties(cands, b.prep.identifiers, b.plat)
     cores, _ = core(cands, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
-    strong = tied.filter(pl.col("tie") != "money").join(cores.members, on=["cid", "a"])
+    strong = tied.filter(pl.col("tie").is_in(["identifier", "staff"])).join(cores.members, on=["cid", "a"])
     parts = _dedupe(cohesive_parts(cores, focus, b.segs, strong, s.min_size))
     # Membership is measured again on the parts: their own focus shops and ties.
     focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
@@ -145,8 +146,8 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
         return empty
     cutoff = float(flagged["p_ring"].max())
     say("resolve rings")
-    groups = _disjoint(cands.subset(flagged["cid"]), flagged, s.min_size)
-    groups = _merge_fragments(groups, graph, focus_shops(groups, b.prep.visits, b.segs, b.plat))
+    groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
+    groups = _merge_fragments(groups, b.prep.identifiers, b.plat)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
     groups, evidence = core(groups, focus, b.prep.visits, b.segs, ties(groups, b.prep.identifiers, b.plat),
                             b.plat, s.min_size)
@@ -166,30 +167,26 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
                   keep, table.height)
 
 
-def _merge_fragments(groups: Candidates, graph: pl.DataFrame, focus: pl.DataFrame) -> Candidates:
-    """Merge groups that act at the same shops when merging them raises modularity.
+def _merge_fragments(groups: Candidates, identifiers: pl.DataFrame, plat: Platform) -> Candidates:
+    """Join the fragments of one ring: groups sharing a personal identifier nobody else uses.
 
-    A generator may cut one ring in two (two batches of a device farm, say). Two groups
-    sharing a focus shop are merged when the graph weight between them exceeds what the
-    configuration model expects from their degrees — the modularity gain
-    ``w_AB / W - k_A k_B / (2 W^2) > 0``, the generators' own criterion, at resolution 1.
+    A generator can cut a ring in two (two batches of a device farm posting one after the
+    other); when both use, each with two or more accounts, a phone or a card used (mostly)
+    only by them, they are one operation. Acting at the same shops at the same times is not enough: rings
+    serving the same clients do that too.
     """
     if groups.n < 2:
         return groups
-    pairs = (focus.select("cid", "m").join(focus.select(pl.col("cid").alias("other"), "m"), on="m")
-             .filter(pl.col("cid") < pl.col("other")).select("cid", "other").unique())
-    if pairs.height == 0:
-        return groups
     mem = groups.members
-    e = (graph.join(mem.rename({"cid": "ca"}), on="a").join(mem.rename({"a": "b", "cid": "cb"}), on="b"))
-    total = float(graph.select(fixed_sum(pl.col("weight"))).item())
-    ends = pl.concat([graph.select("a", "weight"), graph.select(pl.col("b").alias("a"), "weight")])
-    degree = dict(ends.join(mem, on="a").group_by("cid").agg(fixed_sum(pl.col("weight"))).iter_rows())
-    between = dict(((x, y), w) for x, y, w in
-                   e.filter(pl.col("ca") != pl.col("cb"))
-                   .select(pl.min_horizontal("ca", "cb").alias("x"), pl.max_horizontal("ca", "cb").alias("y"), "weight")
-                   .group_by("x", "y").agg(fixed_sum(pl.col("weight"))).iter_rows())
-
+    personal = [k.name for k in IDENTIFIER_KINDS if k.weight >= 1]
+    ids = (mem.join(identifiers.filter(pl.col("kind").is_in(personal)).select("a", "v"), on="a")
+           .group_by("cid", "v").agg(pl.len().alias("k")).join(plat.identifier_users.select("v", "users"), on="v"))
+    both = (ids.join(ids.rename({"cid": "other", "k": "k2"}).drop("users"), on="v")
+            .filter((pl.col("cid") < pl.col("other")) & (pl.col("k") >= 2) & (pl.col("k2") >= 2)
+                    & (pl.col("k") + pl.col("k2") >= TIE_CONCENTRATION * pl.col("users")))
+            .select("cid", "other").unique().sort("cid", "other"))
+    if both.height == 0:
+        return groups
     parent = {c: c for c in groups.sources["cid"].to_list()}
 
     def find(c: int) -> int:
@@ -197,12 +194,10 @@ def _merge_fragments(groups: Candidates, graph: pl.DataFrame, focus: pl.DataFram
             c = parent[c]
         return c
 
-    for x, y in sorted(pairs.iter_rows()):
-        w = between.get((x, y), 0.0)
-        if w > 0 and w / total - degree.get(x, 0.0) * degree.get(y, 0.0) / (2 * total * total) > 0:
-            rx, ry = find(x), find(y)
-            if rx != ry:
-                parent[max(rx, ry)] = min(rx, ry)
+    for x, y in both.iter_rows():
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
     root = pl.DataFrame({"cid": list(parent), "root": [find(c) for c in parent]},
                         schema={"cid": pl.UInt32, "root": pl.UInt32})
     members = mem.join(root, on="cid").select(pl.col("root").alias("cid"), "a").unique().sort("cid", "a")
@@ -211,21 +206,37 @@ def _merge_fragments(groups: Candidates, graph: pl.DataFrame, focus: pl.DataFram
     return Candidates(members, sources)
 
 
-def _disjoint(cands: Candidates, flagged: pl.DataFrame, min_size: int) -> Candidates:
-    """Non-overlapping groups: strongest first, later groups keep only accounts not yet taken,
-    and are dropped when they lose half their members (they were a part of an earlier one)."""
-    order = flagged.sort("p_ring", "cid")["cid"].to_list()
-    members = {cid: grp["a"].to_list() for (cid,), grp in cands.members.group_by(["cid"])}
-    taken: set[int] = set()
-    rows = []
-    for cid in order:
-        own = [a for a in members.get(cid, []) if a not in taken]
-        if len(own) >= max(min_size, len(members[cid]) / 2):
-            taken.update(own)
-            rows += [(cid, a) for a in own]
-    final = pl.DataFrame(rows, schema={"cid": pl.UInt32, "a": pl.UInt32}, orient="row").sort("cid", "a")
-    sizes = final.group_by("cid").agg(pl.len().cast(pl.UInt32).alias("size"))
-    return Candidates(final, cands.sources.drop("size").join(sizes, on="cid").sort("cid"))
+def _consensus(cands: Candidates, min_size: int, seed: int) -> Candidates:
+    """Disjoint groups by evidence accumulation over the overlapping flagged candidates.
+
+    Two accounts belong together as often as the flagged candidates agree: their weight
+    is the Jaccard index of the sets of flagged candidates containing each (Fred & Jain's
+    co-association). Pairs inside a ring are together in the ring's candidate and in each
+    nested or overlapping one; two rings that one loose candidate united are apart in
+    every candidate that resolves them. Leiden on that graph gives the groups.
+    """
+    from .communities import leiden
+
+    mem = cands.members
+    per_account = mem.group_by("a").agg(pl.len().alias("n_a"))
+    pairs = (mem.join(mem.rename({"a": "b"}), on="cid").filter(pl.col("a") < pl.col("b"))
+             .group_by("a", "b").agg(pl.len().alias("both")))
+    if pairs.height == 0:
+        return cands.subset([])
+    pairs = (pairs.join(per_account, on="a").join(per_account.rename({"a": "b", "n_a": "n_b"}), on="b")
+             .with_columns((pl.col("both") / (pl.col("n_a") + pl.col("n_b") - pl.col("both"))).alias("weight"))
+             .filter(pl.col("weight") >= 0.5).select("a", "b", "weight"))
+    comm = leiden(pairs, seed=seed)
+    sizes = comm.group_by("community").agg(pl.len().cast(pl.UInt32).alias("size")).filter(pl.col("size") >= min_size)
+    comm = comm.join(sizes.select("community"), on="community")
+    # Keep the provenance of the candidate that holds most of each group.
+    src = (comm.join(mem, on="a").group_by("community", "cid").agg(pl.len().alias("k"))
+           .sort("community", "k", "cid", descending=[False, True, False]).group_by("community", maintain_order=True)
+           .first().join(cands.sources.select("cid", "source"), on="cid"))
+    members = comm.select(pl.col("community").alias("cid"), "a").sort("cid", "a")
+    sources = (src.select(pl.col("community").alias("cid"), "source").join(sizes.rename({"community": "cid"}), on="cid")
+               .sort("cid"))
+    return Candidates(members, sources)
 
 
 def run(ds: Dataset, s: Settings, say) -> tuple[Built, Candidates, Tested, pl.DataFrame]:
