@@ -106,12 +106,13 @@ def studio_wallets(z: Zoo, members: np.ndarray) -> tuple[str, np.ndarray, Ids]:
     """How a studio pays for its own accounts' orders, drawn per instance.
 
     ``topup``: the studio's payers top the accounts' wallets up before the orders;
+    ``cashback``: the payers refund order plus commission after the review;
     ``cards``: a few studio cards bound to many accounts pay the orders directly;
     ``offline``: money moves outside the platform and leaves no trace here.
     Returns (mode, the studio's payer or card accounts, payment account per order).
     """
     rng = z.rng
-    mode = str(rng.choice(["topup", "cards", "offline"], p=[0.4, 0.3, 0.3]))
+    mode = str(rng.choice(["topup", "cashback", "cards", "offline"], p=[0.3, 0.25, 0.25, 0.2]))
     if mode == "cards":
         cards = z.new("pay", count(z, 2, 6))
         card_of = cards[rng.integers(0, len(cards), len(members))]
@@ -125,6 +126,9 @@ def settle(z: Zoo, done: dict, mode: str, payers: np.ndarray) -> None:
     """The studio's money for planted orders (see :func:`studio_wallets`); client shops fund it."""
     rng = z.rng
     if mode == "offline" or not len(done["t"]):
+        return
+    if mode == "cashback":
+        fund(z, cashback(z, done, payers, commission=(3, 15), visible=uniform(z, 0.3, 0.8)))
         return
     if mode == "cards":
         # Client shops pay the studio's business account, not the cards its accounts use.

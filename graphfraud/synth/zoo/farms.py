@@ -40,7 +40,7 @@ def _device_farm(z: Zoo, _=None) -> None:
     other = phones[rng.integers(0, len(phones), int(second.sum()))]
     z.register_devices(members[second], other, created[second] + rng.integers(DAY, 30 * DAY, int(second.sum())),
                        np.full(int(second.sum()), z.end - DAY))
-    proxies = z.new("ip", C.count(z, 10, 60))
+    proxies = C.from_pool(z, z.new("ip", C.count(z, 10, 60)), sticky=C.uniform(z, 1, 4) * DAY)
     ready = max(z.start, int(created.max()) + 2 * DAY)
     shops = z.shops_by_popularity(C.count(z, 6, 25), power=0.4)
     pos, sp = C.participation(z, size, len(shops), (0.15, 0.5))
@@ -48,13 +48,13 @@ def _device_farm(z: Zoo, _=None) -> None:
     tpl = rng.choice(len(T.TEMPLATES), C.count(z, 3, 6), replace=False)
     p_generic = C.uniform(z, 0.1, 0.4)
     mode, payers, pay = C.studio_wallets(z, members)
-    done = C.act(z, members, pos, shops[sp], t, dev=C.per_member(phone), ip=C.from_pool(z, proxies),
+    done = C.act(z, members, pos, shops[sp], t, dev=C.per_member(phone), ip=proxies,
                  pay=pay, addr=C.per_member(z.acc["addr"][members]),
                  p_review=C.uniform(z, 0.85, 1.0), delay=(0.3, 3.0), p5=C.uniform(z, 0.9, 1.0),
                  text=lambda r, m: T.templated(rng, len(r), tpl, p_generic))
     C.settle(z, done, mode, payers)
     C.mutual_likes(z, members, done, C.uniform(z, 0.05, 0.5), per=(1, 2))
-    C.life(z, members, scale=C.uniform(z, 0.4, 1.1), dev=C.per_member(phone), ip=C.from_pool(z, proxies),
+    C.life(z, members, scale=C.uniform(z, 0.15, 0.6), dev=C.per_member(phone), ip=proxies,
            logins_per_month=C.uniform(z, 0.5, 2))
     z.ring(members, "device_farm")
 
@@ -90,7 +90,7 @@ def _aged_takeover(z: Zoo, _=None) -> None:
                  p_review=C.uniform(z, 0.85, 1.0), delay=(0.5, 3.0), p5=C.uniform(z, 0.85, 1.0), text=text)
     C.settle(z, done, mode, payers)
     C.mutual_likes(z, members, done, C.uniform(z, 0.0, 0.4), per=(1, 2))
-    C.life(z, members, scale=C.uniform(z, 0.3, 1.0), lo=t0, dev=C.per_member(dev), ip=C.from_pool(z, proxies))
+    C.life(z, members, scale=C.uniform(z, 0.1, 0.6), lo=t0, dev=C.per_member(dev), ip=C.from_pool(z, proxies))
     z.ring(members, "aged_takeover")
 
 

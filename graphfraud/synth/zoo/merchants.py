@@ -59,6 +59,11 @@ def _scripts(z: Zoo, shops: np.ndarray):
     return C.per_shop(shops, lambda r, s: T.with_points(rng, len(r), briefs[s], 0.3))
 
 
+def _brushing_amounts(z: Zoo, mer: np.ndarray) -> np.ndarray:
+    """Shops brush their cheap listings as often as their best sellers: a price scale per ring."""
+    return z.amounts(mer, scale=C.uniform(z, 0.15, 1.0))
+
+
 def _self_brushing(z: Zoo, _=None) -> None:
     """A shop's staff order from it again and again over the period, partly on the shop's
     phones, office IP, payment account and warehouse address, and review fast."""
@@ -70,10 +75,10 @@ def _self_brushing(z: Zoo, _=None) -> None:
     per = rng.integers(2, 9, size)
     pos = np.repeat(np.arange(size), per)
     t = z.times(len(pos))
-    done = C.act(z, members, pos, shop[np.zeros(len(pos), np.int64)], t,
-                 **_shop_side(z, members, shop[home], (0.1, 0.6)),
+    mer = shop[np.zeros(len(pos), np.int64)]
+    done = C.act(z, members, pos, mer, t, **_shop_side(z, members, shop[home], (0.05, 0.4)),
                  p_review=C.uniform(z, 0.8, 1.0), delay=(0.2, 4.0), p5=C.uniform(z, 0.85, 1.0),
-                 text=_scripts(z, shop))
+                 amount=_brushing_amounts(z, mer), text=_scripts(z, shop))
     C.mutual_likes(z, members, done, C.uniform(z, 0.0, 0.3), per=(1, 2))
     C.life(z, members, scale=C.uniform(z, 0.4, 1.1), person=True)
     z.ring(members, "self_brushing")
@@ -94,12 +99,14 @@ def _alliance(z: Zoo, _=None) -> None:
     keep = rng.random(len(pos)) < C.uniform(z, 0.6, 1.0)
     keep[np.unique(pos, return_index=True)[1]] = True  # everybody brushes at least once
     pos, sp = pos[keep], sp[keep]
-    done = C.act(z, members, pos, shops[sp], z.times(len(pos)), **_shop_side(z, members, shops[home_pos], (0.0, 0.4)),
+    done = C.act(z, members, pos, shops[sp], z.times(len(pos)),
+                 **_shop_side(z, members, shops[home_pos], (0.0, 0.25)),
                  p_review=C.uniform(z, 0.8, 1.0), delay=(0.5, 4.0), p5=C.uniform(z, 0.85, 1.0),
-                 text=_scripts(z, shops))
+                 amount=_brushing_amounts(z, shops[sp]), text=_scripts(z, shops))
     # Reimbursement: the home shop pays its staff back, in monthly sums.
     month = (done["t"] - z.start) // (30 * DAY)
-    paid = rng.random(len(pos)) < C.uniform(z, 0.3, 1.0)
+    # Part is paid back in cash or with the salary, off the platform.
+    paid = rng.random(len(pos)) < C.uniform(z, 0.1, 0.6)
     if paid.any():
         key = pos[paid] * 1_000 + month[paid]
         uniq, inv = np.unique(key, return_inverse=True)
@@ -138,7 +145,7 @@ def _insider_subsidy(z: Zoo, _=None) -> None:
     w = rng.integers(0, len(windows), len(pos))
     t = windows[w] + (rng.random(len(pos)) * length[w]).astype(np.int64)
     collect = z.new("addr", C.count(z, 1, 2))
-    s_collect = C.uniform(z, 0.3, 0.8)
+    s_collect = C.uniform(z, 0.15, 0.6)
     amount = np.round(z.price[shop[0]] * rng.uniform(0.2, 0.5) * np.exp(rng.normal(0, 0.3, len(pos))), 2)
     done = C.act(z, members, pos, np.full(len(pos), shop[0]), t,
                  dev=lambda p, tt: z.own_device(members[p]), ip=lambda p, tt: z.own_ip(members[p]),
