@@ -14,6 +14,8 @@ True
 
 from __future__ import annotations
 
+import polars as pl
+
 from ..marketplace import SynthResult
 from . import background, crowds, farms, households, merchants, recruits
 from .family import Family
@@ -78,8 +80,6 @@ def synthesize_zoo(n_accounts: int = 20_000, seed: int = 0, **kwargs) -> SynthRe
 
 def _review_only(tables, ring_members, benign_groups):
     """What a review site exports: reviewers, shops, and reviews without order or device."""
-    import polars as pl
-
     reviews = tables["reviews"].select(REVIEW_ONLY_COLUMNS)
     reviewers = reviews.select("account_id").unique()
     accounts = tables["accounts"].join(reviewers, on="account_id", how="semi").select("account_id", "created_at",
