@@ -118,7 +118,8 @@ def graphfraud_rings(m: Market, seed: int, params: dict) -> pl.DataFrame:
     return det.membership_.select("ring_id", "account_id")
 
 
-def run_method(name: str, ms: list[Market], find) -> tuple[Evaluation, float]:
+def run_method(ms: list[Market], find) -> tuple[Evaluation, float]:
+    """Run ``find(market)`` on every market; pooled evaluation and seconds spent."""
     t = time.perf_counter()
     found = [find(m) for m in ms]
     secs = time.perf_counter() - t
@@ -216,13 +217,13 @@ def parse_grid(specs: list[str]) -> list[dict]:
 def evaluate_variant(title: str, ms: list[Market], grid: list[dict], args) -> None:
     evs = []
     for point in grid:
-        ev, secs = run_method("graphfraud", ms, lambda m: graphfraud_rings(m, args.detector_seed, point))
+        ev, secs = run_method(ms, lambda m, p=point: graphfraud_rings(m, args.detector_seed, p))
         report(f"graphfraud ({_fmt_params(point)}), {title}", ev, secs)
         evs.append(ev)
     if not args.no_fraudar and max(m.tables["accounts"].height for m in ms) <= args.fraudar_max:
-        ev, secs = run_method("FRAUDAR", ms, lambda m: fraudar_blocks(m.tables, m.truth["ring_id"].n_unique()))
+        ev, secs = run_method(ms, lambda m: fraudar_blocks(m.tables, m.truth["ring_id"].n_unique()))
         report(f"FRAUDAR (one block per planted ring), {title}", ev, secs)
-    ev, secs = run_method("naive", ms, lambda m: shared_identifier_rings(m.tables, args.cap))
+    ev, secs = run_method(ms, lambda m: shared_identifier_rings(m.tables, args.cap))
     report(f"naive shared-identifier components (cap {args.cap}), {title}", ev, secs)
     lofo(title, grid, evs, args.penalty)
     if not args.skip_auc:
