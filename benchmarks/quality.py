@@ -173,7 +173,7 @@ def yelp(directory: Path, n_rings: int, seed: int, injector=inject, level: str =
     """Inject rings with ``injector(real, n_rings, seed)`` into each Yelp file, detect, report.
 
     Returns one summary per file (injected-ring recall, account F1, real reviewers flagged);
-    ``on_data(dataset, truth)`` is called with each file's data before detection.
+    ``on_data(dataset, truth)`` is called with each file's data after its report.
     """
     results = []
     for name in ("YelpChi.metadata.gz", "YelpNYC.metadata.gz"):
@@ -184,8 +184,6 @@ def yelp(directory: Path, n_rings: int, seed: int, injector=inject, level: str =
         real = read_yelp(path)
         inj, truth = injector(real, n_rings, seed)
         ds = yelp_dataset(real, inj)
-        if on_data is not None:
-            on_data(ds, truth)
         t = time.perf_counter()
         det = RingDetector(seed=seed).fit(ds)
         secs = time.perf_counter() - t
@@ -200,6 +198,8 @@ def yelp(directory: Path, n_rings: int, seed: int, injector=inject, level: str =
         print(f"   real reviewers flagged: {rf.height} of {n_real:,} ({100 * rf.height / n_real:.3f}%; "
               f"{rf['yelp_filtered'].sum()} of them have a review Yelp's filter removed); "
               f"rings flagged {det.rings_.height}")
+        if on_data is not None:
+            on_data(ds, truth)
         results.append({"data": name.split(".")[0], "level": level, "ring_recall": float(ev.per_kind["ring_recall"][0]),
                         "account_f1": ev.account_f1, "real_flagged": rf.height, "real_share": rf.height / n_real,
                         "seconds": secs})
