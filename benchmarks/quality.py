@@ -158,34 +158,52 @@ def inject(reviews: pl.DataFrame, n_rings: int, seed: int) -> tuple[pl.DataFrame
                              orient="row")
 
 
-def yelp(directory: Path, n_rings: int, seed: int) -> None:
+def yelp_dataset(real: pl.DataFrame, inj: pl.DataFrame) -> Dataset:
+    """Real plus injected reviews as a review-only dataset (days as UTC midnights)."""
+    allrev = pl.concat([real.drop("label"), inj]).with_row_index("rid").with_columns(
+        pl.format("r{}", "rid").alias("review_id"), pl.col("day").cast(pl.Datetime("ms")).alias("created_at"))
+    return Dataset.from_frames(
+        tz="UTC",
+        accounts=allrev.select("account_id").unique().sort("account_id"),
+        merchants=allrev.select("merchant_id").unique().sort("merchant_id"),
+        reviews=allrev.select("review_id", "account_id", "merchant_id", "rating", "created_at"))
+
+
+def yelp(directory: Path, n_rings: int, seed: int, injector=inject, level: str = "", on_data=None) -> list[dict]:
+    """Inject rings with ``injector(real, n_rings, seed)`` into each Yelp file, detect, report.
+
+    Returns one summary per file (injected-ring recall, account F1, real reviewers flagged);
+    ``on_data(dataset, truth)`` is called with each file's data after its report.
+    """
+    results = []
     for name in ("YelpChi.metadata.gz", "YelpNYC.metadata.gz"):
         path = directory / name
         if not path.exists():
             print(f"\n(skipping {name}: not found in {directory})")
             continue
         real = read_yelp(path)
-        inj, truth = inject(real, n_rings, seed)
-        allrev = pl.concat([real.drop("label"), inj]).with_row_index("rid").with_columns(
-            pl.format("r{}", "rid").alias("review_id"), pl.col("day").cast(pl.Datetime("ms")).alias("created_at"))
-        ds = Dataset.from_frames(
-            tz="UTC",
-            accounts=allrev.select("account_id").unique().sort("account_id"),
-            merchants=allrev.select("merchant_id").unique().sort("merchant_id"),
-            reviews=allrev.select("review_id", "account_id", "merchant_id", "rating", "created_at"))
+        inj, truth = injector(real, n_rings, seed)
+        ds = yelp_dataset(real, inj)
         t = time.perf_counter()
         det = RingDetector(seed=seed).fit(ds)
         secs = time.perf_counter() - t
         ev = evaluate(det.membership_, truth)
-        report(f"{name.split('.')[0]}: {real.height:,} real reviews + {n_rings} injected rings "
-               f"({truth.height} accounts, {inj.height:,} reviews)", ev, secs)
+        report(f"{name.split('.')[0]}: {real.height:,} real reviews + {n_rings} {level + ' ' if level else ''}"
+               f"injected rings ({truth.height} accounts, {inj.height:,} reviews)", ev, secs)
         flagged = det.membership_.select("account_id").unique()
         real_flagged = flagged.join(truth.select("account_id"), on="account_id", how="anti")
         labels = real.group_by("account_id").agg((pl.col("label") == -1).any().alias("yelp_filtered"))
         rf = real_flagged.join(labels, on="account_id", how="left")
-        print(f"   real reviewers flagged: {rf.height} of {real['account_id'].n_unique():,} "
-              f"({rf['yelp_filtered'].sum()} of them have a review Yelp's filter removed); "
+        n_real = real["account_id"].n_unique()
+        print(f"   real reviewers flagged: {rf.height} of {n_real:,} ({100 * rf.height / n_real:.3f}%; "
+              f"{rf['yelp_filtered'].sum()} of them have a review Yelp's filter removed); "
               f"rings flagged {det.rings_.height}")
+        if on_data is not None:
+            on_data(ds, truth)
+        results.append({"data": name.split(".")[0], "level": level, "ring_recall": float(ev.per_kind["ring_recall"][0]),
+                        "account_f1": ev.account_f1, "real_flagged": rf.height, "real_share": rf.height / n_real,
+                        "seconds": secs})
+    return results
 
 
 def main() -> None:

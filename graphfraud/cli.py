@@ -57,14 +57,18 @@ def synth(
     accounts: int = typer.Option(20_000, "--accounts", help="Background accounts (rings come on top)."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives identical files."),
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or jsonl."),
+    zoo: bool = typer.Option(False, "--zoo", help="The tactic zoo: 10 tactic and 13 look-alike families."),
+    review_only: bool = typer.Option(False, "--review-only", help="The zoo with accounts, merchants, reviews only."),
 ) -> None:
     """Generate a synthetic marketplace with planted rings and ground truth."""
     from .export.tables import write_tables
     from .synth import synthesize
+    from .synth.zoo import synthesize_zoo
 
     t0 = time.perf_counter()
-    _progress(f"synthesising {accounts:,} accounts (seed {seed})")
-    result = synthesize(accounts, seed=seed)
+    zoo = zoo or review_only
+    _progress(f"synthesising {accounts:,} accounts (seed {seed}){' as a tactic zoo' if zoo else ''}")
+    result = synthesize_zoo(accounts, seed=seed, review_only=review_only) if zoo else synthesize(accounts, seed=seed)
     write_tables(result.tables, out_dir, fmt)
     write_tables({"ring_members": result.ring_members, "benign_groups": result.benign_groups},
                  out_dir / "truth", "csv")
