@@ -52,9 +52,9 @@ def _rating(r: dict) -> str:
 
 
 def _refund(r: dict) -> str:
-    return (f"{_n(r['refund_matched'])} of {_n(r['refund_receipts'])} money receipts of {_n(r['refund_members'])} "
-            f"members match the recipient's own earlier order price plus a commission, where "
-            f"{_f(r['refund_expected'])} would by chance, from {_n(r['refund_payers'])} payer(s) "
+    return (f"{_n(r['refund_at_focus'])} of {_n(r['refund_receipts'])} money receipts of {_n(r['refund_members'])} "
+            f"members pay back the price of their own earlier orders at the focus shops plus a commission, where "
+            f"{_f(r['refund_expected'], 2)} would by chance, from {_n(r['refund_payers'])} payer(s) "
             f"({format_p(r['p_refund'])})")
 
 
