@@ -42,7 +42,8 @@ def test_every_ring_is_a_conjunction_with_quoted_evidence(fitted):
         assert row["p_ring"] == pytest.approx(max(row["p_outcome"], row["p_tie"]), rel=1e-9)
         parts = row["reasons"].split("; ")
         assert len(parts) >= 2 and all("p " in p and any(ch.isdigit() for ch in p) for p in parts), parts
-        assert any(w in row["reasons"] for w in ("5-star", "receipts", "likes")), "no outcome reason"
+        assert any(w in row["reasons"] for w in ("5-star", "receipts", "paid with a shop", "paid back")), \
+            "no outcome reason"
     ring = det.ring(det.rings_["ring_id"][0])
     assert set(ring.members) == set(det.membership_.filter(pl.col("ring_id") == ring.ring_id)["account_id"])
     assert ring.q_value <= det.fdr and set(ring.families) <= set(FAMILY_NAMES) and ring.shops

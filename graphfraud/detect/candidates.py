@@ -86,9 +86,10 @@ def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resol
 
 
 def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, resolution: float,
-             seed: int) -> Candidates:
-    """Candidates from every graph (name -> edges a, b, weight), de-duplicated."""
-    groups: list[tuple[str, pl.DataFrame]] = []
+             seed: int, extra: list[tuple[str, pl.DataFrame]] = ()) -> Candidates:
+    """Candidates from every graph (name -> edges a, b, weight) and from generators that
+    propose groups directly (``extra``: name, (a, group)), de-duplicated."""
+    groups: list[tuple[str, pl.DataFrame]] = list(extra)
     for name, edges in graphs.items():
         if edges.height == 0:
             continue

@@ -37,13 +37,16 @@ class Platform:
     n_recipients: int
     refunds: pl.DataFrame  # refund_matches(): rid, a, src, t, amount, u, o, m
     staff: pl.DataFrame  # a, m: buyers paying with shop m's own payment account
+    orders: pl.DataFrame  # o, a, m, shop_paid, paid_back: per order, paid with a shop's account / paid back by its shop
     n_created: int  # accounts with a known registration time
 
     def as_dict(self) -> dict:
         return {"accounts": self.n_accounts, "visits": self.total_visits, "shops": self.shop_visitors.height,
                 "top_share": round(self.top_share, 4), "low_share": round(self.low_share, 4),
                 "identifier_values": self.identifier_users.height, "money_origins": self.origin_recipients.height,
-                "receipts": self.refunds.height, "staff_accounts": self.staff["a"].n_unique()}
+                "receipts": self.refunds.height, "staff_accounts": self.staff["a"].n_unique(),
+                "shop_paid_orders": int(self.orders["shop_paid"].sum()),
+                "paid_back_orders": int(self.orders["paid_back"].sum())}
 
 
 def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
@@ -72,5 +75,32 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
         n_recipients=int(origins["a"].n_unique()) if origins.height else 0,
         refunds=refund_matches(prep, money),
         staff=prep.payment_users.join(prep.payment_shops, on="p").select("a", "m").unique(),
+        orders=_order_flags(prep),
         n_created=int(prep.created.is_not_null().sum()),
     )
+
+
+#: A shop's payment to a buyer within this long after the buyer's order there pays it back.
+PAYBACK_DAYS = 7
+
+
+def _order_flags(prep: Prepared) -> pl.DataFrame:
+    """(o, a, m, shop_paid, paid_back) for every order.
+
+    ``shop_paid``: paid with a payment account that belongs to a shop (a sale the shop
+    paid for). ``paid_back``: the order's own shop sent the buyer money within
+    ``PAYBACK_DAYS`` after it (a return, compensation — or a kickback).
+    """
+    orders = prep.orders.select("o", "a", "m", "t", *(["p"] if "p" in prep.orders.columns else []))
+    shop_pay = prep.payment_shops.select("p").unique().with_columns(pl.lit(True).alias("shop_paid"))
+    if "p" in orders.columns:
+        orders = orders.join(shop_pay, on="p", how="left").with_columns(pl.col("shop_paid").fill_null(False))
+    else:
+        orders = orders.with_columns(pl.lit(False).alias("shop_paid"))
+    sent = (prep.transfers.join(prep.payment_shops.rename({"p": "src", "m": "m"}), on="src")
+            .join(prep.payment_users.rename({"p": "dst"}), on="dst").select("a", "m", pl.col("t").alias("t_pay")))
+    back = (orders.select("o", "a", "m", "t").join(sent, on=["a", "m"])
+            .filter((pl.col("t_pay") >= pl.col("t")) & (pl.col("t_pay") <= pl.col("t") + PAYBACK_DAYS * 86_400))
+            .select("o").unique().with_columns(pl.lit(True).alias("paid_back")))
+    return (orders.join(back, on="o", how="left").with_columns(pl.col("paid_back").fill_null(False))
+            .select("o", "a", "m", "shop_paid", "paid_back").sort("o"))

@@ -53,14 +53,26 @@ def _rating(r: dict) -> str:
 
 def _refund(r: dict) -> str:
     return (f"{_n(r['refund_at_focus'])} of {_n(r['refund_receipts'])} money receipts of {_n(r['refund_members'])} "
-            f"members pay back the price of their own earlier orders at the focus shops plus a commission, where "
-            f"{_f(r['refund_expected'], 2)} would by chance, from {_n(r['refund_payers'])} payer(s) "
-            f"({format_p(r['p_refund'])})")
+            f"members pay back the price of their own earlier orders at the focus shops plus a commission, while "
+            f"{_n(r['refund_placebo'])} match an order placed after the money came (chance level), from "
+            f"{_n(r['refund_payers'])} payer(s) ({format_p(r['p_refund'])})")
 
 
 def _likes(r: dict) -> str:
     return (f"{_n(r['likes_inside'])} of the {_n(r['likes_given'])} likes members gave went to other members' "
             f"reviews, where {_f(r['likes_expected'])} were expected ({format_p(r['p_likes'])})")
+
+
+def _sales(r: dict) -> str:
+    return (f"{_n(r['sales_shop_paid'])} of the members' {_n(r['sales_orders'])} orders at the focus shops were paid "
+            f"with a shop's own payment account, where {_f(r['sales_expected'], 2)} would be at the platform's rate "
+            f"({format_p(r['p_sales'])})")
+
+
+def _payback(r: dict) -> str:
+    return (f"{_n(r['payback_paid'])} of the members' {_n(r['payback_orders'])} orders at the focus shops were paid "
+            f"back by the shop within a week, where {_f(r['payback_expected'], 2)} would be at those shops' rate "
+            f"for their other customers ({format_p(r['p_payback'])})")
 
 
 def _sync(r: dict) -> str:
@@ -105,7 +117,7 @@ def _affiliation(r: dict) -> str:
 
 
 SENTENCES: dict[str, Callable[[dict], str]] = {
-    "rating": _rating, "refund": _refund, "likes": _likes, "sync": _sync, "infra": _infra, "text": _text,
+    "rating": _rating, "refund": _refund, "sales": _sales, "payback": _payback, "likes": _likes, "sync": _sync, "infra": _infra, "text": _text,
     "money": _money, "provenance": _provenance, "affiliation": _affiliation,
 }
 

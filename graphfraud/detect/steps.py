@@ -18,7 +18,7 @@ import polars as pl
 
 from ..dataset import Dataset
 from ..graph.layers import (GraphParams, Layer, affiliation_layer, coactivity_layer, combine as combine_layers,
-                            fixed_sum, identifier_layer, money_layer, segments)
+                            fixed_sum, identifier_layer, likes_layer, money_layer, segments, staff_groups)
 from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, prepare
 from .candidates import Candidates, generate
@@ -71,7 +71,8 @@ def build(ds: Dataset, s: Settings, say) -> Built:
     layers = {"identifier": identifier_layer(prep, s.graph, s.seed),
               "coactivity": coactivity_layer(segs, s.graph, s.seed),
               "money": money_layer(plat.origins, s.graph, s.seed),
-              "affiliation": affiliation_layer(prep, s.graph, s.seed)}
+              "affiliation": affiliation_layer(prep, s.graph, s.seed),
+              "likes": likes_layer(prep)}
     return Built(prep, plat, segs, layers)
 
 
@@ -80,7 +81,8 @@ VIEWS: dict[str, tuple[str, ...]] = {
     "infrastructure": ("identifier", "affiliation"),
     "money": ("money",),
     "coactivity": ("coactivity",),
-    "all": ("identifier", "affiliation", "money", "coactivity"),
+    "likes": ("likes",),
+    "all": ("identifier", "affiliation", "money", "coactivity", "likes"),
 }
 
 
@@ -89,7 +91,8 @@ def propose(b: Built, s: Settings, say) -> tuple[Candidates, pl.DataFrame]:
     say("candidates")
     graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
               for name, names in VIEWS.items()}
-    cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed)
+    cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed,
+                     extra=[("alliance", staff_groups(b.prep, s.min_size))])
     return cands, graphs["all"]
 
 

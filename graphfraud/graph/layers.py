@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from ..schema import IDENTIFIER_KINDS
@@ -174,6 +175,50 @@ def affiliation_layer(prep: Prepared, p: GraphParams, seed: int) -> Layer:
     """Buyers paying with a payment account that belongs to a shop: that shop's staff."""
     inc = prep.payment_users.join(prep.payment_shops, on="p").select("a", pl.col("m").alias("c")).unique()
     return context_layer("affiliation", inc, p, seed)
+
+
+def likes_layer(prep: Prepared) -> Layer:
+    """Accounts that like each other's reviews, weighted by resource allocation: a like
+    among the few an account gives says more than one of its hundreds."""
+    if prep.likes.height == 0:
+        return Layer("likes", pl.DataFrame(schema=EDGE_SCHEMA), 0, 0, 0)
+    likes = (prep.likes.join(prep.reviews.select("r", pl.col("a").alias("author")), on="r")
+             .filter(pl.col("a") != pl.col("author")))
+    given = likes.group_by("a").agg(pl.len().alias("given"))
+    pairs = likes.join(given, on="a").select(pl.min_horizontal("a", "author").alias("a"),
+                                             pl.max_horizontal("a", "author").alias("b"),
+                                             (1.0 / pl.col("given")).alias("w"))
+    return Layer("likes", _sum_pairs(pairs), likes.height, given.height, 0)
+
+
+def staff_groups(prep: Prepared, min_size: int) -> pl.DataFrame:
+    """(a, group): the staff of shops that act at each other's shops (merchant alliances).
+
+    A shop's staff are the buyers paying with its own payment account. Shops A and B are
+    allied when staff of A act at B *and* staff of B act at A; the staff of every
+    connected set of allied shops is one group (self-brushing staff, acting at their own
+    shop only, are grouped by the affiliation layer already).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    schema = {"a": pl.UInt32, "group": pl.UInt32}
+    staff = prep.payment_users.join(prep.payment_shops, on="p").select("a", pl.col("m").alias("home")).unique()
+    if staff.height == 0:
+        return pl.DataFrame(schema=schema)
+    acts = staff.join(prep.visits.select("a", "m"), on="a").filter(pl.col("m") != pl.col("home"))
+    edges = acts.select("home", "m").unique()
+    mutual = edges.join(edges.rename({"home": "m", "m": "home"}), on=["home", "m"]).filter(pl.col("home") < pl.col("m"))
+    if mutual.height == 0:
+        return pl.DataFrame(schema=schema)
+    n = prep.n_shops
+    g = coo_matrix((np.ones(mutual.height), (mutual["home"].to_numpy(), mutual["m"].to_numpy())), shape=(n, n))
+    _, label = connected_components(g, directed=False)
+    allied = pl.DataFrame({"home": np.arange(n, dtype=np.uint32), "group": label.astype(np.uint32)})
+    in_alliance = pl.concat([mutual.select("home"), mutual.select(pl.col("m").alias("home"))]).unique()
+    groups = staff.join(in_alliance, on="home").join(allied, on="home").select("a", "group").unique()
+    sizes = groups.group_by("group").agg(pl.len().alias("n")).filter(pl.col("n") >= min_size)
+    return groups.join(sizes.select("group"), on="group").sort("group", "a")
 
 
 def combine(layers: list[Layer], weights: dict[str, float] | None = None) -> pl.DataFrame:

@@ -118,23 +118,26 @@ def trace_origins(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
 
 
 def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
-    """Each receipt's best match to an earlier order of its recipient, as a tail probability.
+    """Each receipt's best match to one of its recipient's orders before it, and after it.
 
     A receipt (amount ``x`` at time ``t``) matches order ``o`` of the recipient when ``o``
-    was placed in the window before ``t`` and ``0 <= x - amount_o <= commission`` (the
-    order's price plus at most ``commission_rel * amount_o + commission_abs``), unless it
-    is the order's own shop refunding the exact price (a genuine return).
+    lies within the window and ``0 <= x - amount_o <= commission_rel * amount_o +
+    commission_abs`` (the price plus a commission), unless it is the order's own shop
+    refunding the exact price (a genuine return). ``u`` scores the best match: the share
+    of platform receipt amounts within ``[amount_o, x]`` times the order's rank by
+    closeness in time (small is close).
 
-    ``u`` is the chance of a match that close, were the receipt's amount independent of
-    the recipient's orders: the share of platform receipt amounts within
-    ``[amount_o, amount_o + (x - amount_o)]``, times the rank of ``o`` among the
-    recipient's orders by recency (a union bound over the orders tried first). Under that
-    null ``P(u <= tau) <= tau``; no match gives ``u = 1``. One row per (receipt, recipient).
+    The same score is computed against the recipient's orders placed *after* the receipt
+    (``u_after``, a placebo: money cannot pay back an order not yet placed). Whatever the
+    payer's amounts, the recipient's prices or their habits, a receipt unrelated to orders
+    matches the orders before it as often as those after it; a refund matches before only.
+    One row per (receipt, recipient); ``o`` and ``m`` are the best earlier order and its shop,
+    ``m_after`` the shop of the best later one; no match gives ``u = 1``.
     """
     p = p or MoneyParams()
     rec = receipts(prep)
     schema = {"rid": pl.UInt32, "a": pl.UInt32, "src": pl.UInt32, "t": pl.Int64, "amount": pl.Float64,
-              "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32}
+              "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_after": pl.Float64, "m_after": pl.UInt32}
     if rec.height == 0 or "amount" not in prep.orders.columns:
         return pl.DataFrame(schema=schema)
     # Money sent to oneself (between one's own payment accounts) is not a refund.
@@ -146,22 +149,29 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     window = int(p.refund_window_days * DAY)
     od = prep.orders.select("a", "o", "m", pl.col("t").alias("t_o"), pl.col("amount").alias("amt_o")).filter(
         pl.col("amt_o").is_not_null() & (pl.col("amt_o") > 0))
-    cand = (rec.join(od, on="a").filter((pl.col("t_o") <= pl.col("t")) & (pl.col("t") - pl.col("t_o") <= window))
-            .with_columns(pl.col("t_o").rank("ordinal", descending=True).over("rid", "a").alias("rank"),
-                          (pl.col("amount") - pl.col("amt_o")).alias("d")))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
-    cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
-    genuine = pl.col("m_src").is_not_null() & (pl.col("d") <= 0.01 * pl.col("amt_o"))
-    close = (pl.col("d") >= 0) & (pl.col("d") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
-    cand = cand.filter(close & ~genuine)
-    # The match interval gets a small lower margin: amounts sit on price points, so an
-    # exact match has positive probability under the null too.
-    lo = cand["amt_o"].to_numpy() * 0.995 - 0.01
-    hi = cand["amount"].to_numpy()
-    mass = (np.searchsorted(sorted_amounts, hi, side="right") - np.searchsorted(sorted_amounts, lo, side="left")) / n
-    cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
-    best = (cand.sort("rid", "a", "u", "o").group_by("rid", "a", maintain_order=True)
-            .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
-    out = rec.select("rid", "a", "src", "t", "amount").join(best, on=["rid", "a"], how="left").with_columns(
-        pl.col("u").fill_null(1.0))
+
+    def best(side: str) -> pl.DataFrame:
+        gap = (pl.col("t") - pl.col("t_o")) if side == "before" else (pl.col("t_o") - pl.col("t"))
+        cand = (rec.join(od, on="a").filter((gap >= 0) & (gap <= window) & ~((side == "after") & (gap == 0)))
+                .with_columns(gap.rank("ordinal").over("rid", "a").alias("rank"),
+                              (pl.col("amount") - pl.col("amt_o")).alias("d")))
+        cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
+        genuine = pl.col("m_src").is_not_null() & (pl.col("d") <= 0.01 * pl.col("amt_o"))
+        close = (pl.col("d") >= 0) & (pl.col("d") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
+        cand = cand.filter(close & ~genuine)
+        # A small lower margin: amounts sit on price points, so an exact match has
+        # positive probability under the null too.
+        lo = cand["amt_o"].to_numpy() * 0.995 - 0.01
+        hi = cand["amount"].to_numpy()
+        mass = (np.searchsorted(sorted_amounts, hi, side="right")
+                - np.searchsorted(sorted_amounts, lo, side="left")) / n
+        cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
+        return (cand.sort("rid", "a", "u", "o").group_by("rid", "a", maintain_order=True)
+                .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
+
+    after = best("after").select("rid", "a", pl.col("u").alias("u_after"), pl.col("m").alias("m_after"))
+    out = (rec.select("rid", "a", "src", "t", "amount").join(best("before"), on=["rid", "a"], how="left")
+           .join(after, on=["rid", "a"], how="left")
+           .with_columns(pl.col("u").fill_null(1.0), pl.col("u_after").fill_null(1.0)))
     return out.select(list(schema)).cast(schema).sort("rid", "a")

@@ -25,7 +25,7 @@ class Prepared:
     Attributes
     ----------
     reviews : a, m, t, rating, r (review code), review_id, [order_id], [text]
-    orders : a, m, t, o (order code), order_id, [amount]
+    orders : a, m, t, o (order code), order_id, [amount], [p (payment code)]
     visits : a, m, events, first, last — one row per account and shop it acted at
     identifiers : a, kind, v (value code), first, last, uses — who used which identifier when
     identifier_values : v -> kind, value
@@ -106,12 +106,17 @@ def prepare(ds: Dataset) -> Prepared:
     reviews = (code(rv.select("review_id", "account_id", "merchant_id", "rating", "created_at", *keep))
                .select("a", "m", _epoch("created_at", "t"), "rating", "review_id", *keep)
                .sort("t", "review_id").with_row_index("r").with_columns(pl.col("r").cast(U32)))
+    pay_ids, users, shops = _payments(ds, code)
+    pcode = _codes("payment_account_id", pay_ids)
     if ds.has("orders"):
         od = ds["orders"]
-        extra = [c for c in ("amount",) if c in od.columns]
+        extra = [c for c in ("amount", "payment_account_id") if c in od.columns]
         orders = (code(od.select("order_id", "account_id", "merchant_id", "created_at", *extra))
-                  .select("a", "m", _epoch("created_at", "t"), "order_id", *extra)
-                  .sort("t", "order_id").with_row_index("o").with_columns(pl.col("o").cast(U32)))
+                  .select("a", "m", _epoch("created_at", "t"), "order_id", *extra))
+        if "payment_account_id" in orders.columns:
+            orders = orders.join(pcode, on="payment_account_id", how="left").rename({"_code": "p"}).drop(
+                "payment_account_id")
+        orders = orders.sort("t", "order_id").with_row_index("o").with_columns(pl.col("o").cast(U32))
     else:
         orders = pl.DataFrame(schema={"o": U32, "a": U32, "m": U32, "t": pl.Int64, "order_id": pl.String})
     events = pl.concat([reviews.select("a", "m", "t"), orders.select("a", "m", "t")])
@@ -119,8 +124,6 @@ def prepare(ds: Dataset) -> Prepared:
                                            pl.col("t").max().alias("last")).sort("a", "m")
 
     identifiers, values = _identifiers(ds, code)
-    pay_ids, users, shops = _payments(ds, code)
-    pcode = _codes("payment_account_id", pay_ids)
     if ds.has("transfers"):
         tr = ds["transfers"]
         transfers = (tr.select(pl.col("from_payment_account_id").alias("payment_account_id"),

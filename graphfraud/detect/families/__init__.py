@@ -3,9 +3,10 @@
 A family returns one row per candidate it could measure: ``cid``, ``p_<family>`` (a
 one-sided p-value) and the observed and expected counts its reasons quote. *Outcome*
 families measure what a ring exists to produce — ratings moved at the shops it acts on,
-refund-for-order money, likes for its own reviews. *Corroborating* families measure
-what ties its accounts together — synchrony, shared infrastructure, similar texts,
-common money, registration batches, shop staff. A ring needs both (see
+refund-for-order money, sales the shops paid for themselves, money paid back by the shop.
+*Corroborating* families measure what ties its accounts together — synchrony, shared
+infrastructure, similar texts, likes for each other's reviews, common money,
+registration batches, shop staff. A ring needs both (see
 :mod:`graphfraud.detect.combine`); neither kind flags alone.
 """
 
@@ -42,7 +43,7 @@ class Family:
 
 def registry() -> tuple[Family, ...]:
     """Every family, in the order reasons are written."""
-    from . import affiliation, infra, likes, money, provenance, rating, refund, sync, text
+    from . import affiliation, infra, likes, money, payback, provenance, rating, refund, sales, sync, text
 
-    return (rating.FAMILY, refund.FAMILY, likes.FAMILY, sync.FAMILY, infra.FAMILY, text.FAMILY, money.FAMILY,
-            provenance.FAMILY, affiliation.FAMILY)
+    return (rating.FAMILY, refund.FAMILY, sales.FAMILY, payback.FAMILY, likes.FAMILY, sync.FAMILY, infra.FAMILY,
+            text.FAMILY, money.FAMILY, provenance.FAMILY, affiliation.FAMILY)

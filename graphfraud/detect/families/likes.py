@@ -1,4 +1,7 @@
-"""Outcome: members liking each other's reviews ("helpful" votes for the ring's own texts).
+"""Corroboration: members liking each other's reviews ("helpful" votes for the ring's own texts).
+
+Likes are also a generator layer, so this family only corroborates: a group found through
+its likes cannot have its likes count as the outcome.
 
 Null: a like a member gives at shop ``s`` lands on another member's review with the
 share of the shop's reviews the other members wrote. The count of likes that do is
@@ -39,5 +42,5 @@ def test(inp: Inputs) -> pl.DataFrame:
                                                             agg["likes_expected"].to_numpy())))
 
 
-FAMILY = Family("likes", "outcome", test, "likes members give to other members' reviews, against the share of "
+FAMILY = Family("likes", "corroboration", test, "likes members give to other members' reviews, against the share of "
                 "those shops' reviews the other members wrote")
