@@ -32,6 +32,9 @@ FOCUS_ALPHA = 0.01
 #: packets is common, three accounts on one phone that nobody else uses is not.
 TIE_CONCENTRATION = 0.5
 TIE_MIN = 3
+#: Identifier kinds declared at least this strong are personal (phones, cards, devices,
+#: delivery addresses): a concentrated one ties its users. IPs (0.5) only corroborate.
+PERSONAL_WEIGHT = 0.8
 
 
 def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame, plat: Platform,
@@ -74,11 +77,11 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.identifier_users.select("v", "users"), on="v")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
-    # Personal identifiers (a phone, a card, a device: declared weight 1) are "identifier"
-    # ties; shared-by-nature ones (IPs behind proxies and NATs, delivery addresses) keep
-    # their kind's name and only corroborate.
+    # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
+    # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
+    # corroborate.
     strong = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS],
-                           "tie": ["identifier" if k.weight >= 1 else k.name for k in IDENTIFIER_KINDS]})
+                           "tie": ["identifier" if k.weight >= PERSONAL_WEIGHT else k.name for k in IDENTIFIER_KINDS]})
     out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(strong, on="kind").select(
         "cid", "a", "tie", (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
     orig = mem.join(plat.origins.select("a", "origin"), on="a")
