@@ -150,7 +150,8 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     cutoff = float(flagged["p_ring"].max())
     say("resolve rings")
     groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
-    groups = _merge_fragments(groups, b.prep.identifiers, b.plat)
+    groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
+                              b.prep.identifiers, b.plat)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
     groups, evidence = core(groups, focus, b.prep.visits, b.segs, ties(groups, b.prep.identifiers, b.plat),
                             b.plat, s.min_size)
@@ -170,13 +171,16 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
                   keep, table.height)
 
 
-def _merge_fragments(groups: Candidates, identifiers: pl.DataFrame, plat: Platform) -> Candidates:
-    """Join the fragments of one ring: groups sharing a personal identifier nobody else uses.
+def _merge_fragments(groups: Candidates, focus: pl.DataFrame, segs: pl.DataFrame, identifiers: pl.DataFrame,
+                     plat: Platform) -> Candidates:
+    """Join the fragments of one ring.
 
     A generator can cut a ring in two (two batches of a device farm posting one after the
-    other); when both use, each with two or more accounts, a phone or a card used (mostly)
-    only by them, they are one operation. Acting at the same shops at the same times is not enough: rings
-    serving the same clients do that too.
+    other). Two groups are one operation when both use — each with two or more accounts —
+    a phone or a card used (mostly) only by them, or when they acted *together* — in the
+    same stretch of a shop's timeline — at half or more of the focus shops of the smaller
+    one (and at two at least). Rings that merely serve some of the same shops meet there
+    now and then, not at most of their shops.
     """
     if groups.n < 2:
         return groups
@@ -184,11 +188,20 @@ def _merge_fragments(groups: Candidates, identifiers: pl.DataFrame, plat: Platfo
     personal = [k.name for k in IDENTIFIER_KINDS if k.weight >= 1]
     ids = (mem.join(identifiers.filter(pl.col("kind").is_in(personal)).select("a", "v"), on="a")
            .group_by("cid", "v").agg(pl.len().alias("k")).join(plat.identifier_users.select("v", "users"), on="v"))
-    both = (ids.join(ids.rename({"cid": "other", "k": "k2"}).drop("users"), on="v")
-            .filter((pl.col("cid") < pl.col("other")) & (pl.col("k") >= 2) & (pl.col("k2") >= 2)
-                    & (pl.col("k") + pl.col("k2") >= TIE_CONCENTRATION * pl.col("users")))
-            .select("cid", "other").unique().sort("cid", "other"))
-    if both.height == 0:
+    sharing = (ids.join(ids.rename({"cid": "other", "k": "k2"}).drop("users"), on="v")
+               .filter((pl.col("cid") < pl.col("other")) & (pl.col("k") >= 2) & (pl.col("k2") >= 2)
+                       & (pl.col("k") + pl.col("k2") >= TIE_CONCENTRATION * pl.col("users")))
+               .select("cid", "other"))
+    seg = (mem.join(segs.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+           .select("cid", "m", "c").unique())
+    n_focus = focus.group_by("cid").agg(pl.len().alias("F"))
+    together = (seg.join(seg.rename({"cid": "other"}), on=["m", "c"]).filter(pl.col("cid") < pl.col("other"))
+                .group_by("cid", "other").agg(pl.col("m").n_unique().alias("shops"))
+                .join(n_focus, on="cid").join(n_focus.rename({"cid": "other", "F": "F2"}), on="other")
+                .filter((pl.col("shops") >= 2) & (pl.col("shops") >= 0.5 * pl.min_horizontal("F", "F2")))
+                .select("cid", "other"))
+    pairs = pl.concat([sharing, together]).unique().sort("cid", "other")
+    if pairs.height == 0:
         return groups
     parent = {c: c for c in groups.sources["cid"].to_list()}
 
@@ -197,7 +210,7 @@ def _merge_fragments(groups: Candidates, identifiers: pl.DataFrame, plat: Platfo
             c = parent[c]
         return c
 
-    for x, y in both.iter_rows():
+    for x, y in pairs.iter_rows():
         rx, ry = find(x), find(y)
         if rx != ry:
             parent[max(rx, ry)] = min(rx, ry)
