@@ -39,7 +39,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "sales_orders", "sales_shop_paid", "sales_expected", "payback_orders", "payback_paid", "payback_expected",
     "likes_given", "likes_inside", "likes_expected", "sync_shops", "sync_tested", "sync_scale_h",
     "infra_members", "infra_strong", "infra_kind", "infra_k", "infra_users", "text_compared", "text_closer",
-    "money_k", "money_receivers", "money_recipients", "money_hops", "money_from_focus_shops",
+    "money_k", "money_receivers", "money_recipients", "money_hops", "money_shop_depth",
+    "money_from_focus_shops", "median_account_age_days",
     "batch_members", "dated_members", "batch_window_h", "staff_members", "staff_shops", "staff_of_focus")
 RING_COLUMNS: tuple[str, ...] = ("ring_id", "ring_type", "evidence", "p_ring", "q_ring", "n_accounts", "n_shops",
                                  "orders", *(f"p_{f}" for f in FAMILY_NAMES), "p_outcome", "p_tie", *STAT_COLUMNS,
@@ -216,8 +217,14 @@ class RingDetector:
         orders = tested.cands.members.join(prep.orders.select("a", "m"), on="a").join(
             tested.focus.select("cid", "m"), on=["cid", "m"]).group_by("cid").agg(pl.len().alias("orders"))
         n_shops = tested.focus.group_by("cid").agg(pl.len().alias("n_shops"))
+        # Descriptive: how old the accounts were when they first acted at the focus shops.
+        first = (tested.cands.members.join(prep.events(), on="a").join(tested.focus.select("cid", "m"), on=["cid", "m"])
+                 .group_by("cid", "a").agg(pl.col("t").min()).join(account_frame(prep).select("a", "created"), on="a")
+                 .filter(pl.col("created").is_not_null())
+                 .group_by("cid").agg(((pl.col("t") - pl.col("created")) / 86_400).median().round(1)
+                                      .alias("median_account_age_days")))
         rings = (tested.table.join(keys.select("cid", "ring_id"), on="cid").join(orders, on="cid", how="left")
-                 .join(n_shops, on="cid", how="left")
+                 .join(n_shops, on="cid", how="left").join(first, on="cid", how="left")
                  .with_columns(pl.col("orders").fill_null(0), pl.col("n_shops").fill_null(0),
                                pl.col("size").alias("n_accounts"), pl.col("source").alias("generator"),
                                (-pl.col("p_ring").clip(1e-300, 1).log10()).round(2).alias("evidence")))

@@ -4,8 +4,10 @@ The label is a summary for investigators, never a reason to flag: the tests deci
 the label only says which pattern of evidence a ring shows. Rules are checked in order;
 the first that matches names the ring, with the evidence behind it.
 
->>> ring_type({"p_affiliation": 1e-9, "staff_of_focus": 5, "rating_shops": 1})[0]
+>>> ring_type({"p_affiliation": 1e-9, "staff_shops": 1})[0]
 'merchant self-brushing'
+>>> ring_type({"p_infra": 1e-30, "p_provenance": 1e-40})[0]
+'device farm'
 >>> ring_type({"p_rating": 1e-6, "p_text": 1e-5, "orders": 0})[0]
 'review-only ring'
 """
@@ -25,22 +27,27 @@ def _fired(row: dict, family: str) -> bool:
 def ring_type(row: dict) -> tuple[str, str]:
     """(label, why) for one ring's row of test results and counts."""
     n = lambda k: row.get(k) or 0  # noqa: E731
-    if _fired(row, "affiliation") and n("staff_of_focus") >= 1 and n("rating_shops") <= 1:
-        return "merchant self-brushing", "members pay with the payment account of the shop they review"
-    if _fired(row, "affiliation") and n("staff_shops") >= 2:
-        return "merchant alliance", "staff of several shops review each other's shops"
-    if _fired(row, "affiliation"):
-        return "shop staff ring", "members pay with shops' own payment accounts"
-    if _fired(row, "infra") and row.get("infra_kind") in ("device", "phone") and n("infra_members") >= 0.5 * n("size"):
-        return "device farm", "most members share a few devices used by almost no one else"
-    if _fired(row, "money") and n("money_hops") >= 2:
-        return "layered cashback", "members are paid through relay accounts from a common source"
-    if _fired(row, "refund") and n("refund_payers") >= 3 and not _fired(row, "infra"):
-        return "task platform", "members with their own devices are refunded by several rotating payers"
-    if _fired(row, "refund") and not _fired(row, "infra"):
-        return "recruited reviewers (refunded)", "members with their own devices are refunded their orders"
-    if _fired(row, "infra"):
-        return "shared-infrastructure ring", "members share devices, networks or payment accounts"
-    if n("orders") == 0 and (_fired(row, "text") or _fired(row, "sync")):
-        return "review-only ring", "reviews without orders, coordinated in time or wording"
+    if _fired(row, "affiliation") or _fired(row, "sales"):
+        if n("staff_shops") >= 2:
+            return "merchant alliance", "staff of several shops order and review at each other's shops"
+        return "merchant self-brushing", "a shop's staff order and review at their own shop, on the shop's money"
+    if _fired(row, "payback") and n("n_shops") <= 2:
+        return "insider collusion", "the shop itself pays the members back for their orders"
+    if _fired(row, "infra") and n("infra_members") >= 0.5 * n("n_accounts"):
+        batch = n("batch_members") >= 0.5 * max(1, n("dated_members"))
+        if _fired(row, "provenance") and (batch or n("median_account_age_days") < 365):
+            return "device farm", "accounts registered in a batch share a few devices and networks"
+        if n("sync_scale_h") >= 336:
+            return "slow-drip studio", "shared devices and networks, orders spread over weeks"
+        if n("median_account_age_days") >= 365:
+            return "bought aged accounts", "old accounts act together on newly shared devices and networks"
+        return "device farm", "accounts share a few devices and networks used by almost no one else"
+    if _fired(row, "refund") or _fired(row, "money"):
+        if n("money_shop_depth") >= 3:
+            return "layered cashback", "members are refunded through chains of relay accounts"
+        if n("refund_payers") >= 5:
+            return "task platform", "members with their own devices are paid by rotating payers that shops fund"
+        return "recruited reviewers (refunded)", "members with their own devices are refunded by an organiser"
+    if n("orders") == 0 and (_fired(row, "text") or _fired(row, "sync") or _fired(row, "likes")):
+        return "review-only ring", "reviews without orders, coordinated in time, wording or likes"
     return "other coordinated group", "outcome and ties fired without a more specific pattern"

@@ -36,7 +36,15 @@ def test(inp: Inputs) -> pl.DataFrame:
         pl.col("p_origin").first().alias("best"), pl.len().alias("money_origins"),
         pl.col("k").first().alias("money_k"), pl.col("recipients").first().alias("money_recipients"),
         pl.col("hops").first().alias("money_hops"), pl.col("n_recv").first().alias("money_receivers"))
+    # How deep the money of shops reaches the members: through one payer (2 hops) or
+    # through relays (3 or more, for some members). Only shops that fund a tenth of the
+    # receiving members count.
     funded = focus_funded.group_by("cid").agg(pl.col("m").n_unique().alias("money_from_focus_shops"))
+    shop_paths = (orig.join(shop_origin, on="origin").group_by("cid", "origin")
+                  .agg(pl.col("a").n_unique().alias("k"), pl.col("hops").max().alias("deepest"))
+                  .join(recv, on="cid").filter(pl.col("k") >= 0.1 * pl.col("n_recv")))
+    layers = shop_paths.group_by("cid").agg(pl.col("deepest").max().alias("money_shop_depth"))
+    funded = funded.join(layers, on="cid", how="full", coalesce=True)
     return (best.join(funded, on="cid", how="left")
             .with_columns((pl.col("best") * pl.col("money_origins")).clip(0, 1).alias("p_money"),
                           pl.col("money_from_focus_shops").fill_null(0)).drop("best"))
