@@ -151,6 +151,8 @@ def detect(
     top: int = typer.Option(10, "--top", help="Rings to print."),
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
+    previous: Optional[Path] = typer.Option(None, "--previous",
+                                            help="An earlier run: rings that overlap one of its rings keep its id."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     from .pipeline import detect_files, detect_neo4j
@@ -164,7 +166,8 @@ def detect(
     else:
         if data_dir is None:
             raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
-        run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress)
+        run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress,
+                           previous=previous)
         if run.rejects.height:
             console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; see {out / 'rejects.csv'}[/yellow]")
     if neo4j:
@@ -218,6 +221,31 @@ def export(
     stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
         stdout.print(f"  {p}")
+
+
+@app.command()
+def diff(
+    before: Path = typer.Argument(..., help="The earlier run directory."),
+    after: Path = typer.Argument(..., help="The later run directory."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write every change with its members as JSON."),
+) -> None:
+    """List the rings that are new, grown, shrunk, merged, split or vanished between two runs."""
+    import json
+
+    from .lineage import diff as run_diff
+    from .run import RunResult
+
+    result = run_diff(RunResult.read(before).members, RunResult.read(after).members)
+    table = RichTable(title=f"rings from {before} to {after}")
+    for col in ("ring", "change", "related rings", "joined", "left"):
+        table.add_column(col)
+    for row in result.table().iter_rows(named=True):
+        table.add_row(row["ring_id"], row["change"], row["related"], str(row["joined"]), str(row["left"]))
+    stdout.print(table)
+    stdout.print(", ".join(f"{k} {v}" for k, v in sorted(result.counts().items())) or "no rings in either run")
+    if json_out is not None:
+        json_out.write_text(json.dumps([r.__dict__ for r in result.rows], indent=2, ensure_ascii=False), "utf-8")
+        stdout.print(f"changes with their members: {json_out}")
 
 
 neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, keep schema files current.",

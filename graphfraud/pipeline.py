@@ -23,21 +23,33 @@ import polars as pl
 from .contract import DEFAULT_TZ
 from .dataset import Dataset
 from .detect.detector import RingDetector
+from .lineage import carry_ids
 from .run import RunResult, check_output
 
 Progress = Callable[[str], None]
 
 
 def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report=None,
-                   progress: Progress | None = None, extra: dict | None = None) -> RunResult:
-    """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`."""
+                   progress: Progress | None = None, extra: dict | None = None,
+                   previous: RunResult | None = None) -> RunResult:
+    """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`.
+
+    With ``previous`` (an earlier run on the same platform), rings that overlap one of its
+    rings keep that ring's id (:mod:`graphfraud.lineage`).
+    """
     det = (detector or RingDetector()).fit(dataset, progress=progress)
-    return RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
+    run = RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
+    if previous is not None:
+        mapping = carry_ids(run.members, previous.members)
+        run = run.with_ring_ids(mapping).with_manifest(previous_run={
+            "path": str(previous.path) if previous.path else None, "created_at": previous.manifest.get("created_at"),
+            "rings": previous.rings.height, "ids_kept": len(mapping)})
+    return run
 
 
 def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detector: RingDetector | None = None,
                  encoding: str = "auto", tz: str = DEFAULT_TZ, progress: Progress | None = None,
-                 **load_options) -> RunResult:
+                 previous: str | Path | RunResult | None = None, **load_options) -> RunResult:
     """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
 
     ``out`` is checked before anything is read, so a bad path fails in a second, not after
@@ -47,10 +59,12 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
 
     if out is not None:
         check_output(Path(out))
+    prev = RunResult.read(previous) if isinstance(previous, (str, Path)) else previous
     t0 = time.perf_counter()
     loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=progress, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
-    run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress)
+    run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress,
+                         previous=prev)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
 

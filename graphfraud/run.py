@@ -132,6 +132,16 @@ class RunResult:
         return cls(det.rings_, det.membership_, det.candidates_.select(cand_cols), det.evidence_.nodes,
                    det.evidence_.edges, rejects, manifest)
 
+    def with_ring_ids(self, mapping: dict[str, str]) -> RunResult:
+        """The same run with rings renamed (``old id -> new id``) in every table."""
+        if not mapping:
+            return self
+        rename = pl.col("ring_id").replace(mapping)
+        return replace(self, rings=self.rings.with_columns(rename), members=self.members.with_columns(rename),
+                       nodes=self.nodes.with_columns(rename), edges=self.edges.with_columns(rename),
+                       manifest={**self.manifest, "evidence_counts": {mapping.get(k, k): v for k, v in
+                                                                       self.manifest.get("evidence_counts", {}).items()}})
+
     def with_manifest(self, **entries: Any) -> RunResult:
         return replace(self, manifest={**self.manifest, **entries})
 

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ground", ("graphfraud._version", "graphfraud.errors", "graphfraud.parse", "graphfraud.textsafe",
                 "graphfraud.contract", "graphfraud.schema")),
     ("model", ("graphfraud.dataset",)),
-    ("core", ("graphfraud.graph", "graphfraud.detect", "graphfraud.evaluate", "graphfraud.synth",
+    ("core", ("graphfraud.graph", "graphfraud.detect", "graphfraud.evaluate", "graphfraud.synth", "graphfraud.lineage",
               "graphfraud.stream")),
     ("io", ("graphfraud.ingest", "graphfraud.run", "graphfraud.export", "graphfraud.neo4j")),
     ("jobs", ("graphfraud.pipeline", "graphfraud.workflow")),
