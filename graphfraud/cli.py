@@ -224,6 +224,52 @@ def export(
 
 
 @app.command()
+def expand(
+    data_dir: Path = typer.Argument(..., help="Directory with the input tables."),
+    out: Path = typer.Option(..., "--out", help="Directory for the run: rings.csv, ring_members.csv, answers.csv, "
+                                               "evidence/, cases/."),
+    tip: Optional[list[str]] = typer.Option(None, "--tip", help="A reported account, review, order, device, IP, "
+                                                               "payment account, address, phone or shop id "
+                                                               "(repeatable)."),
+    tips: Optional[Path] = typer.Option(None, "--tips", help="A file with one tip per line."),
+    level: Optional[float] = typer.Option(None, "--level", help="p-value a group around a tip must reach on its own "
+                                                                "(default: the --fdr level)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling."),
+    fdr: float = FdrOpt,
+    encoding: str = EncodingOpt,
+    tz: str = TzOpt,
+) -> None:
+    """From tips (reported ids) to the rings behind them, with a case file for each."""
+    from .export.casefile import export_cases
+    from .pipeline import expand_files
+
+    wanted = list(tip or [])
+    if tips is not None:
+        try:
+            wanted += [line.strip() for line in tips.read_text("utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"--tips {tips}: cannot be read ({exc})") from None
+    if not wanted:
+        raise typer.BadParameter("give at least one --tip ID or a --tips FILE")
+    run = expand_files(data_dir, wanted, out, detector=_detector(seed, fdr, 1.0), level=level, encoding=encoding,
+                       tz=tz, progress=_progress)
+    answers = run.extras["answers"]
+    table = RichTable(title=f"{len(wanted)} tip(s)")
+    for col in ("tip", "kind", "answer", "ring", "accounts looked at"):
+        table.add_column(col)
+    from rich.markup import escape
+
+    for r in answers.iter_rows(named=True):
+        table.add_row(escape(r["tip"]), r["tip_kind"] or "-", r["status"], r["ring_id"] or "-", str(r["looked_at"]))
+    stdout.print(table)
+    if run.rings.height:
+        paths = export_cases(run, out / "cases")
+        stdout.print(f"{len(paths)} case file(s) in {out / 'cases'}; the run in {out}")
+    else:
+        stdout.print(f"no ring supported for any tip; what was looked at is in {out / 'answers.csv'}")
+
+
+@app.command()
 def diff(
     before: Path = typer.Argument(..., help="The earlier run directory."),
     after: Path = typer.Argument(..., help="The later run directory."),

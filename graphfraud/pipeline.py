@@ -117,6 +117,46 @@ def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Pr
     return Demo(run, ev, data)
 
 
+def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None = None, *,
+                 detector: RingDetector | None = None, level: float | None = None, encoding: str = "auto",
+                 tz: str = DEFAULT_TZ, progress: Progress | None = None) -> RunResult:
+    """From tips to the rings behind them, as a run: one row per ring found for a tip.
+
+    ``rings`` holds the rings the tips lead to — flagged platform-wide, or groups measured
+    around a tip — with a ``status`` column (``flagged``, ``supported``, ``no ring
+    supported``); ``extras['answers']`` one row per tip. Written to ``out`` when given.
+    """
+    from .ingest import load_dataset
+
+    if out is not None:
+        check_output(Path(out))
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=progress)
+    det = (detector or RingDetector()).fit(loaded.dataset, progress=progress)
+    if progress:
+        progress(f"expanding {len(tips)} tip(s)")
+    ex = det.expand(tips, level=level)
+    answers = ex.answers
+    status = answers.filter(pl.col("ring_id").is_not_null()).group_by("ring_id").agg(pl.col("status").first())
+    flagged = status.filter(pl.col("status") == "flagged")
+    local = status.filter(pl.col("status") != "flagged")
+    parts_rings = [det.rings_.join(flagged, on="ring_id")]
+    parts_members = [det.membership_.join(flagged.select("ring_id"), on="ring_id")]
+    parts_nodes = [det.evidence_.nodes.join(flagged.select("ring_id"), on="ring_id")]
+    parts_edges = [det.evidence_.edges.join(flagged.select("ring_id"), on="ring_id")]
+    if ex.groups is not None and local.height:
+        parts_rings.append(ex.groups.rings.drop("cid").join(local, on="ring_id"))
+        parts_members.append(ex.groups.members.join(local.select("ring_id"), on="ring_id"))
+        parts_nodes.append(ex.groups.evidence.nodes.join(local.select("ring_id"), on="ring_id"))
+        parts_edges.append(ex.groups.evidence.edges.join(local.select("ring_id"), on="ring_id"))
+    base = RunResult.from_detector(det, dataset=loaded.dataset, load_report=loaded.report,
+                                   extra={"job": "expand", "tips": list(tips),
+                                          "support_level": level if level is not None else det.fdr})
+    run = RunResult(pl.concat(parts_rings, how="diagonal_relaxed"), pl.concat(parts_members),
+                    base.candidates.head(0), pl.concat(parts_nodes), pl.concat(parts_edges), base.rejects,
+                    base.manifest, extras={"answers": answers})
+    return run.write(out) if out is not None else run
+
+
 def ring_members(run: RunResult) -> pl.DataFrame:
     """(ring_id, account_id) of a run — what :func:`graphfraud.evaluate.evaluate` scores."""
     return run.members.select("ring_id", "account_id")

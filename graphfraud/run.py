@@ -100,6 +100,8 @@ class RunResult:
     rejects: pl.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: Further tables a job adds (e.g. ``answers`` of an expansion), written as ``<name>.csv``.
+    extras: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -146,7 +148,10 @@ class RunResult:
         return replace(self, manifest={**self.manifest, **entries})
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        return {name: getattr(self, name) for name in TABLE_FILES}
+        return {**{name: getattr(self, name) for name in TABLE_FILES}, **self.extras}
+
+    def _files(self) -> dict[str, str]:
+        return {**TABLE_FILES, **{name: f"{name}.csv" for name in self.extras}}
 
     # ------------------------------------------------------------------ writing
     def write(self, out_dir: str | Path) -> RunResult:
@@ -158,12 +163,14 @@ class RunResult:
         try:
             (tmp / "evidence").mkdir(parents=True)
             files, columns = {}, {}
-            for name, rel in TABLE_FILES.items():
-                frame = _canonical(getattr(self, name))
+            tables = self.tables()
+            for name, rel in self._files().items():
+                frame = _canonical(tables[name])
                 neutralise_cells(frame).write_csv(tmp / rel)
                 files[rel] = _sha256(tmp / rel)
                 columns[rel] = {c: _dtype_name(t) for c, t in frame.schema.items()}
-            manifest = {**self.manifest, "files": files, "columns": columns, "complete": True}
+            manifest = {**self.manifest, "files": files, "columns": columns, "extras": sorted(self.extras),
+                        "complete": True}
             # The manifest is the completion marker: written last, then fsynced.
             with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
                 json.dump(manifest, f, indent=2, ensure_ascii=False, default=str)
@@ -182,7 +189,8 @@ class RunResult:
         run_dir = Path(run_dir)
         manifest = _manifest(run_dir)
         tables = {}
-        for name, rel in TABLE_FILES.items():
+        names = {**TABLE_FILES, **{name: f"{name}.csv" for name in manifest.get("extras", [])}}
+        for name, rel in names.items():
             path = run_dir / rel
             expected = manifest["files"].get(rel)
             if not path.is_file() or expected is None:
@@ -195,7 +203,8 @@ class RunResult:
             schema = {c: _DTYPES.get(t, pl.String) for c, t in manifest["columns"][rel].items()}
             frame = pl.read_csv(path, schema_overrides=schema, infer_schema=False) if schema else pl.read_csv(path)
             tables[name] = restore_cells(frame.select(list(schema)) if schema else frame)
-        return cls(**tables, manifest=manifest, path=run_dir)
+        extras = {name: tables.pop(name) for name in manifest.get("extras", [])}
+        return cls(**tables, manifest=manifest, path=run_dir, extras=extras)
 
 
 def _manifest(run_dir: Path) -> dict:

@@ -8,7 +8,6 @@ A scikit-learn-like estimator: parameters in ``__init__`` (validated in :meth:`f
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import math
 import resource
@@ -22,31 +21,11 @@ from ..errors import NotFittedError, ParameterError
 from ..graph.layers import GraphParams
 from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, account_frame
-from .evidence import Evidence, build as build_evidence
-from .families import registry
-from .families.infra import shared_values
-from .families import Inputs
-from .reasons import reasons
-from .results import Ring
+from .evidence import Evidence
+from .expand import expand as expand_tips
+from .report import FAMILY_NAMES, MEMBER_COLUMNS, RING_COLUMNS, STAT_COLUMNS, ring_tables
+from .results import Expansion, Ring
 from .steps import Settings, run
-from .typology import ring_type
-
-FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in registry())
-#: Counts kept in rings.csv beside the p-values (what the reasons quote).
-STAT_COLUMNS: tuple[str, ...] = (
-    "rating_reviews", "rating_shops", "rating_top_obs", "rating_top_exp", "rating_low_obs", "rating_low_exp",
-    "refund_receipts", "refund_matched", "refund_at_focus", "refund_placebo", "refund_members", "refund_payers",
-    "sales_orders", "sales_shop_paid", "sales_expected", "payback_orders", "payback_paid", "payback_expected",
-    "likes_given", "likes_inside", "likes_expected", "sync_shops", "sync_tested", "sync_scale_h",
-    "infra_members", "infra_strong", "infra_kind", "infra_k", "infra_users", "text_compared", "text_closer",
-    "money_k", "money_receivers", "money_recipients", "money_hops", "money_shop_depth",
-    "money_from_focus_shops", "median_account_age_days",
-    "batch_members", "dated_members", "batch_window_h", "staff_members", "staff_shops", "staff_of_focus")
-RING_COLUMNS: tuple[str, ...] = ("ring_id", "ring_type", "evidence", "p_ring", "q_ring", "n_accounts", "n_shops",
-                                 "orders", *(f"p_{f}" for f in FAMILY_NAMES), "p_outcome", "p_tie", *STAT_COLUMNS,
-                                 "generator", "type_reason", "reasons")
-MEMBER_COLUMNS: tuple[str, ...] = ("ring_id", "account_id", "member_evidence", "focus_visits", "ties")
-
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
@@ -199,64 +178,53 @@ class RingDetector:
             if name is not None:
                 say(name)
 
-        built, cores, tested, table = run(dataset, settings, stage)
+        state = run(dataset, settings, stage)
         stage("evidence")
-        self._finish(built, tested, table, cores.n)
+        self._finish(state.built, state.tested, state.table, state.cores.n)
+        self._state, self._settings = state, settings
         stage(None)
         self.timings_ = timings
         self.memory_ = memory
         return self
 
     def _finish(self, built, tested, table: pl.DataFrame, n_cores: int) -> None:
-        prep: Prepared = built.prep
-        ids = account_frame(prep).select("a", "account_id")
-        members = tested.cands.members.join(ids, on="a")
-        keys = members.group_by("cid").agg(pl.col("account_id").sort().str.join(",").alias("key"))
-        keys = keys.with_columns(pl.col("key").map_elements(
-            lambda s: "R-" + hashlib.sha1(s.encode()).hexdigest()[:10], return_dtype=pl.String).alias("ring_id"))
-        orders = tested.cands.members.join(prep.orders.select("a", "m"), on="a").join(
-            tested.focus.select("cid", "m"), on=["cid", "m"]).group_by("cid").agg(pl.len().alias("orders"))
-        n_shops = tested.focus.group_by("cid").agg(pl.len().alias("n_shops"))
-        # Descriptive: how old the accounts were when they first acted at the focus shops.
-        first = (tested.cands.members.join(prep.events(), on="a").join(tested.focus.select("cid", "m"), on=["cid", "m"])
-                 .group_by("cid", "a").agg(pl.col("t").min()).join(account_frame(prep).select("a", "created"), on="a")
-                 .filter(pl.col("created").is_not_null())
-                 .group_by("cid").agg(((pl.col("t") - pl.col("created")) / 86_400).median().round(1)
-                                      .alias("median_account_age_days")))
-        rings = (tested.table.join(keys.select("cid", "ring_id"), on="cid").join(orders, on="cid", how="left")
-                 .join(n_shops, on="cid", how="left").join(first, on="cid", how="left")
-                 .with_columns(pl.col("orders").fill_null(0), pl.col("n_shops").fill_null(0),
-                               pl.col("size").alias("n_accounts"), pl.col("source").alias("generator"),
-                               (-pl.col("p_ring").clip(1e-300, 1).log10()).round(2).alias("evidence")))
-        rows = rings.to_dicts()
-        labels = [ring_type(r) for r in rows]
-        texts = ["; ".join(s for _, _, s in reasons(r)) for r in rows]
-        rings = rings.with_columns(pl.Series("ring_type", [lab for lab, _ in labels], dtype=pl.String),
-                                   pl.Series("type_reason", [why for _, why in labels], dtype=pl.String),
-                                   pl.Series("reasons", texts, dtype=pl.String))
-        for col in RING_COLUMNS:
-            if col not in rings.columns:
-                rings = rings.with_columns(pl.lit(None).alias(col))
-        rings = rings.sort(["p_ring", "n_accounts", "ring_id"], descending=[False, True, False])
-        self._cid = dict(zip(rings["ring_id"].to_list(), rings["cid"].to_list()))
-        self.rings_ = rings.select(RING_COLUMNS)
-        order = rings.select("cid", "ring_id").with_row_index("rank")
-        mev = tested.member_evidence.join(ids, on="a")
-        self.membership_ = (members.join(order, on="cid").join(mev, on=["cid", "a", "account_id"], how="left")
-                            .with_columns((-pl.col("presence_p").clip(1e-300, 1).log10()).round(2)
-                                          .alias("member_evidence"))
-                            .sort("rank", "account_id").select(MEMBER_COLUMNS))
+        out = ring_tables(built.prep, built.plat, tested.cands, tested.focus, tested.table, tested.member_evidence)
+        self.rings_ = out.rings.drop("cid")
+        self.membership_ = out.members
+        self.evidence_ = out.evidence
         cand = table.filter(~pl.col("flagged")) if "flagged" in table.columns else table.head(0)
         self.candidates_ = cand.sort("p_ring", "cid")
         self.tests_ = table
         self.n_candidates_ = n_cores
         self.layers_ = [layer.stats() for layer in built.layers.values()]
         self.platform_ = built.plat.as_dict()
-        self.prepared_ = prep
-        ring_members = members.join(order.select("cid", "ring_id"), on="cid").select("ring_id", "cid", "a")
-        shared = shared_values(Inputs(prep, built.plat, tested.cands, tested.focus))
-        self.evidence_ = build_evidence(prep, built.plat, ring_members, tested.focus, tested.member_evidence, shared)
-        self._built, self._tested = built, tested
+        self.prepared_ = built.prep
+        self._ring_cid = dict(zip(out.rings["ring_id"].to_list(), out.rings["cid"].to_list()))
+
+    def expand(self, tips: list[str], level: float | None = None) -> Expansion:
+        """From tips (account, review, order, identifier or shop ids) to the rings behind them.
+
+        Returns an :class:`~graphfraud.detect.results.Expansion`: one answer per tip —
+        the flagged ring it belongs to, a group the tests support on its own, or "no ring
+        supported" with what was looked at — and the ring tables of the groups measured.
+        ``level`` is the p-value a group around a tip must reach on its own (default: the
+        detector's ``fdr``: one targeted question needs no correction for thousands).
+        """
+        self._check_fitted()
+        if not tips:
+            raise ParameterError("give at least one tip: an account, review, order, device, IP, payment, address, "
+                                 "phone or shop id.")
+        state = self._state
+        flagged = (self.membership_.select("ring_id", "account_id")
+                   .join(account_frame(state.built.prep).select("a", "account_id"), on="account_id"))
+        raw = expand_tips(state, self._settings, flagged.select("ring_id", "a"), [str(t) for t in tips], level=level)
+        local = ring_tables(state.built.prep, state.built.plat, raw.groups, raw.focus, raw.results,
+                            raw.member_evidence) if raw.groups.n else None
+        table = raw.table
+        if local is not None:
+            table = table.join(local.rings.select("cid", pl.col("ring_id").alias("group_id")), on="cid", how="left")
+            table = table.with_columns(pl.coalesce("ring_id", "group_id").alias("ring_id")).drop("group_id")
+        return Expansion(table.drop("cid"), local)
 
     # ------------------------------------------------------------------ accessors
     def _check_fitted(self) -> None:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .report import RingTables
 
 
 @dataclass(frozen=True)
@@ -25,3 +31,18 @@ class Ring:
     members: list[str]
     shops: list[str]
     stats: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """The answers to a set of tips.
+
+    ``answers`` has one row per tip: ``status`` is ``flagged`` (the tip belongs to a ring
+    flagged platform-wide, ``ring_id``), ``supported`` (a group around it passes the
+    tests on its own: ``ring_id`` names it in ``groups``), ``no ring supported`` (the
+    strongest group around it does not, or none was found: ``looked_at`` accounts were
+    examined) or ``unknown id``. ``groups`` holds the ring tables of the groups measured.
+    """
+
+    answers: pl.DataFrame
+    groups: RingTables | None

@@ -255,12 +255,23 @@ def _consensus(cands: Candidates, min_size: int, seed: int) -> Candidates:
     return Candidates(members, sources)
 
 
-def run(ds: Dataset, s: Settings, say) -> tuple[Built, Candidates, Tested, pl.DataFrame]:
+@dataclass(frozen=True)
+class State:
+    """Everything a fit computed that later questions (expand, evidence) reuse."""
+
+    built: Built
+    graph: pl.DataFrame  # the summed account graph (a, b, weight)
+    cores: Candidates
+    table: pl.DataFrame  # every candidate tested (outcome-passing rows with all families)
+    tested: Tested
+
+
+def run(ds: Dataset, s: Settings, say) -> State:
     b = build(ds, s, say)
     cands, graph = propose(b, s, say)
     say("membership")
     cores, focus, _evidence = refine(b, cands, s)
     table = test(b, cores, focus, s, say)
     tested = resolve(b, cores, table, graph, s, say)
-    return b, cores, tested, table
+    return State(b, graph, cores, table, tested)
 
