@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from graphfraud.dataset import Dataset
 from graphfraud.detect.detector import RingDetector
 from graphfraud.evaluate import Evaluation, evaluate
+from graphfraud.schema import IDENTIFIER_KINDS
 from graphfraud.synth.zoo import LOOKALIKES, TACTICS, single_column_auc, synthesize_zoo
 
 BENIGN_LIMIT = 0.005
@@ -49,12 +50,14 @@ EMPTY = pl.DataFrame(schema={"ring_id": pl.String, "account_id": pl.String})
 
 
 # ------------------------------------------------------------------ naive peer
-#: (table, column) pairs that identify a device, payment account, address, phone or IP.
-IDENTIFIERS = (("account_devices", "device_id", "device"), ("orders", "device_id", "device"),
-               ("reviews", "device_id", "device"), ("logins", "device_id", "device"),
-               ("account_payments", "payment_account_id", "payment"), ("orders", "payment_account_id", "payment"),
-               ("orders", "address", "address"), ("accounts", "phone", "phone"),
-               ("orders", "ip", "ip"), ("reviews", "ip", "ip"), ("logins", "ip", "ip"))
+#: (table, column, kind) for every identifier the schema declares.
+IDENTIFIERS = tuple((table, column, kind.name) for kind in IDENTIFIER_KINDS for table, column in kind.sources)
+#: The ring type graphfraud should give each tactic family (for the typology check).
+EXPECTED_TYPE = {"device_farm": "device farm", "aged_takeover": "bought aged accounts",
+                 "slow_drip_studio": "slow-drip studio", "experience_officer": "recruited reviewers (refunded)",
+                 "task_platform": "task platform", "layered_cashback": "layered cashback",
+                 "merchant_alliance": "merchant alliance", "self_brushing": "merchant self-brushing",
+                 "insider_subsidy": "insider collusion", "review_ring": "review-only ring"}
 
 
 def shared_identifier_rings(tables: dict[str, pl.DataFrame], cap: int = 20, min_size: int = 3) -> pl.DataFrame:
@@ -113,9 +116,34 @@ def pooled(found: list[pl.DataFrame], ms: list[Market]) -> Evaluation:
     return evaluate(membership, truth, benign)
 
 
+#: (planted family, ring type given) of every found ring, over every graphfraud run.
+TYPES: list[tuple[str, str]] = []
+
+
 def graphfraud_rings(m: Market, seed: int, params: dict) -> pl.DataFrame:
     det = RingDetector(seed=seed, **params).fit(Dataset.from_frames(**m.tables))
+    # The planted family of each flagged ring (by its members' majority), for the typology check.
+    kinds = (det.membership_.join(m.truth.select("account_id", "ring_kind"), on="account_id")
+             .group_by("ring_id").agg(pl.col("ring_kind").mode().first(), pl.len().alias("k"))
+             .join(det.rings_.select("ring_id", "ring_type", "n_accounts"), on="ring_id")
+             .filter(pl.col("k") >= 0.5 * pl.col("n_accounts")))
+    TYPES.extend(kinds.select("ring_kind", "ring_type").iter_rows())
     return det.membership_.select("ring_id", "account_id")
+
+
+def typology(title: str) -> None:
+    """How often the ring type agrees with the planted family, over the rings found."""
+    if not TYPES:
+        return
+    frame = pl.DataFrame(TYPES, schema={"family": pl.String, "ring_type": pl.String}, orient="row")
+    frame = frame.with_columns((pl.col("ring_type") == pl.col("family").replace_strict(EXPECTED_TYPE, default=None))
+                               .alias("ok"))
+    print(f"\n== ring types against the planted family, {title}: {frame['ok'].mean():.1%} of "
+          f"{frame.height} found rings agree")
+    for r in frame.group_by("family").agg(pl.col("ok").mean(), pl.len(), pl.col("ring_type").mode().first())\
+            .sort("family").iter_rows(named=True):
+        print(f"   {r['family']:<20} {r['len']:>4} rings  {r['ok']:>6.1%} agree  (most often: {r['ring_type']})")
+    TYPES.clear()
 
 
 def run_method(ms: list[Market], find) -> tuple[Evaluation, float]:
@@ -225,6 +253,7 @@ def evaluate_variant(title: str, ms: list[Market], grid: list[dict], args) -> No
         report(f"FRAUDAR (one block per planted ring), {title}", ev, secs)
     ev, secs = run_method(ms, lambda m: shared_identifier_rings(m.tables, args.cap))
     report(f"naive shared-identifier components (cap {args.cap}), {title}", ev, secs)
+    typology(title)
     lofo(title, grid, evs, args.penalty)
     if not args.skip_auc:
         auc_table(title, ms)
