@@ -13,12 +13,14 @@ datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable
 
 import polars as pl
 
-from ..contract import Table
+from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
 from ..parse import normalise_id, parse_number, parse_timestamp
+from ..textsafe import EXCERPT_CHARS
 
 #: Column holding each row's line number in its source file (1-based, header = line 1).
 LINE = "_line"
@@ -28,31 +30,59 @@ REJECT_SCHEMA = {"table": pl.String, "file": pl.String, "line": pl.Int64, "colum
 # Reason strings are part of the public report format: keep them stable.
 MISSING = "missing required value"
 BAD_TIMESTAMP = "unparseable timestamp"
+OUT_OF_RANGE = "timestamp outside the accepted range (see --time-range)"
 BAD_RATING = "rating outside 1-5 or not a number"
 BAD_NUMBER = "not a number"
+BAD_AMOUNT = f"amount negative, not finite or above {AMOUNT_MAX:.0e}"
+TOO_LONG = f"value longer than {MAX_FIELD_BYTES:,} bytes"
 DUPLICATE = "duplicate primary key"
 
-def _parsed(kind: str, expr: pl.Expr, tz: str) -> tuple[pl.Expr, Callable[[pl.Expr], pl.Expr] | None, str | None]:
-    """Return (parsed value, check over the parsed value or None, reason) for a column kind.
+Check = Callable[[pl.Expr], pl.Expr]
 
-    The check is applied to the already parsed column, so each value is parsed once.
+
+def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
+            time_range: TimeRange | None) -> tuple[pl.Expr, list[tuple[Check, str]]]:
+    """Return (parsed value, [(check over the parsed value, reason)]) for a column kind.
+
+    The checks read the already parsed column, so each value is parsed once; the first
+    failing check names the reason.
     """
     if kind == "timestamp":
-        return parse_timestamp(expr, tz), lambda v: v.is_null(), BAD_TIMESTAMP
+        checks: list[tuple[Check, str]] = [(lambda v: v.is_null(), BAD_TIMESTAMP)]
+        if time_range is not None:
+            lo, hi = (pl.lit(t.astimezone(dt.timezone.utc), pl.Datetime("ms", "UTC"))
+                      for t in (time_range.earliest, time_range.latest))
+            checks.append((lambda v: (v < lo) | (v > hi), OUT_OF_RANGE))
+        return parse_timestamp(expr, tz, epoch_unit), checks
     if kind == "rating":
-        return parse_number(expr), lambda v: v.is_null() | (v < 1) | (v > 5), BAD_RATING
+        return parse_number(expr), [(lambda v: v.is_null() | ~v.is_finite() | (v < 1) | (v > 5), BAD_RATING)]
     if kind == "amount":
-        return parse_number(expr), lambda v: v.is_null(), BAD_NUMBER
+        return parse_number(expr), [(lambda v: v.is_null(), BAD_NUMBER),
+                                    (lambda v: ~v.is_finite() | (v < 0) | (v > AMOUNT_MAX), BAD_AMOUNT)]
     if kind == "id":
-        return normalise_id(expr), None, None
-    return expr.cast(pl.String), None, None
+        return normalise_id(expr), []
+    return expr.cast(pl.String), []
 
 
-def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def cut(expr: pl.Expr, limit: int = EXCERPT_CHARS) -> pl.Expr:
+    """At most ``limit`` characters of a string column, with the full length when cut.
+
+    >>> pl.select(cut(pl.lit("abcdef"), 3)).item()
+    'abc… (6 characters)'
+    """
+    n = expr.str.len_chars()
+    return pl.when(n > limit).then(
+        expr.str.slice(0, limit) + pl.lit("… (") + n.cast(pl.String) + pl.lit(" characters)")).otherwise(expr)
+
+
+def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch_unit: str = "auto",
+                    time_range: TimeRange | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type one raw table and split it into accepted rows and reject records.
 
     ``raw`` holds strings (or nulls) and a ``_line`` column. Each rejected row gets one
-    record: the first failing column in contract order. Extra columns are kept.
+    record: a value longer than :data:`~graphfraud.contract.MAX_FIELD_BYTES` in any
+    column first, else the first failing column in contract order. Extra columns are
+    kept. Timestamps outside ``time_range`` are rejected (``None``: no range check).
 
     >>> from graphfraud.contract import CONTRACT
     >>> raw = pl.DataFrame({"merchant_id": ["m1", "m1", ""], "_line": [2, 3, 4]})
@@ -64,14 +94,17 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
     # Parse every column once; the checks then read the parsed column and the raw value.
     parsed: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
+    for name in raw.columns:
+        if name != LINE:
+            checks.append((pl.col(name).str.len_bytes() > MAX_FIELD_BYTES, name, TOO_LONG))
     for col in present:
-        value, invalid, reason = _parsed(col.kind, pl.col(col.name), tz)
+        value, invalid = _parsed(col.kind, pl.col(col.name), tz, epoch_unit, time_range)
         parsed.append(value.alias(f"__v_{col.name}"))
         raw_missing = pl.col(f"__m_{col.name}")
         if col.required:
             checks.append((raw_missing, col.name, MISSING))
-        if invalid is not None and reason is not None:
-            checks.append((~raw_missing & invalid(pl.col(f"__v_{col.name}")), col.name, reason))
+        for check, reason in invalid:
+            checks.append((~raw_missing & check(pl.col(f"__v_{col.name}")), col.name, reason))
     missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
     frame = raw.with_columns(parsed + missing)
@@ -113,7 +146,8 @@ def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) 
     parts = []
     for column, group in bad.group_by("_column", maintain_order=True):
         name = column[0]
-        values = raw[name].cast(pl.String).gather(group["_i"]) if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String)
+        values = (raw.select(cut(pl.col(name).cast(pl.String)))[name].gather(group["_i"]) if name in raw.columns
+                  else pl.Series([None] * group.height, dtype=pl.String))
         parts.append(pl.DataFrame({
             "table": table, "file": file, "line": group[LINE].cast(pl.Int64), "column": name,
             "value": values, "reason": group["_reason"],
@@ -135,6 +169,6 @@ def reference_rejects(table: str, file: str, frame: pl.DataFrame, column: str,
     reason = f"unknown {target_table.removesuffix('s')}"
     rejects = pl.DataFrame({
         "table": table, "file": file, "line": bad[LINE].cast(pl.Int64), "column": column,
-        "value": bad[column], "reason": reason,
+        "value": bad.select(cut(pl.col(column)))[column], "reason": reason,
     }, schema=REJECT_SCHEMA)
     return frame.filter(~dangling), rejects
