@@ -1,27 +1,25 @@
 """The ``graphfraud`` command line: a thin layer over the library API.
 
-Nothing imports this module. Errors derived from ``GraphfraudError`` are caught once,
-printed as one line, and turned into a non-zero exit without a traceback.
+Nothing imports this module. How a command ends (errors, Ctrl-C, exit codes) and how
+text from the data is made safe to print is :mod:`graphfraud.terminal`'s job.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from . import terminal
 from ._version import __version__
-from .errors import GraphfraudError
+from .errors import DataContractError
 from .ingest import DEFAULT_TZ, load_dataset
 from .ingest.read import ENCODINGS
-
-console = Console(stderr=True)
-stdout = Console()
+from .parse import EPOCH_UNITS
+from .terminal import console, safe, stdout
 
 app = typer.Typer(
     name="graphfraud",
@@ -33,6 +31,10 @@ app = typer.Typer(
 
 EncodingOpt = typer.Option("auto", "--encoding", help=f"Input encoding: {', '.join(ENCODINGS)} (auto = UTF-8, else GB18030).")
 TzOpt = typer.Option(DEFAULT_TZ, "--tz", help="IANA time zone for timestamps without an offset.")
+EpochUnitOpt = typer.Option("auto", "--epoch-unit",
+                            help=f"Unit of numeric timestamps: {', '.join(EPOCH_UNITS)} (auto = from their magnitude).")
+TimeRangeOpt = typer.Option(None, "--time-range", help="Accepted timestamps START..END (ISO dates, UTC); rows outside "
+                                                       "are rejected. Default 2000-01-01..(now + 1 day).")
 
 
 def _version(value: bool) -> None:
@@ -43,12 +45,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")) -> None:
+                                      help="Print the version and exit."),
+         debug: bool = typer.Option(False, "--debug", help="Show the full traceback of unexpected errors.")) -> None:
     """Find collusion rings behind fake orders and fake reviews (刷单炒信)."""
+    terminal.set_debug(debug)
 
 
 def _progress(message: str) -> None:
-    console.print(f"[dim]… {message}[/dim]")
+    console.print(f"[dim]… {safe(message)}[/dim]")
+
+
+def _require_rows(report, where: str) -> None:
+    """Stop when a required table has no row left: nothing could be detected."""
+    fatal, _ = report.problems()
+    if fatal:
+        raise DataContractError(f"the data is not usable: {'; '.join(fatal)}. {where}")
 
 
 @app.command()
@@ -81,22 +92,36 @@ def validate(
     report: Path = typer.Option(Path("graphfraud-rejects.csv"), "--report", help="Where to write rejected rows."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
 ) -> None:
     """Check input files against the data contract and report every rejected row."""
-    result = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
-    table = RichTable(title=f"validation of {data_dir}")
+    from .contract import USABLE_REJECT_SHARE
+
+    result = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
+                          progress=_progress)
+    table = RichTable(title=f"validation of {safe(data_dir)}")
     for col in ("table", "file", "encoding", "read", "accepted", "rejected", "reasons"):
         table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
     for t in result.report.tables:
         reasons = "; ".join(f"{r}: {n:,}" for r, n in sorted(t.rejected_by_reason.items())) or "-"
-        table.add_row(t.table, t.file, t.encoding, f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}", reasons)
+        table.add_row(t.table, safe(t.file), t.encoding, f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}",
+                      safe(reasons))
     stdout.print(table)
     if result.report.ignored_files:
-        stdout.print(f"ignored (not a contract table): {', '.join(result.report.ignored_files)}")
+        stdout.print(f"ignored (not a contract table): {safe(', '.join(result.report.ignored_files))}")
+    stdout.print(f"accepted time range: {result.report.time_range} (--time-range)", highlight=False)
     path = result.report.write_rejects(report)
     n = result.report.n_rejected
-    stdout.print(f"{n:,} rejected row(s); report: {path}" if n else f"no rejected rows; empty report: {path}")
-    stdout.print("data is usable.")
+    stdout.print(f"{n:,} rejected row(s); report: {safe(path)}" if n else f"no rejected rows; empty report: {safe(path)}")
+    _require_rows(result.report, f"See the rejected rows in {path}.")
+    _, warnings = result.report.problems()
+    if warnings:
+        for w in warnings:
+            console.print(f"[yellow]warning: {safe(w)} (more than {USABLE_REJECT_SHARE:.0%})[/yellow]")
+        console.print("[yellow]the data is usable only with care: check the rejected rows before detecting.[/yellow]")
+    else:
+        stdout.print("data is usable.")
 
 
 def _detector(seed: int, threshold: float, resolution: float, window_hours: float):
@@ -117,7 +142,8 @@ def _ring_table(rings, limit: int, title: str) -> RichTable:
 
 
 def _detect(data_dir: Path | None, out_dir: Path, seed: int, threshold: float, resolution: float,
-            window_hours: float, encoding: str, tz: str, source: str = "files"):
+            window_hours: float, encoding: str, tz: str, source: str = "files", epoch_unit: str = "auto",
+            time_range: str | None = None):
     from .export.run import write_run
 
     t0 = time.perf_counter()
@@ -130,10 +156,12 @@ def _detect(data_dir: Path | None, out_dir: Path, seed: int, threshold: float, r
     else:
         if data_dir is None:
             raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
-        loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
+        loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
+                              progress=_progress)
         dataset, report = loaded.dataset, loaded.report
+        _require_rows(report, f"Run 'graphfraud validate {data_dir}' to see the rejected rows.")
         if report.n_rejected:
-            console.print(f"[yellow]{report.n_rejected:,} input row(s) rejected; see {out_dir / 'rejects.csv'}[/yellow]")
+            console.print(f"[yellow]{report.n_rejected:,} input row(s) rejected; see {safe(out_dir / 'rejects.csv')}[/yellow]")
     load_s = time.perf_counter() - t0
     det = _detector(seed, threshold, resolution, window_hours).fit(dataset, progress=_progress)
     det.timings_["load"] = round(load_s, 3)
@@ -152,6 +180,8 @@ def detect(
     window_hours: float = typer.Option(24.0, "--window-hours", help="Co-activity window for lockstep and bursts."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
     top: int = typer.Option(10, "--top", help="Rings to print."),
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
@@ -159,7 +189,8 @@ def detect(
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
-    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz, source)
+    det, _ = _detect(data_dir, out, seed, threshold, resolution, window_hours, encoding, tz, source, epoch_unit,
+                     time_range)
     if neo4j:
         _push(out)
     if det.rings_.height:
@@ -263,6 +294,8 @@ def neo4j_ingest(
     batch_size: int = typer.Option(5_000, "--batch-size", min=1, help="Rows per UNWIND transaction."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
 ) -> None:
     """Load validated tables into Neo4j (constraints first, idempotent MERGE).
 
@@ -273,10 +306,12 @@ def neo4j_ingest(
 
     from .neo4j.ingest import ingest
 
-    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
+                          progress=_progress)
     if loaded.report.n_rejected:
         path = loaded.report.write_rejects(Path("graphfraud-rejects.csv"))
-        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {path}[/yellow]")
+        _require_rows(loaded.report, f"See the rejected rows in {path}.")
+        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {safe(path)}[/yellow]")
     with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                                     TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
@@ -358,20 +393,5 @@ def reference(out: Path = typer.Option(Path("docs/cli.md"), "--out", help="Where
 
 
 def run() -> None:
-    """Entry point that turns GraphfraudError into a one-line message and exit code 2."""
-    try:
-        app(standalone_mode=False)
-    except GraphfraudError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Abort:
-        console.print("aborted.")
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors and exits of the (possibly vendored) click layer, recognised by shape.
-        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
-            sys.exit(exc.exit_code)
-        raise
+    """Console-script entry point: exit codes and one-line errors (see :mod:`graphfraud.terminal`)."""
+    terminal.run(app)

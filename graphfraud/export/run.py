@@ -55,7 +55,7 @@ def write_run(det, out_dir: Path, *, load_report=None, dataset=None, extra: dict
     ev.edges.write_csv(out / "evidence" / "edges.csv")
     rejects = load_report.rejects if load_report is not None else None
     if rejects is not None:
-        rejects.write_csv(out / "rejects.csv")
+        load_report.write_rejects(out / "rejects.csv")
     summary = det.summary()
     summary["timings_s"]["write"] = round(time.perf_counter() - t0, 3)
     manifest = {
