@@ -136,24 +136,22 @@ def burst_windows(prep: Prepared, window_hours: float, alpha: float,
     if tiles.height == 0:
         return pl.DataFrame(schema={"a": pl.UInt32, "m": pl.UInt32, "c": pl.Int64})
     tiles = tiles.select("a", "c").unique()
-    counts = tiles.group_by("c").agg(pl.len().alias("n"))
-    # Dense grid of every (shop, tile) x window, zeros included, for the rolling baseline.
-    lanes = counts.select((pl.col("c") // span).alias("lane")).unique()
-    grid = (lanes.join(pl.DataFrame({"bucket": pl.int_range(0, span, eager=True)}), how="cross")
-            .with_columns((pl.col("lane") * span + pl.col("bucket")).alias("c"))
-            .join(counts, on="c", how="left").with_columns(pl.col("n").fill_null(0)).sort("lane", "bucket"))
-    k = 2 * BASELINE_WINDOWS + 1
-    grid = grid.with_columns(
-        pl.col("n").rolling_sum(k, center=True, min_samples=1).over("lane").alias("roll"),
-        pl.int_range(pl.len()).over("lane").alias("pos"),
-        pl.col("n").mean().over("lane").alias("lane_mean"),
-    )
+    # Only windows with activity exist here: memory follows the data, not the time span
+    # (one review dated 9999 would otherwise make every shop a row per window to 9999).
+    counts = (tiles.group_by("c").agg(pl.len().alias("n"))
+              .with_columns((pl.col("c") // span).alias("lane"), (pl.col("c") % span).alias("bucket"))
+              .sort("lane", "bucket"))
+    lane_mean = counts.group_by("lane").agg((pl.col("n").sum() / span).alias("lane_mean"))
+    # Sum of n over buckets [b - BASELINE_WINDOWS, b + BASELINE_WINDOWS] of the same lane;
+    # absent buckets count as zero, as in a dense rolling sum.
+    roll = counts.rolling(index_column="bucket", period=f"{2 * BASELINE_WINDOWS + 1}i",
+                          offset=f"-{BASELINE_WINDOWS + 1}i", group_by="lane").agg(pl.col("n").sum().alias("roll"))
+    b = pl.col("bucket")
     # Neighbours actually inside the data at the edges of the period.
-    pos = pl.col("pos")
-    neighbours = (pl.min_horizontal(pos + BASELINE_WINDOWS, pl.lit(span - 1))
-                  - pl.max_horizontal(pos - BASELINE_WINDOWS, pl.lit(0)))
-    grid = grid.filter(pl.col("n") >= 2).with_columns(
-        pl.max_horizontal((pl.col("roll") - pl.col("n")) / neighbours, pl.col("lane_mean")).alias("lam"))
+    neighbours = (pl.min_horizontal(b + BASELINE_WINDOWS, pl.lit(span - 1))
+                  - pl.max_horizontal(b - BASELINE_WINDOWS, pl.lit(0)))
+    grid = (counts.with_columns(roll["roll"]).join(lane_mean, on="lane").filter(pl.col("n") >= 2)
+            .with_columns(pl.max_horizontal((pl.col("roll") - pl.col("n")) / neighbours, pl.col("lane_mean")).alias("lam")))
     tail = poisson_tail(grid["n"].to_numpy(), grid["lam"].to_numpy())
     bursts = grid.filter(pl.Series(tail < alpha)).select("c")
     return tiles.join(bursts, on="c").select("a", (pl.col("c") // span // 2).cast(pl.UInt32).alias("m"), "c")
