@@ -11,6 +11,7 @@ CSV for spreadsheets   :func:`neutralise_cells`     formulas (``=``, ``+``, ``-`
 inline JSON in HTML    :func:`html_safe_json`       ``</script>``, ``<!--``, U+2028/2029
 Markdown               :func:`markdown_text`        raw HTML, emphasis, links, tables
 terminal               :func:`terminal_text`        ANSI escapes, control and bidi codes
+XML (GraphML)          :func:`xml_text`             characters XML 1.0 forbids
 error messages         :func:`excerpt`              megabyte values, line breaks
 =====================  ===========================  ====================================
 
@@ -138,6 +139,21 @@ def terminal_text(value: Any) -> str:
     'ok\\\\x1b[31mred\\\\u202eevil\\\\x0d'
     """
     return _visible_controls("" if value is None else str(value))
+
+
+# ------------------------------------------------------------------ XML
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> str:
+    """Text every XML 1.0 parser accepts: forbidden characters (NUL, ESC, ...) become visible escapes.
+
+    Markup characters are left to the XML writer, which escapes them.
+
+    >>> xml_text("a\\x00b\\x1b[1m")
+    'a\\\\x00b\\\\x1b[1m'
+    """
+    return _XML_ILLEGAL.sub(_escape_char, "" if value is None else str(value))
 
 
 # ------------------------------------------------------------------ messages
