@@ -153,10 +153,13 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
                 f"{raw.path}: no line could be read ({raw.rejects.height:,} malformed, e.g. line "
                 f"{raw.rejects['line'][0]}: {raw.rejects['reason'][0]}). Check that it is a {spec.name} table.")
         if absent:
-            header = excerpt(", ".join(c for c in raw.frame.columns if c != LINE) or "nothing")
+            names = [c for c in raw.frame.columns if c != LINE]
+            header = excerpt(", ".join(names) or "nothing")
+            sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
+            hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; re-export it with commas."
+                    if sep else " Rename the columns to the contract names (see README, 'Input contract').")
             raise DataContractError(
-                f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}). "
-                "Rename the columns to the contract names (see README, 'Input contract').")
+                f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}).{hint}")
         accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz, epoch_unit=epoch_unit,
                                         time_range=time_range)
         rejects.extend([raw.rejects, bad])

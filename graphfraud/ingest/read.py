@@ -118,13 +118,17 @@ def read_regular_file(path: Path) -> bytes:
         if exc.errno == errno.ENOENT and os.path.islink(path):
             raise DataContractError(f"{path}: a broken symbolic link (its target does not exist).") from None
         raise DataContractError(f"{path}: cannot be read ({exc.strerror}). Check the path and permissions.") from None
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode
+    try:
+        mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
             raise DataContractError(
                 f"{path}: is {kind}, not a regular file. graphfraud reads only regular files (a pipe or a "
                 "device may never end); copy the data into a file first.")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
         try:
             return f.read()
         except OSError as exc:
@@ -154,6 +158,20 @@ def _first_bad_line(data: bytes, encoding: str) -> int | None:
         return data[: exc.start].count(b"\n") + 1
 
 
+_BINARY_SIGNATURES = ((b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"), (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) file"),
+                      (b"PAR1", "a Parquet file"), (b"\x1f\x8b", "gzip data"), (b"%PDF", "a PDF"))
+
+
+def _binary(data: bytes) -> str | None:
+    """What ``data`` is when it is plainly not text, else None."""
+    for magic, what in _BINARY_SIGNATURES:
+        if data.startswith(magic):
+            return what
+    head = data[:65_536]
+    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    return "binary data" if head and controls / len(head) > 0.01 else None
+
+
 def _decode(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
     """Return UTF-8 bytes and the encoding they were read in."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -165,13 +183,20 @@ def _decode(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
         except UnicodeDecodeError:
             continue
         return (data if enc == "utf-8" or enc.replace("-", "").lower() == "utf8" else text.encode("utf-8")), enc
-    # Nothing worked: say where each candidate breaks and which (if any) would work.
+    what = _binary(data)
+    if what:
+        raise DataContractError(f"{path}: is not a text table but {what}. Export the table as CSV (UTF-8), "
+                                "Parquet or JSON Lines, with the file name saying which.")
+    # Say where each candidate breaks and which (if any) would work.
     fails = {enc: _first_bad_line(data, enc) for enc in _CANDIDATES}
     works = [enc for enc, line in fails.items() if line is None and enc not in tried]
     first = fails.get(tried[0]) or _first_bad_line(data, tried[0])
     where = f"line {first} is not valid {' or '.join(tried)}"
     if works:
         advice = f"Re-run with --encoding {works[0]}" + (f" (or {', '.join(works[1:])})" if works[1:] else "") + "."
+    elif len(set(fails.values())) == 1:
+        advice = (f"No supported encoding ({', '.join(_CANDIDATES)}) decodes that line: fix or remove it, "
+                  "or re-save the file as UTF-8.")
     else:
         advice = ("No supported encoding decodes the whole file (" +
                   ", ".join(f"{enc} fails at line {line}" for enc, line in fails.items()) +
@@ -390,6 +415,8 @@ def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One JSON object per line into a string frame (with ``_line``) and per-line rejects."""
     data = _normalise_newlines(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = b"   " + data[3:]  # the BOM's bytes become blanks: offsets and line numbers stay
     starts, ends = _line_spans(data)
     arr = np.frombuffer(data, np.uint8)
     printable = ~np.isin(arr, np.frombuffer(b" \t\n\x0c\x0b", np.uint8))
@@ -433,7 +460,7 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
     for n in line_numbers.tolist():
         raw = data[starts[n - 1]: ends[n - 1]].decode("utf-8")
         try:
-            obj = json.loads(raw)
+            obj = json.loads(raw.lstrip("\ufeff"))  # a BOM where two exports were concatenated
         except (json.JSONDecodeError, RecursionError) as exc:
             bad_lines.append(n), bad_values.append(raw)
             bad_reasons.append(BAD_JSON.format(detail=getattr(exc, "msg", "nested too deeply")))
@@ -477,5 +504,9 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
             exprs.append(col.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str),
                                           return_dtype=pl.String, skip_nulls=True).alias(name))
         else:
-            exprs.append(col.cast(pl.String).alias(name))
+            try:  # most types cast; some (durations, binary, objects) do not, and are printed instead
+                frame.head(1).select(col.cast(pl.String))
+                exprs.append(col.cast(pl.String).alias(name))
+            except pl.exceptions.PolarsError:
+                exprs.append(col.map_elements(str, return_dtype=pl.String, skip_nulls=True).alias(name))
     return frame.select(exprs)

@@ -93,10 +93,15 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     present = [c for c in spec.columns if c.name in raw.columns]
     # Parse every column once; the checks then read the parsed column and the raw value.
     parsed: list[pl.Expr] = []
-    checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
-    for name in raw.columns:
-        if name != LINE:
-            checks.append((pl.col(name).str.len_bytes() > MAX_FIELD_BYTES, name, TOO_LONG))
+    checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
+    # One check over every column (a file may have thousands: a branch per column would
+    # nest that deep); the column it names is the first one that is too long.
+    fields = [c for c in raw.columns if c != LINE]
+    too_long = [pl.col(c).str.len_bytes().fill_null(0) > MAX_FIELD_BYTES for c in fields]
+    if fields:
+        first = pl.concat_list(too_long).list.arg_max()
+        checks.append((pl.any_horizontal(too_long), first.replace_strict(dict(enumerate(fields)), return_dtype=pl.String),
+                       TOO_LONG))
     for col in present:
         value, invalid = _parsed(col.kind, pl.col(col.name), tz, epoch_unit, time_range)
         parsed.append(value.alias(f"__v_{col.name}"))
@@ -109,11 +114,14 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
     frame = raw.with_columns(parsed + missing)
     if checks:
+        def name(column: str | pl.Expr) -> pl.Expr:
+            return column if isinstance(column, pl.Expr) else pl.lit(column)
+
         reason_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-        column_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+        column_expr = pl.when(checks[0][0]).then(name(checks[0][1]))
         for mask, column, reason in checks[1:]:
             reason_expr = reason_expr.when(mask).then(pl.lit(reason))
-            column_expr = column_expr.when(mask).then(pl.lit(column))
+            column_expr = column_expr.when(mask).then(name(column))
         frame = frame.with_columns(reason_expr.otherwise(None).alias("_reason"),
                                    column_expr.otherwise(None).alias("_column"))
     else:
