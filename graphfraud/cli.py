@@ -137,7 +137,7 @@ def _ring_table(rings, limit: int, title: str) -> RichTable:
         table.add_column(col, justify=just, overflow="fold")
     for i, row in enumerate(rings.head(limit).iter_rows(named=True), 1):
         top = "\n".join(row["reasons"].split("; ")[:3])
-        table.add_row(str(i), row["ring_id"], f"{row['score']:.2f}", str(row["n_accounts"]), top)
+        table.add_row(str(i), safe(row["ring_id"]), f"{row['score']:.2f}", str(row["n_accounts"]), safe(top))
     return table
 
 
@@ -197,8 +197,8 @@ def detect(
         stdout.print(_ring_table(det.rings_, top, f"{det.rings_.height} ring(s) flagged (score ≥ {threshold})"))
     else:
         stdout.print(f"no ring reached the threshold {threshold}; {det.candidates_.height} candidate(s) "
-                               f"in {out / 'candidates.csv'}")
-    stdout.print(f"results in {out}: rings.csv, ring_members.csv, candidates.csv, evidence/, "
+                               f"in {safe(out / 'candidates.csv')}")
+    stdout.print(f"results in {safe(out)}: rings.csv, ring_members.csv, candidates.csv, evidence/, "
                            f"manifest.json  ({sum(det.timings_.values()):.1f}s)")
 
 
@@ -254,9 +254,9 @@ def export(
     from .export.casefile import export_cases
 
     paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_score, redact=redact, zip_bundle=zip_)
-    stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
+    stdout.print(f"wrote {len(paths)} case file(s) under {safe(to)}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
-        stdout.print(f"  {p}")
+        stdout.print(f"  {safe(p)}")
 
 
 neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, keep schema files current.",
@@ -308,7 +308,7 @@ def neo4j_ingest(
 
     loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
                           progress=_progress)
-    if loaded.report.n_rejected:
+    if loaded.report.n_rejected or loaded.report.problems()[0]:
         path = loaded.report.write_rejects(Path("graphfraud-rejects.csv"))
         _require_rows(loaded.report, f"See the rejected rows in {path}.")
         console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {safe(path)}[/yellow]")

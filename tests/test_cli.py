@@ -134,7 +134,7 @@ def test_unexpected_errors_exit_1_with_a_summary_and_traceback_only_under_debug(
         "import graphfraud.ingest as ingest\n"
         "def broken(*a, **k):\n    raise ZeroDivisionError('simulated bug')\n"
         "ingest.load_dataset = broken\n", "utf-8")
-    env = {"PYTHONPATH": str(hook)}
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
     proc = _entry("validate", str(minimal), "--report", str(tmp_path / "r.csv"), env=env)
     assert proc.returncode == 1
     line = _one_line_error(proc)

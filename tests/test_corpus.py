@@ -218,7 +218,10 @@ def _check(name: str, case: Case, root: Path) -> list[str]:
     case.build(d)
     problems = []
     report = root / "rejects.csv"
-    proc = _run("validate", str(d), "--report", str(report))
+    try:
+        proc = _run("validate", str(d), "--report", str(report))
+    except subprocess.TimeoutExpired:
+        return [f"validate hung: no end within {TIMEOUT_S} s"]
     out = proc.stdout + proc.stderr
     if "Traceback" in out or proc.returncode not in (0, 2):
         return [f"validate exited {proc.returncode}:\n{out[-1500:]}"]
@@ -245,7 +248,10 @@ def _check(name: str, case: Case, root: Path) -> list[str]:
                 problems.append(f"{table}: {n} reject record(s) for {read - accepted} rejected row(s)")
     if case.detect and not problems:
         run = root / "run"
-        proc = _run("detect", str(d), "--out", str(run))
+        try:
+            proc = _run("detect", str(d), "--out", str(run))
+        except subprocess.TimeoutExpired:
+            return [f"detect hung: no end within {TIMEOUT_S} s"]
         if proc.returncode != 0 or "Traceback" in proc.stderr:
             problems.append(f"detect exited {proc.returncode}:\n{proc.stderr[-1500:]}")
         else:

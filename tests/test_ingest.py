@@ -423,6 +423,9 @@ def test_usability_needs_rows_in_every_required_table_and_few_rejects(minimal):
     write(minimal, "reviews.csv", REVIEW_HEADER + "".join(f"r{i},007,m1,5,2024-03-01\n" for i in range(8))
           + "r8,ghost,m1,5,2024-03-01\nr9,007,m1,5,yesterday\n")
     assert load_dataset(minimal).report.problems() == ([], ["reviews: 20.0% of 10 row(s) rejected"])
+    # An optional table that loses every row is a warning, not silence.
+    write(minimal, "logins.csv", "account_id,created_at\nghost,2024-03-01\n")
+    assert load_dataset(minimal).report.problems()[1][-1] == "logins: 100.0% of 1 row(s) rejected"
 
 
 # ---------------------------------------------------------------- inputs that never end

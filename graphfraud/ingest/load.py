@@ -52,14 +52,16 @@ class LoadReport:
         """(fatal, warnings): required tables left without rows, and tables rejecting more than ``limit``.
 
         >>> rep = LoadReport([TableReport("reviews", "reviews.csv", "utf-8", 10, 0, {"x": 10}),
-        ...                   TableReport("orders", "orders.csv", "utf-8", 10, 8, {"x": 2})], pl.DataFrame())
+        ...                   TableReport("orders", "orders.csv", "utf-8", 10, 8, {"x": 2}),
+        ...                   TableReport("logins", "logins.csv", "utf-8", 4, 0, {"x": 4})], pl.DataFrame())
         >>> rep.problems()
-        (['reviews: all 10 row(s) rejected'], ['orders: 20.0% of 10 row(s) rejected'])
+        (['reviews: all 10 row(s) rejected'], ['orders: 20.0% of 10 row(s) rejected', 'logins: 100.0% of 4 row(s) rejected'])
         """
+        empty = {t.table for t in self.tables if t.table in REQUIRED_TABLES and t.accepted == 0}
         fatal = [f"{t.table}: all {t.read:,} row(s) rejected" if t.read else f"{t.table}: no rows"
-                 for t in self.tables if t.table in REQUIRED_TABLES and t.accepted == 0]
+                 for t in self.tables if t.table in empty]
         warn = [f"{t.table}: {t.reject_share:.1%} of {t.read:,} row(s) rejected" for t in self.tables
-                if t.accepted and t.reject_share > limit]
+                if t.table not in empty and t.reject_share > limit]
         return fatal, warn
 
     @property
