@@ -60,6 +60,51 @@ def epoch_ms(number: pl.Expr, unit: str = "auto") -> pl.Expr:
     return pl.when((ms >= 0) & (ms < _MS_MAX)).then(ms).otherwise(None).cast(pl.Int64)
 
 
+def timestamp_text(expr: pl.Expr) -> pl.Expr:
+    """The text form :func:`parse_timestamp_text` reads: trimmed, compact dates spelt out in ISO.
+
+    >>> pl.select(timestamp_text(pl.lit(" 20240301103000 "))).item()
+    '2024-03-01T10:30:00'
+    """
+    x = expr.cast(pl.String).str.strip_chars()
+    # Compact dates become ISO; with their dashes they can no longer pass as epochs.
+    x = (x.str.replace(r"^(\d{4})(\d\d)(\d\d)$", "${1}-${2}-${3}")
+          .str.replace(r"^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$", "${1}-${2}-${3}T${4}:${5}:${6}"))
+    x = pl.when(x.str.contains(r"^\d{4}-\d\d-\d\d \d")).then(
+        x.str.replace(" ", "T", literal=True)).otherwise(x)
+    return x.str.replace(r"Z$", "+00:00")
+
+
+def parse_timestamp_text(x: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr:
+    """Parse the output of :func:`timestamp_text` (see :func:`parse_timestamp`).
+
+    Callers with many rows materialise :func:`timestamp_text` first: this expression
+    reads it once per accepted form.
+    """
+    def aware(fmt: str) -> pl.Expr:
+        return x.str.to_datetime(fmt, strict=False, time_unit="ms", time_zone="UTC")
+
+    def naive(fmt: str) -> pl.Expr:
+        return (x.str.to_datetime(fmt, strict=False, time_unit="ms")
+                .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC"))
+
+    epoch = (
+        pl.when(x.str.contains(r"^\d+(\.\d+)?$"))
+        .then(epoch_ms(x.cast(pl.Float64, strict=False), epoch_unit))
+        .cast(pl.Datetime("ms"))
+        .dt.replace_time_zone("UTC")
+    )
+    return pl.coalesce(
+        aware("%Y-%m-%dT%H:%M:%S%.f%:z"),
+        aware("%Y-%m-%dT%H:%M:%S%.f%z"),
+        naive("%Y-%m-%dT%H:%M:%S%.f"),
+        naive("%Y-%m-%dT%H:%M"),
+        naive("%Y-%m-%d"),
+        epoch,
+    )
+
+
 def parse_timestamp(expr: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr:
     """Parse every accepted timestamp form into ``Datetime('ms', 'UTC')``.
 
@@ -74,38 +119,7 @@ def parse_timestamp(expr: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr
     >>> [t.isoformat() for t in pl.select(parse_timestamp(pl.lit(s), "UTC")).to_series()]
     ['2024-03-01T00:00:00+00:00', '2024-03-01T00:00:00+00:00', '2024-03-01T00:00:00+00:00']
     """
-    x = expr.cast(pl.String).str.strip_chars()
-    x = pl.when(x.str.contains(r"^\d{4}-\d\d-\d\d \d")).then(
-        x.str.replace(" ", "T", literal=True)).otherwise(x)
-    x = x.str.replace(r"Z$", "+00:00")
-
-    def aware(fmt: str) -> pl.Expr:
-        return x.str.to_datetime(fmt, strict=False, time_unit="ms", time_zone="UTC")
-
-    def naive(fmt: str, value: pl.Expr = x) -> pl.Expr:
-        return (value.str.to_datetime(fmt, strict=False, time_unit="ms")
-                .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone("UTC"))
-
-    compact = x.str.contains(r"^(\d{8}|\d{14})$")
-    number = x.cast(pl.Float64, strict=False)
-    epoch = (
-        pl.when(x.str.contains(r"^\d+(\.\d+)?$") & ~compact)
-        .then(epoch_ms(number, epoch_unit))
-        .cast(pl.Datetime("ms"))
-        .dt.replace_time_zone("UTC")
-    )
-    only_compact = pl.when(compact).then(x)
-    return pl.coalesce(
-        aware("%Y-%m-%dT%H:%M:%S%.f%:z"),
-        aware("%Y-%m-%dT%H:%M:%S%.f%z"),
-        naive("%Y-%m-%dT%H:%M:%S%.f"),
-        naive("%Y-%m-%dT%H:%M"),
-        naive("%Y-%m-%d"),
-        naive("%Y%m%d%H%M%S", only_compact),
-        naive("%Y%m%d", only_compact),
-        epoch,
-    )
+    return parse_timestamp_text(timestamp_text(expr), tz, epoch_unit)
 
 
 def parse_number(expr: pl.Expr) -> pl.Expr:

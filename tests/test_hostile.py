@@ -194,7 +194,7 @@ def test_report_renders_every_section_and_runs_no_injected_script(hostile):
             body: document.body.innerText.length,
         })""")
         # Click the hostile member: its id shows as text in the details panel.
-        node = page.locator(f"svg#graph circle.node[data-type='Account']").filter(
+        node = page.locator("svg#graph circle.node[data-type='Account']").filter(
             has=page.locator("title", has_text=HOSTILE_ACCOUNT))
         node.first.click(force=True)
         details = page.locator("#details").inner_text()

@@ -462,3 +462,35 @@ def test_gzip_bombs_stop_while_inflating(minimal, monkeypatch):
     monkeypatch.setattr(read, "GZIP_MIN_ALLOWANCE", 1_000_000)
     with pytest.raises(DataContractError, match=r"reviews\.csv\.gz: inflates to more than .* decompression bomb"):
         load_dataset(minimal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=0, max_size=300).map(lambda b: bytes(b'ab,"\n'[x % 5] for x in b)),
+       st.sampled_from([1, 2, 7, 64, 1 << 23]))
+def test_record_structure_is_the_same_in_any_chunking(data, chunk):
+    """Record boundaries, field counts and line numbers by quote parity, chunked or not."""
+    import numpy as np
+
+    from graphfraud.ingest import read
+
+    starts, fields, lines, inside, line, start, start_line, commas = [], [], [], False, 1, 0, 1, 0
+    for pos, byte in enumerate(data):  # the plain sequential definition
+        if byte == ord('"'):
+            inside = not inside
+        elif byte == ord(",") and not inside:
+            commas += 1
+        elif byte == ord("\n"):
+            line += 1
+            if not inside:
+                starts.append(start), fields.append(commas + 1), lines.append(start_line)
+                start, start_line, commas = pos + 1, line, 0
+    if start < len(data):
+        starts.append(start), fields.append(commas + 1), lines.append(start_line)
+    old, read._CHUNK = read._CHUNK, chunk
+    try:
+        got = read._structure(data)
+    finally:
+        read._CHUNK = old
+    assert got.starts.tolist() == starts and got.fields.tolist() == fields and got.lines.tolist() == lines
+    assert got.balanced == (not inside)
+    assert np.all(got.ends >= got.starts)

@@ -226,7 +226,8 @@ def read_raw(name: str, path: Path, encoding: str = "auto") -> RawTable:
         try:
             frame = pl.read_parquet(io.BytesIO(data))
         except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
-            raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(str(exc).splitlines()[0] if str(exc) else exc, 160)}).") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}).") from None
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
         frame = _stringify(frame).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
@@ -240,7 +241,13 @@ _HEADER_JUNK = re.compile(r"^[\s\ufeff\u200b\x00-\x1f\x7f]+|[\s\ufeff\u200b\x00-
 
 def _normalise_newlines(data: bytes) -> bytes:
     # Lone CR (old Mac exports) and CRLF both end a line; after this only LF does.
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    return data.replace(b"\r", b"\n") if b"\r" in data else data
+
+
+#: Bytes examined at once by the structure check (bounds its working memory to a few times this).
+_CHUNK = 1 << 23
 
 
 @dataclass
@@ -255,18 +262,43 @@ class _Structure:
 
 
 def _structure(data: bytes) -> _Structure:
+    """Where records start and end, and their field counts, in chunks of :data:`_CHUNK` bytes.
+
+    A newline or comma separates only outside quotes; inside/outside is the parity of the
+    quotes before it (RFC 4180's doubled quote keeps the parity), carried across chunks.
+    """
     arr = np.frombuffer(data, np.uint8)
-    inside = np.logical_xor.accumulate(arr == ord('"'))  # True inside quotes (RFC 4180 "" keeps parity)
-    newline = arr == ord("\n")
-    ends = np.flatnonzero(newline & ~inside)
-    starts = np.concatenate(([0], ends + 1))
-    ends = np.concatenate((ends, [arr.size]))
-    keep = starts < arr.size  # a final newline opens no record
-    starts, ends = starts[keep], ends[keep]
-    commas = (arr == ord(",")) & ~inside
-    fields = (np.add.reduceat(commas, starts, dtype=np.int64) + 1) if starts.size else np.zeros(0, np.int64)
-    lines = np.searchsorted(np.flatnonzero(newline), starts) + 1
-    return _Structure(starts, ends, fields, lines, not bool(inside[-1]) if arr.size else True)
+    quoted = b'"' in data
+    ends, commas_to_end, lines_to_end = [], [], []
+    inside_carry, commas_before, newlines_before = False, 0, 0
+    for lo in range(0, arr.size, _CHUNK):
+        chunk = arr[lo: lo + _CHUNK]
+        newlines = np.flatnonzero(chunk == ord("\n"))
+        commas = chunk == ord(",")
+        bound = newlines
+        if quoted:
+            inside = np.logical_xor.accumulate(chunk == ord('"'))
+            if inside_carry:
+                np.logical_not(inside, out=inside)
+            inside_carry = bool(inside[-1])
+            bound = newlines[~inside[newlines]]
+            commas &= ~inside
+        comma_pos = np.flatnonzero(commas)
+        ends.append(bound + lo)
+        commas_to_end.append(commas_before + np.searchsorted(comma_pos, bound))
+        lines_to_end.append(newlines_before + np.searchsorted(newlines, bound) + 1)
+        commas_before += comma_pos.size
+        newlines_before += newlines.size
+    end = np.concatenate([*ends, [arr.size]])
+    del ends
+    start = np.empty_like(end)
+    start[0], start[1:] = 0, end[:-1] + 1
+    fields = np.diff(np.concatenate([[0], *commas_to_end, [commas_before]])).astype(np.int32) + 1
+    line = np.concatenate([[1], *lines_to_end])
+    line[1:] += 1
+    # A final newline opens no record (slices, not copies: these arrays are per record).
+    n = end.size - 1 if start[-1] == arr.size else end.size
+    return _Structure(start[:n], end[:n], fields[:n], line[:n], not inside_carry)
 
 
 def _header(data: bytes, st: _Structure, path: Path) -> list[str]:
@@ -334,7 +366,9 @@ def _csv_fast(data: bytes, st: _Structure, names: list[str], path: Path,
         raw += [""] * (idx.size - len(raw))  # quoting every one of millions of bad rows helps nobody
         rejects = _record_rejects(table, path, lines[idx].tolist(), raw,
                                   [RAGGED.format(got=int(f), want=len(names)) for f in fields[idx]])
-    return frame.filter(pl.Series(~blank & ~ragged)), rejects
+    keep = ~blank & ~ragged
+    # Filtering copies every column: only when there is something to drop.
+    return (frame if keep.all() else frame.filter(pl.Series(keep))), rejects
 
 
 def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:

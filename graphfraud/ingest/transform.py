@@ -19,7 +19,7 @@ from typing import Callable
 import polars as pl
 
 from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
-from ..parse import normalise_id, parse_number, parse_timestamp
+from ..parse import normalise_id, parse_number, parse_timestamp, parse_timestamp_text, timestamp_text
 from ..textsafe import EXCERPT_CHARS
 
 #: Column holding each row's line number in its source file (1-based, header = line 1).
@@ -44,6 +44,9 @@ def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
             time_range: TimeRange | None) -> tuple[pl.Expr, list[tuple[Check, str]]]:
     """Return (parsed value, [(check over the parsed value, reason)]) for a column kind.
 
+    A timestamp ``expr`` is already :func:`~graphfraud.parse.timestamp_text` (materialised
+    by the caller, so the text is normalised once, not once per accepted form).
+
     The checks read the already parsed column, so each value is parsed once; the first
     failing check names the reason.
     """
@@ -53,7 +56,7 @@ def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
             lo, hi = (pl.lit(t.astimezone(dt.timezone.utc), pl.Datetime("ms", "UTC"))
                       for t in (time_range.earliest, time_range.latest))
             checks.append((lambda v: (v < lo) | (v > hi), OUT_OF_RANGE))
-        return parse_timestamp(expr, tz, epoch_unit), checks
+        return parse_timestamp_text(expr, tz, epoch_unit), checks
     if kind == "rating":
         return parse_number(expr), [(lambda v: v.is_null() | ~v.is_finite() | (v < 1) | (v > 5), BAD_RATING)]
     if kind == "amount":
@@ -95,15 +98,14 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     parsed: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
     # One check over every column (a file may have thousands: a branch per column would
-    # nest that deep); the column it names is the first one that is too long.
+    # nest that deep); which column it was is looked up afterwards, for those rows only.
     fields = [c for c in raw.columns if c != LINE]
-    too_long = [pl.col(c).str.len_bytes().fill_null(0) > MAX_FIELD_BYTES for c in fields]
     if fields:
-        first = pl.concat_list(too_long).list.arg_max()
-        checks.append((pl.any_horizontal(too_long), first.replace_strict(dict(enumerate(fields)), return_dtype=pl.String),
-                       TOO_LONG))
+        checks.append((pl.any_horizontal([pl.col(c).str.len_bytes() > MAX_FIELD_BYTES for c in fields]),
+                       _SOME_COLUMN, TOO_LONG))
     for col in present:
-        value, invalid = _parsed(col.kind, pl.col(col.name), tz, epoch_unit, time_range)
+        source = pl.col(f"__t_{col.name}") if col.kind == "timestamp" else pl.col(col.name)
+        value, invalid = _parsed(col.kind, source, tz, epoch_unit, time_range)
         parsed.append(value.alias(f"__v_{col.name}"))
         raw_missing = pl.col(f"__m_{col.name}")
         if col.required:
@@ -112,7 +114,8 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
             checks.append((~raw_missing & check(pl.col(f"__v_{col.name}")), col.name, reason))
     missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
-    frame = raw.with_columns(parsed + missing)
+    texts = [timestamp_text(pl.col(c.name)).alias(f"__t_{c.name}") for c in present if c.kind == "timestamp"]
+    frame = (raw.with_columns(texts) if texts else raw).with_columns(parsed + missing)
     if checks:
         def name(column: str | pl.Expr) -> pl.Expr:
             return column if isinstance(column, pl.Expr) else pl.lit(column)
@@ -138,10 +141,25 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
             pl.when(dup).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
         )
     bad_rows = frame.select(LINE, "_reason", "_column").with_row_index("_i").filter(pl.col("_reason").is_not_null())
-    rejects = reject_records(spec.name, file, raw, bad_rows)
+    rejects = reject_records(spec.name, file, raw, _name_long_columns(bad_rows, raw, fields))
     accepted = frame.filter(pl.col("_reason").is_null()).select(
         [pl.col(f"__v_{c.name}").alias(c.name) for c in present] + extras + [LINE])
     return accepted, rejects
+
+
+_SOME_COLUMN = "\x00column"  # placeholder: one of the columns, named by _name_long_columns
+
+
+def _name_long_columns(bad: pl.DataFrame, raw: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """Name, for rows rejected as too long, the first column that is."""
+    long_rows = bad.filter(pl.col("_column") == _SOME_COLUMN)
+    if long_rows.height == 0:
+        return bad
+    rows = raw.select(fields)[long_rows["_i"]]
+    first = rows.select(pl.concat_list([pl.col(c).str.len_bytes().fill_null(0) > MAX_FIELD_BYTES for c in fields])
+                        .list.arg_max().alias("k"))["k"]
+    named = long_rows.with_columns(pl.Series("_column", [fields[k] for k in first.to_list()], dtype=pl.String))
+    return pl.concat([bad.filter(pl.col("_column") != _SOME_COLUMN), named]).sort("_i")
 
 
 def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
@@ -154,8 +172,8 @@ def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) 
     parts = []
     for column, group in bad.group_by("_column", maintain_order=True):
         name = column[0]
-        values = (raw.select(cut(pl.col(name).cast(pl.String)))[name].gather(group["_i"]) if name in raw.columns
-                  else pl.Series([None] * group.height, dtype=pl.String))
+        values = (pl.select(cut(pl.lit(raw[name].cast(pl.String).gather(group["_i"]))).alias(name))[name]
+                  if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String))
         parts.append(pl.DataFrame({
             "table": table, "file": file, "line": group[LINE].cast(pl.Int64), "column": name,
             "value": values, "reason": group["_reason"],
@@ -177,6 +195,6 @@ def reference_rejects(table: str, file: str, frame: pl.DataFrame, column: str,
     reason = f"unknown {target_table.removesuffix('s')}"
     rejects = pl.DataFrame({
         "table": table, "file": file, "line": bad[LINE].cast(pl.Int64), "column": column,
-        "value": bad.select(cut(pl.col(column)))[column], "reason": reason,
+        "value": bad.select(cut(pl.col(column)))[column], "reason": reason,  # the rejected rows only
     }, schema=REJECT_SCHEMA)
     return frame.filter(~dangling), rejects
