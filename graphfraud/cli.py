@@ -1,27 +1,24 @@
 """The ``graphfraud`` command line: a thin layer over the library API.
 
-Nothing imports this module. Errors derived from ``GraphfraudError`` are caught once,
-printed as one line, and turned into a non-zero exit without a traceback.
+Nothing imports this module. How a command ends (errors, Ctrl-C, exit codes) and how
+text from the data is made safe to print is :mod:`graphfraud.terminal`'s job.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from . import terminal
 from ._version import __version__
-from .errors import GraphfraudError
 from .ingest import DEFAULT_TZ, load_dataset
 from .ingest.read import ENCODINGS
-
-console = Console(stderr=True)
-stdout = Console()
+from .parse import EPOCH_UNITS
+from .terminal import console, safe, stdout
 
 app = typer.Typer(
     name="graphfraud",
@@ -33,6 +30,10 @@ app = typer.Typer(
 
 EncodingOpt = typer.Option("auto", "--encoding", help=f"Input encoding: {', '.join(ENCODINGS)} (auto = UTF-8, else GB18030).")
 TzOpt = typer.Option(DEFAULT_TZ, "--tz", help="IANA time zone for timestamps without an offset.")
+EpochUnitOpt = typer.Option("auto", "--epoch-unit",
+                            help=f"Unit of numeric timestamps: {', '.join(EPOCH_UNITS)} (auto = from their magnitude).")
+TimeRangeOpt = typer.Option(None, "--time-range", help="Accepted timestamps START..END (ISO dates, UTC); rows outside "
+                                                       "are rejected. Default 2000-01-01..(now + 1 day).")
 
 
 def _version(value: bool) -> None:
@@ -43,12 +44,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")) -> None:
+                                      help="Print the version and exit."),
+         debug: bool = typer.Option(False, "--debug", help="Show the full traceback of unexpected errors.")) -> None:
     """Find collusion rings behind fake orders and fake reviews (刷单炒信)."""
+    terminal.set_debug(debug)
 
 
 def _progress(message: str) -> None:
-    console.print(f"[dim]… {message}[/dim]")
+    console.print(f"[dim]… {safe(message)}[/dim]")
 
 
 @app.command()
@@ -85,22 +88,38 @@ def validate(
     report: Path = typer.Option(Path("graphfraud-rejects.csv"), "--report", help="Where to write rejected rows."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
 ) -> None:
     """Check input files against the data contract and report every rejected row."""
-    result = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
-    table = RichTable(title=f"validation of {data_dir}")
+    from .contract import USABLE_REJECT_SHARE
+
+    result = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
+                          progress=_progress)
+    table = RichTable(title=f"validation of {safe(data_dir)}")
     for col in ("table", "file", "encoding", "read", "accepted", "rejected", "reasons"):
         table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
     for t in result.report.tables:
         reasons = "; ".join(f"{r}: {n:,}" for r, n in sorted(t.rejected_by_reason.items())) or "-"
-        table.add_row(t.table, t.file, t.encoding, f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}", reasons)
+        table.add_row(t.table, safe(t.file), t.encoding, f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}",
+                      safe(reasons))
     stdout.print(table)
     if result.report.ignored_files:
-        stdout.print(f"ignored (not a contract table): {', '.join(result.report.ignored_files)}")
+        stdout.print(f"ignored (not a contract table): {safe(', '.join(result.report.ignored_files))}")
+    stdout.print(f"accepted time range: {result.report.time_range} (--time-range)", highlight=False)
     path = result.report.write_rejects(report)
     n = result.report.n_rejected
-    stdout.print(f"{n:,} rejected row(s); report: {path}" if n else f"no rejected rows; empty report: {path}")
-    stdout.print("data is usable.")
+    stdout.print(f"{n:,} rejected row(s); report: {safe(path)}" if n else f"no rejected rows; empty report: {safe(path)}")
+    from .pipeline import require_rows
+
+    require_rows(result.report, f"See the rejected rows in {path}.")
+    _, warnings = result.report.problems()
+    if warnings:
+        for w in warnings:
+            console.print(f"[yellow]warning: {safe(w)} (more than {USABLE_REJECT_SHARE:.0%})[/yellow]")
+        console.print("[yellow]the data is usable only with care: check the rejected rows before detecting.[/yellow]")
+    else:
+        stdout.print("data is usable.")
 
 
 FdrOpt = typer.Option(0.01, "--fdr", help="False discovery rate: the expected share of flagged rings that are not "
@@ -114,16 +133,14 @@ def _detector(seed: int, fdr: float, resolution: float):
 
 
 def _ring_table(rings, limit: int, title: str) -> RichTable:
-    from rich.markup import escape
-
     table = RichTable(title=title, show_lines=True)
     for col, just in (("#", "right"), ("ring", "left"), ("type", "left"), ("evidence", "right"),
                       ("accounts", "right"), ("top reasons", "left")):
         table.add_column(col, justify=just, overflow="fold")
     for i, row in enumerate(rings.head(limit).iter_rows(named=True), 1):
         top = "\n".join((row["reasons"] or "").split("; ")[:3])
-        table.add_row(str(i), row["ring_id"], row["ring_type"], f"{row['evidence']:.1f}", str(row["n_accounts"]),
-                      escape(top))
+        table.add_row(str(i), safe(row["ring_id"]), safe(row["ring_type"]), f"{row['evidence']:.1f}",
+                      str(row["n_accounts"]), safe(top))
     return table
 
 
@@ -133,9 +150,9 @@ def _print_run(run, top: int, fdr: float, out: Path) -> None:
         stdout.print(_ring_table(rings, top, f"{rings.height} ring(s) flagged at FDR {fdr}"))
     else:
         stdout.print(f"no ring reached FDR {fdr}; {run.candidates.height} candidate(s) with an outcome effect "
-                     f"in {out / 'candidates.csv'}")
+                     f"in {safe(out / 'candidates.csv')}")
     total = sum(v for v in run.manifest.get("timings_s", {}).values() if isinstance(v, (int, float)))
-    stdout.print(f"results in {out}: rings.csv, ring_members.csv, candidates.csv, evidence/, rejects.csv, "
+    stdout.print(f"results in {safe(out)}: rings.csv, ring_members.csv, candidates.csv, evidence/, rejects.csv, "
                  f"manifest.json  ({total:.1f}s)")
 
 
@@ -148,6 +165,8 @@ def detect(
     resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution of the candidate generators."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
     top: int = typer.Option(10, "--top", help="Rings to print."),
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
@@ -167,9 +186,9 @@ def detect(
         if data_dir is None:
             raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
         run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress,
-                           previous=previous)
+                           previous=previous, epoch_unit=epoch_unit, time_range=time_range)
         if run.rejects.height:
-            console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; see {out / 'rejects.csv'}[/yellow]")
+            console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; see {safe(out / 'rejects.csv')}[/yellow]")
     if neo4j:
         _push(run)
     _print_run(run, top, fdr, out)
@@ -218,9 +237,9 @@ def export(
     from .export.casefile import export_cases
 
     paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_evidence, redact=redact, zip_bundle=zip_)
-    stdout.print(f"wrote {len(paths)} case file(s) under {to}" + (" (redacted)" if redact else ""))
+    stdout.print(f"wrote {len(paths)} case file(s) under {safe(to)}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
-        stdout.print(f"  {p}")
+        stdout.print(f"  {safe(p)}")
 
 
 @app.command()
@@ -257,10 +276,8 @@ def expand(
     table = RichTable(title=f"{len(wanted)} tip(s)")
     for col in ("tip", "kind", "answer", "ring", "accounts looked at"):
         table.add_column(col)
-    from rich.markup import escape
-
     for r in answers.iter_rows(named=True):
-        table.add_row(escape(r["tip"]), r["tip_kind"] or "-", r["status"], r["ring_id"] or "-", str(r["looked_at"]))
+        table.add_row(safe(r["tip"]), r["tip_kind"] or "-", r["status"], safe(r["ring_id"] or "-"), str(r["looked_at"]))
     stdout.print(table)
     if run.rings.height:
         paths = export_cases(run, out / "cases")
@@ -282,11 +299,11 @@ def diff(
     from .run import RunResult
 
     result = run_diff(RunResult.read(before).members, RunResult.read(after).members)
-    table = RichTable(title=f"rings from {before} to {after}")
+    table = RichTable(title=f"rings from {safe(before)} to {safe(after)}")
     for col in ("ring", "change", "related rings", "joined", "left"):
         table.add_column(col)
     for row in result.table().iter_rows(named=True):
-        table.add_row(row["ring_id"], row["change"], row["related"], str(row["joined"]), str(row["left"]))
+        table.add_row(safe(row["ring_id"]), row["change"], safe(row["related"]), str(row["joined"]), str(row["left"]))
     stdout.print(table)
     stdout.print(", ".join(f"{k} {v}" for k, v in sorted(result.counts().items())) or "no rings in either run")
     if json_out is not None:
@@ -329,6 +346,8 @@ def neo4j_ingest(
     batch_size: int = typer.Option(5_000, "--batch-size", min=1, help="Rows per UNWIND transaction."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
 ) -> None:
     """Load validated tables into Neo4j (constraints first, idempotent MERGE).
 
@@ -339,10 +358,14 @@ def neo4j_ingest(
 
     from .neo4j.ingest import ingest
 
-    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=_progress)
-    if loaded.report.n_rejected:
+    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
+                          progress=_progress)
+    if loaded.report.n_rejected or loaded.report.problems()[0]:
         path = loaded.report.write_rejects(Path("graphfraud-rejects.csv"))
-        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {path}[/yellow]")
+        from .pipeline import require_rows
+
+        require_rows(loaded.report, f"See the rejected rows in {path}.")
+        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {safe(path)}[/yellow]")
     with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                                     TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
@@ -383,20 +406,5 @@ def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project 
 
 
 def run() -> None:
-    """Entry point that turns GraphfraudError into a one-line message and exit code 2."""
-    try:
-        app(standalone_mode=False)
-    except GraphfraudError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Abort:
-        console.print("aborted.")
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors and exits of the (possibly vendored) click layer, recognised by shape.
-        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
-            sys.exit(exc.exit_code)
-        raise
+    """Console-script entry point: exit codes and one-line errors (see :mod:`graphfraud.terminal`)."""
+    terminal.run(app)

@@ -13,8 +13,11 @@ uses these specs, so the contract is stated once.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .errors import ParameterError
 
 Kind = Literal["id", "text", "timestamp", "rating", "amount"]
 
@@ -25,8 +28,11 @@ class Column:
 
     ``kind`` decides how values are parsed: ``id`` keeps strings exactly (leading
     zeros survive, surrounding whitespace is stripped), ``timestamp`` accepts ISO 8601
-    with or without offset, ``YYYY-MM-DD HH:MM:SS`` or epoch seconds/milliseconds,
-    ``rating`` is a number from 1 to 5, ``amount`` any number.
+    with or without offset, ``YYYY-MM-DD HH:MM:SS``, compact ``YYYYMMDD`` or epoch
+    seconds/milliseconds/microseconds/nanoseconds inside the accepted
+    :class:`TimeRange`, ``rating`` is a number from 1 to 5, ``amount`` a finite number
+    from 0 to :data:`AMOUNT_MAX` (no amount is negative: a refund is a transfer the
+    other way).
     """
 
     name: str
@@ -194,3 +200,70 @@ REQUIRED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.required)
 #: Load order: a table comes after every table it references.
 TABLE_ORDER: tuple[str, ...] = tuple(t.name for t in TABLES)
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
+
+# ------------------------------------------------------------------ plausibility and limits
+#: Largest accepted amount (currency units, or cents: either way far above any real order).
+AMOUNT_MAX = 1e10
+#: Longest value a single field may hold, in UTF-8 bytes; longer values are rejected.
+MAX_FIELD_BYTES = 2**20
+#: Longest CSV header line, in bytes (the contract's widest table needs well under 1 KiB).
+MAX_HEADER_BYTES = 2**16
+#: Share of a table's rows that may be rejected before ``validate`` stops calling the data usable.
+USABLE_REJECT_SHARE = 0.10
+#: Earliest accepted timestamp unless the user says otherwise.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+#: Latest accepted timestamp: this long after the data is loaded (clocks and zones drift).
+LATEST_AFTER_NOW = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The accepted time range, inclusive; timestamps outside it are rejected.
+
+    A year-9999 review or a mis-scaled epoch is not data: kept, it would stretch every
+    time axis. The default is :data:`EARLIEST` to one day after now.
+
+    >>> now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> str(TimeRange.parse(None, now=now))
+    '2000-01-01T00:00:00Z..2026-01-02T00:00:00Z'
+    >>> str(TimeRange.parse("2010-01-01..", now=now))
+    '2010-01-01T00:00:00Z..2026-01-02T00:00:00Z'
+    >>> TimeRange.parse("2030-01-01..2020-01-01", now=now)
+    Traceback (most recent call last):
+    ...
+    graphfraud.errors.ParameterError: --time-range '2030-01-01..2020-01-01': the start is after the end.
+    """
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    def __str__(self) -> str:
+        return f"{_iso(self.earliest)}..{_iso(self.latest)}"
+
+    @classmethod
+    def parse(cls, text: str | None, *, now: dt.datetime) -> TimeRange:
+        """``START..END`` (ISO dates or date-times, UTC unless they carry an offset); either may be empty."""
+        default = cls(EARLIEST, now.astimezone(dt.timezone.utc) + LATEST_AFTER_NOW)
+        if text is None or text.strip() in ("", ".."):
+            return default
+        start, sep, end = text.partition("..")
+        if not sep:
+            raise ParameterError(f"--time-range {text!r}: write START..END, e.g. 2015-01-01..2026-12-31 "
+                                 "(either side may be left empty for the default).")
+        bounds = [_when(part, text) if part.strip() else fallback
+                  for part, fallback in ((start, default.earliest), (end, default.latest))]
+        if bounds[0] > bounds[1]:
+            raise ParameterError(f"--time-range {text!r}: the start is after the end.")
+        return cls(*bounds)
+
+
+def _when(part: str, text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(part.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError(f"--time-range {text!r}: {part.strip()!r} is not an ISO date such as 2015-01-01.") from None
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

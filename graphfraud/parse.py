@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import polars as pl
 
-# Epoch values at or above this are milliseconds: 1e11 s would be the year 5138,
-# while 1e11 ms is 1973, so the two ranges cannot be confused for real data.
-_EPOCH_MS_FROM = 1e11
-
+#: Units an epoch number may be declared in (``auto`` reads the unit from its magnitude).
+EPOCH_UNITS: tuple[str, ...] = ("auto", "s", "ms", "us", "ns")
+#: Milliseconds per unit.
+_MS_PER = {"s": 1e3, "ms": 1.0, "us": 1e-3, "ns": 1e-6}
+# ``auto`` boundaries. Dates from 1973 to 5138 have epoch seconds below 1e11 and epoch
+# milliseconds above it; the same factor-1000 gap separates ms from us (1e14) and us
+# from ns (1e17), so for any plausible date the magnitude names the unit.
+_AUTO_FROM = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"))
+# 10000-01-01 in epoch milliseconds: later instants are not dates any tool can print.
+_MS_MAX = 253_402_300_800_000
 
 _EDGE_JUNK = r"^[\s\p{Cc}\p{Cf}\p{Z}]+|[\s\p{Cc}\p{Cf}\p{Z}]+$"
 
@@ -34,18 +40,47 @@ def normalise_id(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(None)
 
 
-def parse_timestamp(expr: pl.Expr, tz: str) -> pl.Expr:
-    """Parse every accepted timestamp form into ``Datetime('ms', 'UTC')``.
+def epoch_ms(number: pl.Expr, unit: str = "auto") -> pl.Expr:
+    """Milliseconds since 1970 from an epoch number in ``unit`` (``auto``: from its magnitude).
 
-    Accepted: ISO 8601 date or date-time with optional fraction and offset (``Z``,
-    ``+08:00``, ``+0800``), ``YYYY-MM-DD HH:MM:SS``, and epoch seconds or
-    milliseconds. Naive values are read in ``tz``. Anything else becomes null.
+    >>> pl.select(epoch_ms(pl.lit(1_709_251_200_000_000.0))).item()  # microseconds
+    1709251200000
+    >>> pl.select(epoch_ms(pl.lit(1_709_251_200.0), "s")).item()
+    1709251200000
+    """
+    if unit not in EPOCH_UNITS:
+        raise ValueError(f"epoch unit {unit!r}: use one of {', '.join(EPOCH_UNITS)}")
+    if unit == "auto":
+        scale = pl.lit(_MS_PER["s"])
+        for bound, name in reversed(_AUTO_FROM):
+            scale = pl.when(number >= bound).then(pl.lit(_MS_PER[name])).otherwise(scale)
+    else:
+        scale = pl.lit(_MS_PER[unit])
+    ms = (number * scale).floor()
+    return pl.when((ms >= 0) & (ms < _MS_MAX)).then(ms).otherwise(None).cast(pl.Int64)
+
+
+def timestamp_text(expr: pl.Expr) -> pl.Expr:
+    """The text form :func:`parse_timestamp_text` reads: trimmed, compact dates spelt out in ISO.
+
+    >>> pl.select(timestamp_text(pl.lit(" 20240301103000 "))).item()
+    '2024-03-01T10:30:00'
     """
     x = expr.cast(pl.String).str.strip_chars()
+    # Compact dates become ISO; with their dashes they can no longer pass as epochs.
+    x = (x.str.replace(r"^(\d{4})(\d\d)(\d\d)$", "${1}-${2}-${3}")
+          .str.replace(r"^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$", "${1}-${2}-${3}T${4}:${5}:${6}"))
     x = pl.when(x.str.contains(r"^\d{4}-\d\d-\d\d \d")).then(
         x.str.replace(" ", "T", literal=True)).otherwise(x)
-    x = x.str.replace(r"Z$", "+00:00")
+    return x.str.replace(r"Z$", "+00:00")
 
+
+def parse_timestamp_text(x: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr:
+    """Parse the output of :func:`timestamp_text` (see :func:`parse_timestamp`).
+
+    Callers with many rows materialise :func:`timestamp_text` first: this expression
+    reads it once per accepted form.
+    """
     def aware(fmt: str) -> pl.Expr:
         return x.str.to_datetime(fmt, strict=False, time_unit="ms", time_zone="UTC")
 
@@ -54,11 +89,9 @@ def parse_timestamp(expr: pl.Expr, tz: str) -> pl.Expr:
                 .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
                 .dt.convert_time_zone("UTC"))
 
-    number = x.cast(pl.Float64, strict=False)
     epoch = (
         pl.when(x.str.contains(r"^\d+(\.\d+)?$"))
-        .then(pl.when(number >= _EPOCH_MS_FROM).then(number).otherwise(number * 1000))
-        .cast(pl.Int64, strict=False)
+        .then(epoch_ms(x.cast(pl.Float64, strict=False), epoch_unit))
         .cast(pl.Datetime("ms"))
         .dt.replace_time_zone("UTC")
     )
@@ -72,6 +105,23 @@ def parse_timestamp(expr: pl.Expr, tz: str) -> pl.Expr:
     )
 
 
+def parse_timestamp(expr: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr:
+    """Parse every accepted timestamp form into ``Datetime('ms', 'UTC')``.
+
+    Accepted: ISO 8601 date or date-time with optional fraction and offset (``Z``,
+    ``+08:00``, ``+0800``), ``YYYY-MM-DD HH:MM:SS``, the compact ``YYYYMMDD`` and
+    ``YYYYMMDDHHMMSS`` (always dates: an 8-digit epoch would be 1970), and epoch
+    numbers in ``epoch_unit`` (``auto``: seconds, milliseconds, microseconds or
+    nanoseconds, told apart by magnitude). Naive values are read in ``tz``. Anything
+    else becomes null. The plausible range is checked by the caller.
+
+    >>> s = pl.Series(["20240301", "1709251200", "1709251200000000000"])
+    >>> [t.isoformat() for t in pl.select(parse_timestamp(pl.lit(s), "UTC")).to_series()]
+    ['2024-03-01T00:00:00+00:00', '2024-03-01T00:00:00+00:00', '2024-03-01T00:00:00+00:00']
+    """
+    return parse_timestamp_text(timestamp_text(expr), tz, epoch_unit)
+
+
 def parse_number(expr: pl.Expr) -> pl.Expr:
-    """Parse a decimal number; ``"five"`` becomes null."""
+    """Parse a decimal number; ``"five"`` becomes null (``"inf"`` and ``"nan"`` stay: callers check)."""
     return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)

@@ -23,10 +23,26 @@ import polars as pl
 from .contract import DEFAULT_TZ
 from .dataset import Dataset
 from .detect.detector import RingDetector
+from .errors import DataContractError
 from .lineage import carry_ids
 from .run import RunResult, check_output
 
 Progress = Callable[[str], None]
+
+
+def require_rows(report, hint: str) -> None:
+    """Stop when a required table has no row left after validation: nothing could be detected."""
+    fatal, _ = report.problems()
+    if fatal:
+        raise DataContractError(f"the data is not usable: {'; '.join(fatal)}. {hint}")
+
+
+def _load(data_dir: str | Path, progress: Progress | None, **options):
+    from .ingest import load_dataset
+
+    loaded = load_dataset(data_dir, progress=progress, **options)
+    require_rows(loaded.report, f"Run 'graphfraud validate {data_dir}' to see the rejected rows.")
+    return loaded
 
 
 def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report=None,
@@ -55,13 +71,11 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
     ``out`` is checked before anything is read, so a bad path fails in a second, not after
     the whole detection.
     """
-    from .ingest import load_dataset
-
     if out is not None:
         check_output(Path(out))
     prev = RunResult.read(previous) if isinstance(previous, (str, Path)) else previous
     t0 = time.perf_counter()
-    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=progress, **load_options)
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
     run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress,
                          previous=prev)
@@ -119,18 +133,16 @@ def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Pr
 
 def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None = None, *,
                  detector: RingDetector | None = None, level: float | None = None, encoding: str = "auto",
-                 tz: str = DEFAULT_TZ, progress: Progress | None = None) -> RunResult:
+                 tz: str = DEFAULT_TZ, progress: Progress | None = None, **load_options) -> RunResult:
     """From tips to the rings behind them, as a run: one row per ring found for a tip.
 
     ``rings`` holds the rings the tips lead to — flagged platform-wide, or groups measured
     around a tip — with a ``status`` column (``flagged``, ``supported``, ``no ring
     supported``); ``extras['answers']`` one row per tip. Written to ``out`` when given.
     """
-    from .ingest import load_dataset
-
     if out is not None:
         check_output(Path(out))
-    loaded = load_dataset(data_dir, encoding=encoding, tz=tz, progress=progress)
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
     det = (detector or RingDetector()).fit(loaded.dataset, progress=progress)
     if progress:
         progress(f"expanding {len(tips)} tip(s)")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -76,3 +79,125 @@ def test_synth_then_detect_writes_a_run(tmp_path):
 def test_bad_parameter_is_a_clear_error(tmp_path, minimal):
     proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--fdr", "2")
     assert proc.returncode == 2 and "fdr=2.0: must be a rate in (0, 1)" in proc.stderr
+
+
+# ---------------------------------------------------------------- the installed entry point
+ENTRY = Path(sys.executable).with_name("graphfraud")
+
+
+def _entry(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed ``graphfraud`` console script (what a user's shell runs)."""
+    assert ENTRY.exists(), f"the console script is not installed next to {sys.executable}"
+    return subprocess.run([str(ENTRY), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("… ")]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_ctrl_c_exits_130_with_one_line(synth_small, tmp_path):
+    """A real SIGINT to the console script: 130, one line, so `detect && export` stops."""
+    proc = subprocess.Popen([str(ENTRY), "detect", str(synth_small), "--out", str(tmp_path / "run")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # A shell's background job may inherit an ignored SIGINT; a terminal's does not.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
+    for line in proc.stderr:  # wait until detection is under way
+        seen.append(line)
+        if "layer" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert [line for line in err.splitlines() if not line.startswith("… ")] == ["interrupted."]
+
+
+def test_errors_and_usage_mistakes_exit_2_through_the_entry_point(tmp_path, minimal):
+    proc = _entry("validate", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2 and "not a directory" in _one_line_error(proc)
+    proc = _entry("detect", str(minimal), "--out", str(tmp_path / "r"), "--time-range", "yesterday")
+    assert proc.returncode == 2 and "--time-range 'yesterday'" in _one_line_error(proc)
+    proc = _entry("validate")  # missing argument: click's usage error
+    assert proc.returncode == 2 and "Missing argument" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unexpected_errors_exit_1_with_a_summary_and_traceback_only_under_debug(tmp_path, minimal):
+    # A bug is simulated by a site hook that breaks the loader inside the installed program.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import graphfraud.ingest as ingest\n"
+        "def broken(*a, **k):\n    raise ZeroDivisionError('simulated bug')\n"
+        "ingest.load_dataset = broken\n", "utf-8")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    proc = _entry("validate", str(minimal), "--report", str(tmp_path / "r.csv"), env=env)
+    assert proc.returncode == 1
+    line = _one_line_error(proc)
+    assert "unexpected ZeroDivisionError: simulated bug" in line and "--debug" in line
+    proc = _entry("--debug", "validate", str(minimal), "--report", str(tmp_path / "r.csv"), env=env)
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr and "simulated bug" in proc.stderr
+
+
+def test_os_errors_are_one_line(tmp_path, minimal):
+    (tmp_path / "report-is-a-dir").mkdir()
+    proc = _entry("validate", str(minimal), "--report", str(tmp_path / "report-is-a-dir"))
+    assert proc.returncode == 1
+    assert "report-is-a-dir" in (line := _one_line_error(proc)) and "is a directory" in line.lower()
+
+
+def test_markup_and_escapes_from_the_data_are_printed_not_obeyed(minimal):
+    (minimal / "merchants.csv").write_text("[/oops],[bold]x,a\x1b[31mred\x1b]0;title\x07b\nm1,a,b\n", "utf-8")
+    proc = _entry("validate", str(minimal))
+    assert proc.returncode == 2
+    line = _one_line_error(proc)
+    assert "header has: [/oops], [bold]x, a\\x1b[31mred\\x1b]0;title\\x07b" in line
+    assert "\x1b" not in proc.stderr + proc.stdout and "\x07" not in proc.stderr
+    # File names are data too (an export may carry any name).
+    (minimal / "merchants.csv").write_text("merchant_id\nm1\nm2\n", "utf-8")
+    (minimal / "notes[red]\x1b[2J.txt").write_text("x", "utf-8")
+    proc = _entry("validate", str(minimal), "--report", str(minimal.parent / "rej.csv"))
+    assert proc.returncode == 0, proc.stderr
+    assert "notes[red]\\x1b[2J.txt" in proc.stdout and "\x1b" not in proc.stdout
+
+
+def test_validate_calls_data_usable_only_when_it_is(minimal, tmp_path):
+    report = tmp_path / "rej.csv"
+    proc = _entry("validate", str(minimal), "--report", str(report))
+    assert proc.returncode == 0 and "data is usable." in proc.stdout
+    # Every review points at an unknown account: nothing left to detect on.
+    (minimal / "reviews.csv").write_text("review_id,account_id,merchant_id,rating,created_at\n"
+                                         "r1,ghost,m1,5,2024-03-01\nr2,ghost,m1,5,2024-03-01\n", "utf-8")
+    proc = _entry("validate", str(minimal), "--report", str(report))
+    assert proc.returncode == 2 and "data is usable" not in proc.stdout
+    assert "the data is not usable: reviews: all 2 row(s) rejected" in _one_line_error(proc)
+    assert "unknown account" in report.read_text("utf-8")
+    proc = _entry("detect", str(minimal), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2 and "reviews: all 2 row(s) rejected" in _one_line_error(proc)
+    # A fifth of the reviews rejected: a warning with the share, not "usable".
+    (minimal / "reviews.csv").write_text("review_id,account_id,merchant_id,rating,created_at\n" + "".join(
+        f"r{i},007,m1,5,2024-03-01\n" for i in range(4)) + "r4,ghost,m1,5,2024-03-01\n", "utf-8")
+    proc = _entry("validate", str(minimal), "--report", str(report))
+    assert proc.returncode == 0 and "data is usable." not in proc.stdout
+    assert "warning: reviews: 20.0% of 5 row(s) rejected (more than 10%)" in proc.stderr
+
+
+def test_rejects_report_is_safe_to_open_in_a_spreadsheet(minimal, tmp_path):
+    import polars as pl
+
+    from graphfraud.textsafe import restore_cells
+
+    (minimal / "accounts.csv").write_text("account_id\n007\nA2\n=HYPERLINK(\"http://x\")\n@SUM(1)\n"
+                                          "=HYPERLINK(\"http://x\")\n", "utf-8")
+    report = tmp_path / "rej.csv"
+    assert _entry("validate", str(minimal), "--report", str(report)).returncode == 0
+    cells = pl.read_csv(report, infer_schema=False)
+    assert cells["value"].to_list() == ["'=HYPERLINK(\"http://x\")"]
+    assert not any(v[:1] in "=+-@" for v in cells.to_dict(as_series=False)["value"])
+    assert restore_cells(cells)["value"].to_list() == ["=HYPERLINK(\"http://x\")"]

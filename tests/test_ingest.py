@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphfraud.errors import DataContractError
+from graphfraud.errors import DataContractError, ParameterError
 from graphfraud.ingest import load_dataset
 from graphfraud.parse import normalise_id, parse_timestamp
 
@@ -208,3 +208,289 @@ def test_timestamp_forms_agree(epoch, tz):
         forms.append(local.strftime("%Y-%m-%d %H:%M:%S"))  # naive form, unambiguous
     parsed = pl.select(parse_timestamp(pl.Series(forms), tz)).to_series().to_list()
     assert all(p == when for p in parsed), (forms, parsed)
+
+
+# ---------------------------------------------------------------- plausibility and units at the edge
+REVIEW_HEADER = "review_id,account_id,merchant_id,rating,created_at\n"
+
+
+def test_far_future_and_far_past_timestamps_are_rejected_with_their_place(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1,5,2024-03-01\nr2,007,m1,5,9999-12-31\n"
+                                                  "r3,007,m1,5,1970-01-02\nr4,A2,m1,5,1709251200\n")
+    res = load_dataset(minimal)
+    assert rejects(res, "reviews").select("file", "line", "column", "value", "reason").rows() == [
+        ("reviews.csv", 3, "created_at", "9999-12-31", "timestamp outside the accepted range (see --time-range)"),
+        ("reviews.csv", 4, "created_at", "1970-01-02", "timestamp outside the accepted range (see --time-range)"),
+    ]
+    assert res.dataset["reviews"]["review_id"].to_list() == ["r1", "r4"]
+
+
+def test_time_range_is_configurable(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1,5,2024-03-01\nr2,007,m1,5,2019-06-01\n")
+    res = load_dataset(minimal, time_range="2020-01-01..2030-01-01")
+    assert rejects(res, "reviews")["line"].to_list() == [3]
+    assert str(res.report.time_range) == "2020-01-01T00:00:00Z..2030-01-01T00:00:00Z"
+    # Accounts registered in 2024 are now outside an explicit 2019 range, with their line.
+    res = load_dataset(minimal, time_range="..2019-12-31")
+    assert rejects(res, "accounts")[["line", "column"]].rows() == [(2, "created_at"), (3, "created_at")]
+    with pytest.raises(ParameterError, match="--time-range 'soon': write START..END"):
+        load_dataset(minimal, time_range="soon")
+
+
+def test_epoch_units_from_magnitude_or_declared(minimal):
+    s = 1_709_251_200  # 2024-03-01T00:00:00Z
+    write(minimal, "reviews.csv", REVIEW_HEADER + "".join(
+        f"r{i},007,m1,5,{v}\n" for i, v in enumerate([s, s * 10**3, s * 10**6, s * 10**9])))
+    res = load_dataset(minimal)
+    assert res.report.n_rejected == 0
+    assert {t.isoformat() for t in res.dataset["reviews"]["created_at"]} == {"2024-03-01T00:00:00+00:00"}
+    # Declared milliseconds: the seconds value is 1970 and the microseconds value too large.
+    res = load_dataset(minimal, epoch_unit="ms")
+    assert rejects(res, "reviews")[["line", "reason"]].rows() == [
+        (2, "timestamp outside the accepted range (see --time-range)"), (4, "unparseable timestamp"),
+        (5, "unparseable timestamp")]
+    with pytest.raises(DataContractError, match="--epoch-unit 'days'"):
+        load_dataset(minimal, epoch_unit="days")
+
+
+def test_compact_dates_are_dates_never_epoch_seconds(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1,5,20240301\nr2,007,m1,5,20240301103000\n"
+                                                  "r3,007,m1,5,20240231\n")
+    res = load_dataset(minimal, tz="UTC")
+    assert [t.isoformat() for t in res.dataset["reviews"]["created_at"]] == [
+        "2024-03-01T00:00:00+00:00", "2024-03-01T10:30:00+00:00"]
+    assert rejects(res, "reviews")[["line", "reason"]].rows() == [(4, "unparseable timestamp")]
+
+
+def test_parquet_timestamp_types_are_honoured(minimal):
+    import datetime as dt
+
+    when = dt.datetime(2024, 3, 1, 2, 0)
+    base = {"review_id": ["r1"], "account_id": ["007"], "merchant_id": ["m1"], "rating": [5.0]}
+    (minimal / "reviews.csv").unlink()
+    utc = pl.Series([when]).dt.replace_time_zone("UTC")
+    columns = {
+        "epoch microseconds as Int64": pl.Series([1_709_258_400_000_000], dtype=pl.Int64),
+        "epoch nanoseconds as Int64": pl.Series([1_709_258_400_000_000_000], dtype=pl.Int64),
+        "timestamp[us, UTC]": utc.dt.cast_time_unit("us"),
+        "timestamp[ns, UTC]": utc.dt.cast_time_unit("ns"),
+        "timestamp[ms, Asia/Shanghai]": utc.dt.cast_time_unit("ms").dt.convert_time_zone("Asia/Shanghai"),
+        "naive timestamp (read in --tz)": pl.Series([when]),
+    }
+    for kind, column in columns.items():
+        pl.DataFrame(base).with_columns(column.alias("created_at")).write_parquet(minimal / "reviews.parquet")
+        res = load_dataset(minimal, tz="UTC")
+        assert res.report.n_rejected == 0, kind
+        assert res.dataset["reviews"]["created_at"].to_list() == [when.replace(tzinfo=dt.timezone.utc)], kind
+    pl.DataFrame(base).with_columns(pl.Series("created_at", [dt.date(2024, 3, 1)])).write_parquet(
+        minimal / "reviews.parquet")
+    got = load_dataset(minimal, tz="Asia/Shanghai").dataset["reviews"]["created_at"].to_list()
+    assert got == [dt.datetime(2024, 2, 29, 16, 0, tzinfo=dt.timezone.utc)]  # midnight in Shanghai
+
+
+def test_amounts_must_be_finite_non_negative_and_bounded(minimal):
+    write(minimal, "orders.csv", "order_id,account_id,merchant_id,created_at,amount\n" + "".join(
+        f"o{i},007,m1,2024-03-01,{a}\n" for i, a in enumerate(["12.5", "0", "inf", "nan", "-852000", "1e300", "-0.01",
+                                                                "ten"])))
+    write(minimal, "transfers.csv", "from_payment_account_id,to_payment_account_id,amount,created_at\n"
+                                    "p1,p2,-5,2024-03-01\np1,p2,Infinity,2024-03-01\np1,p2,5,2024-03-01\n")
+    res = load_dataset(minimal)
+    assert res.dataset["orders"]["amount"].to_list() == [12.5, 0.0]
+    bad = rejects(res, "orders")
+    assert bad["value"].to_list() == ["inf", "nan", "-852000", "1e300", "-0.01", "ten"]
+    assert set(bad["reason"][:5]) == {"amount negative, not finite or above 1e+10"}
+    assert bad["reason"][5] == "not a number"
+    assert res.dataset["transfers"]["amount"].to_list() == [5.0]
+    # NaN stars are not a rating either.
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1,NaN,2024-03-01\nr2,007,m1,inf,2024-03-01\n"
+                                                  "r3,007,m1,4,2024-03-01\n")
+    assert rejects(load_dataset(minimal), "reviews")["line"].to_list() == [2, 3]
+
+
+# ---------------------------------------------------------------- honest validation
+def test_duplicate_column_names_are_an_error_naming_both_positions(minimal):
+    write(minimal, "reviews.csv", "review_id,account_id,merchant_id,rating,created_at,rating\n"
+                                  "r1,007,m1,5,2024-03-01,1\n")
+    with pytest.raises(DataContractError, match=r"reviews\.csv: column 'rating' appears twice in the header "
+                                                 r"\(columns 4 and 6\)"):
+        load_dataset(minimal)
+    # Names that only differ by surrounding blanks or a BOM are the same column.
+    write(minimal, "merchants.csv", "merchant_id,name, name\nm1,a,b\n")
+    with pytest.raises(DataContractError, match=r"column 'name' appears twice in the header \(columns 2 and 3\)"):
+        load_dataset(minimal)
+
+
+def test_ragged_rows_are_rejected_one_by_one(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1,5,2024-03-01\nr2,007,m1,5\n"
+                                                  "r3,007,m1,5,2024-03-01,surplus\nr4,A2,m2,4,2024-03-01\n")
+    res = load_dataset(minimal)
+    assert res.dataset["reviews"]["review_id"].to_list() == ["r1", "r4"]
+    assert rejects(res, "reviews")[["line", "value", "reason"]].rows() == [
+        (3, "r2,007,m1,5", "row has 4 field(s), the header has 5"),
+        (4, "r3,007,m1,5,2024-03-01,surplus", "row has 6 field(s), the header has 5")]
+    rep = res.report.as_dict()["reviews"]
+    assert rep["read"] == 4 and rep["accepted"] + rep["rejected"] == 4
+
+
+def test_an_unclosed_quote_costs_one_row_not_the_table(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER.replace("\n", ",text\n")
+          + 'r1,007,m1,5,2024-03-01,"never closed\n'
+          + 'r2,007,m1,5,2024-03-01,"第一行\n第二行"\n'
+          + 'r3,A2,m2,4,2024-03-01,5" screen\n'
+          + 'r4,A2,m2,4,2024-03-01,"x"y\n'
+          + 'r5,A2,m2,4,2024-03-01,"ok"\n')
+    res = load_dataset(minimal)
+    assert res.dataset["reviews"]["review_id"].to_list() == ["r2", "r3", "r5"]
+    assert res.dataset["reviews"]["text"].to_list() == ["第一行\n第二行", '5" screen', "ok"]
+    got = rejects(res, "reviews")[["line", "reason"]].rows()
+    assert got[0] == (2, 'unclosed quote: no closing " before the end of the record')
+    assert got[1][0] == 6 and got[1][1].startswith("malformed CSV quoting")
+    assert res.report.as_dict()["reviews"]["read"] == 5
+
+
+def test_blank_lines_are_not_rows_and_keep_line_numbers(minimal):
+    write(minimal, "reviews.csv", REVIEW_HEADER + "\nr1,007,m1,5,2024-03-01\n\r\nr2,007,m1,9,2024-03-01\n\n\n")
+    res = load_dataset(minimal)
+    assert res.report.as_dict()["reviews"]["read"] == 2
+    assert rejects(res, "reviews")["line"].to_list() == [5]
+
+
+def test_broken_json_lines_are_rejected_with_their_line(minimal):
+    (minimal / "reviews.csv").unlink()
+    ok = '{"review_id": "%s", "account_id": "007", "merchant_id": "m1", "rating": 5, "created_at": "2024-03-01"}\n'
+    write(minimal, "reviews.jsonl", ok % "r1" + '{"review_id": "r2", "rating": \n' + "\n" + "[1, 2]\n"
+          + ok.replace("}", ', "extra": {"nested": [1, 2]}}') % "r3" + '"just a string"\n')
+    res = load_dataset(minimal)
+    assert res.dataset["reviews"]["review_id"].to_list() == ["r1", "r3"]
+    assert res.dataset["reviews"]["extra"].to_list() == [None, '{"nested": [1, 2]}']
+    got = rejects(res, "reviews")[["line", "reason"]].rows()
+    assert [line for line, _ in got] == [2, 4, 6]
+    assert got[0][1].startswith("not valid JSON") and got[1][1] == got[2][1] == "not a JSON object"
+
+
+def test_encoding_errors_name_the_line_and_a_working_encoding(minimal):
+    # A GBK file forced as UTF-8: gb18030 and gbk both decode it.
+    write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\nm2,店铺二\n".encode("gbk"))
+    with pytest.raises(DataContractError, match=r"line 2 is not valid utf-8\. Re-run with --encoding gb18030 \(or gbk\)"):
+        load_dataset(minimal, encoding="utf-8")
+    # A file mixing UTF-8 and GBK lines: no advice to switch back and forth, but where each fails.
+    write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\n".encode() + "m2,店铺二\n".encode("gbk") + b"m3,\xff\n")
+    with pytest.raises(DataContractError) as info:
+        load_dataset(minimal)
+    message = str(info.value)
+    assert "line 3 is not valid utf-8 or gb18030" in message
+    assert "No supported encoding decodes the whole file (utf-8 fails at line 3, gb18030 fails at line 2" in message
+    assert "--encoding" not in message
+
+
+def test_messages_quote_at_most_a_short_excerpt(minimal):
+    # A header-only file of megabytes: the error names the size and the limit, and quotes 200 characters.
+    write(minimal, "merchants.csv", "merchant_id_" + "x" * 5_000_000 + "\n")
+    with pytest.raises(DataContractError) as info:
+        load_dataset(minimal)
+    assert len(str(info.value)) < 600
+    assert "5,000,012 bytes long (limit 65,536)" in str(info.value)
+    # A short but wrong header is listed, cut to 200 characters.
+    write(minimal, "merchants.csv", ",".join(f"col{i:04d}" for i in range(2000)) + "\nx\n")
+    with pytest.raises(DataContractError, match="missing required column") as info:
+        load_dataset(minimal)
+    listed = str(info.value).split("header has: ", 1)[1].split(")", 1)[0]
+    assert listed.startswith("col0000, col0001") and listed.endswith("… (17,998 characters")
+    assert len(listed) < 240
+    # Reject records quote long values cut, with their length.
+    write(minimal, "merchants.csv", "merchant_id\nm1\n")
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,007,m1," + "9" * 5000 + ",2024-03-01\n")
+    value = rejects(load_dataset(minimal), "reviews")["value"][0]
+    assert value == "9" * 200 + "… (5000 characters)"
+
+
+def test_field_and_header_sizes_are_capped(minimal):
+    from graphfraud.contract import MAX_FIELD_BYTES
+
+    write(minimal, "reviews.csv", REVIEW_HEADER.replace("\n", ",text\n") + "r1,007,m1,5,2024-03-01,"
+          + "长" * (MAX_FIELD_BYTES // 3 + 1) + "\nr2,007,m1,5,2024-03-01,fine\n")
+    res = load_dataset(minimal)
+    assert rejects(res, "reviews")[["line", "column", "reason"]].rows() == [
+        (2, "text", f"value longer than {MAX_FIELD_BYTES:,} bytes")]
+    assert res.dataset["reviews"]["review_id"].to_list() == ["r2"]
+
+
+def test_usability_needs_rows_in_every_required_table_and_few_rejects(minimal):
+    assert load_dataset(minimal).report.problems() == ([], [])
+    write(minimal, "reviews.csv", REVIEW_HEADER + "r1,ghost,m1,5,2024-03-01\nr2,ghost,m1,5,2024-03-01\n")
+    fatal, _ = load_dataset(minimal).report.problems()
+    assert fatal == ["reviews: all 2 row(s) rejected"]
+    write(minimal, "reviews.csv", REVIEW_HEADER + "".join(f"r{i},007,m1,5,2024-03-01\n" for i in range(8))
+          + "r8,ghost,m1,5,2024-03-01\nr9,007,m1,5,yesterday\n")
+    assert load_dataset(minimal).report.problems() == ([], ["reviews: 20.0% of 10 row(s) rejected"])
+    # An optional table that loses every row is a warning, not silence.
+    write(minimal, "logins.csv", "account_id,created_at\nghost,2024-03-01\n")
+    assert load_dataset(minimal).report.problems()[1][-1] == "logins: 100.0% of 1 row(s) rejected"
+
+
+# ---------------------------------------------------------------- inputs that never end
+def test_a_fifo_is_refused_without_waiting(minimal):
+    import os
+
+    (minimal / "reviews.csv").unlink()
+    os.mkfifo(minimal / "reviews.csv")  # nobody ever writes to it: reading would block forever
+    with pytest.raises(DataContractError, match=r"reviews\.csv: is a named pipe \(FIFO\), not a regular file"):
+        load_dataset(minimal)
+
+
+def test_devices_symlink_loops_and_broken_links_are_refused(minimal):
+    (minimal / "reviews.csv").unlink()
+    (minimal / "reviews.csv").symlink_to("/dev/zero")  # would read until memory runs out
+    with pytest.raises(DataContractError, match="is a character device, not a regular file"):
+        load_dataset(minimal)
+    (minimal / "reviews.csv").unlink()
+    (minimal / "reviews.csv").symlink_to(minimal / "reviews.csv")
+    with pytest.raises(DataContractError, match="a symbolic link loop"):
+        load_dataset(minimal)
+    (minimal / "reviews.csv").unlink()
+    (minimal / "reviews.csv").symlink_to(minimal / "gone.csv")
+    with pytest.raises(DataContractError, match="a broken symbolic link"):
+        load_dataset(minimal)
+
+
+def test_gzip_bombs_stop_while_inflating(minimal, monkeypatch):
+    from graphfraud.ingest import read
+
+    (minimal / "reviews.csv").unlink()
+    bomb = gzip.compress(REVIEW_HEADER.encode() + b"0" * 50_000_000, compresslevel=9)
+    write(minimal, "reviews.csv.gz", bomb)
+    monkeypatch.setattr(read, "GZIP_MIN_ALLOWANCE", 1_000_000)
+    with pytest.raises(DataContractError, match=r"reviews\.csv\.gz: inflates to more than .* decompression bomb"):
+        load_dataset(minimal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=0, max_size=300).map(lambda b: bytes(b'ab,"\n'[x % 5] for x in b)),
+       st.sampled_from([1, 2, 7, 64, 1 << 23]))
+def test_record_structure_is_the_same_in_any_chunking(data, chunk):
+    """Record boundaries, field counts and line numbers by quote parity, chunked or not."""
+    import numpy as np
+
+    from graphfraud.ingest import read
+
+    starts, fields, lines, inside, line, start, start_line, commas = [], [], [], False, 1, 0, 1, 0
+    for pos, byte in enumerate(data):  # the plain sequential definition
+        if byte == ord('"'):
+            inside = not inside
+        elif byte == ord(",") and not inside:
+            commas += 1
+        elif byte == ord("\n"):
+            line += 1
+            if not inside:
+                starts.append(start), fields.append(commas + 1), lines.append(start_line)
+                start, start_line, commas = pos + 1, line, 0
+    if start < len(data):
+        starts.append(start), fields.append(commas + 1), lines.append(start_line)
+    old, read._CHUNK = read._CHUNK, chunk
+    try:
+        got = read._structure(data)
+    finally:
+        read._CHUNK = old
+    assert got.starts.tolist() == starts and got.fields.tolist() == fields and got.lines.tolist() == lines
+    assert got.balanced == (not inside)
+    assert np.all(got.ends >= got.starts)

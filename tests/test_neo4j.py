@@ -134,6 +134,24 @@ def test_unreachable_server_is_a_clear_error():
         DriverGateway(settings)
 
 
+def test_a_uri_with_credentials_is_never_printed(tmp_path):
+    """NEO4J_URI=bolt://user:password@host is refused without echoing the password, also by the CLI."""
+    import sys
+
+    from graphfraud.neo4j.settings import display_uri
+
+    for uri in ("bolt://neo4j:s3cret@127.0.0.1:9", "neo4j+s://admin:s3cret@db.example:7687?routing=x",
+                "http://neo4j:s3cret@127.0.0.1:9"):
+        with pytest.raises(Neo4jConnectionError) as info:
+            settings_from_env({"NEO4J_URI": uri, "NEO4J_PASSWORD": "x"})
+        assert "s3cret" not in str(info.value) and "***@" in str(info.value)
+        assert "s3cret" not in display_uri(f"driver said: {uri!r}")
+    entry = Path(sys.executable).with_name("graphfraud")
+    proc = subprocess.run([str(entry), "neo4j", "schema"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NEO4J_URI": "bolt://neo4j:s3cret@127.0.0.1:9", "NEO4J_PASSWORD": "x"})
+    assert proc.returncode == 2 and "s3cret" not in proc.stderr + proc.stdout and "NEO4J_PASSWORD" in proc.stderr
+
+
 # ------------------------------------------------------------------ shipped and generated Cypher
 def _shipped_statements(run_dir: Path, tmp_path: Path) -> list[str]:
     statements = list(all_statements())

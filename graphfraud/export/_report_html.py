@@ -1,10 +1,21 @@
-"""The offline HTML report template: vanilla JS and SVG, no external resource."""
+"""The offline HTML report template: vanilla JS and SVG, no external resource.
 
-TEMPLATE = r"""<!DOCTYPE html>
+The data sits in a ``<script type="application/json">`` block (HTML-safe JSON, see
+:func:`graphfraud.textsafe.html_safe_json`) and is put on the page with ``textContent``
+and ``setAttribute`` only. The Content-Security-Policy allows exactly one script, the
+report's own (by its SHA-256), so even markup that slipped into the page could not run:
+no inline handler, no ``javascript:`` URL, no injected ``<script>``.
+"""
+
+import base64
+import hashlib
+import re
+
+_PAGE = r"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src '__SCRIPT_HASH__'; img-src data:; base-uri 'none'; form-action 'none'">
 <title>__TITLE__</title>
 <style>
 body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;color:#222;background:#fafafa}
@@ -20,6 +31,8 @@ h2{font-size:17px;margin:4px 0 10px}
 .legend i{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:4px;vertical-align:-1px}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}
+td,li,#details,#title,#subtitle,#footer{unicode-bidi:isolate;overflow-wrap:anywhere}
+td{max-width:60em}
 th{background:#f3f3f3}
 .bar{display:inline-block;height:10px;background:#F16667;vertical-align:middle}
 #timeline{width:100%;border:1px solid #eee;background:#fff}
@@ -84,7 +97,7 @@ links.forEach(l => vp.appendChild(sv("line", {x1: l.s.x, y1: l.s.y, x2: l.t.x, y
 nodes.forEach(n => {
   const c = sv("circle", {cx: n.x, cy: n.y, r: n.node_type === "Account" ? 7 : n.node_type === "Merchant" ? 9 : 5, fill: D.colors[n.node_type] || "#999", stroke: "#fff", "stroke-width": 1, class: "node", "data-type": n.node_type});
   c.addEventListener("click", ev => { ev.stopPropagation(); const p = props(n.properties); const lines = [n.node_type + "  " + n.key, ""]; Object.entries(p).forEach(([k, v]) => lines.push(k + ": " + v)); const deg = links.filter(l => l.s === n || l.t === n); lines.push("", deg.length + " relationship(s):"); deg.slice(0, 40).forEach(l => lines.push(" " + l.rel_type + " " + (l.s === n ? "→ " + l.t.node_id : "← " + l.s.node_id) + (l.count > 1 ? " ×" + l.count : ""))); document.getElementById("details").textContent = lines.join("\n"); });
-  const title = sv("title", {}); title.textContent = n.node_type + " " + n.label; c.appendChild(title); vp.appendChild(c);
+  const title = sv("title", {}); title.textContent = n.node_type + " " + n.key + (n.label && n.label !== n.key ? " — " + n.label : ""); c.appendChild(title); vp.appendChild(c);
 });
 const types = [...new Set(nodes.map(n => n.node_type))];
 types.forEach(t => { const s = el("span"); const i = el("i"); i.style.background = D.colors[t] || "#999"; s.appendChild(i); s.appendChild(document.createTextNode(t + " (" + nodes.filter(n => n.node_type === t).length + ")")); document.getElementById("legend").appendChild(s); });
@@ -129,3 +142,12 @@ document.body.setAttribute("data-ready", "1");
 </body>
 </html>
 """
+
+
+def _script_hash(page: str) -> str:
+    """CSP source for the page's one executable script (the last ``<script>`` element)."""
+    body = re.findall(r"<script>(.*?)</script>", page, re.S)[-1]
+    return "sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+
+
+TEMPLATE = _PAGE.replace("__SCRIPT_HASH__", _script_hash(_PAGE))

@@ -5,19 +5,26 @@ no CDN, nothing fetched when viewed), ``nodes.csv``, ``edges.csv``, ``graph.grap
 ``subgraph.cypher`` (recreates the evidence in any Neo4j; safe to run twice) and
 ``checksums.sha256``.
 
+Everything in a case file that came from the data was written by the people under
+investigation, so each format gets it neutralised (:mod:`graphfraud.textsafe`): the
+report embeds its data as HTML-safe JSON and renders it as text only, under a CSP
+that runs nothing but its own script; summary.md escapes HTML and Markdown; the CSVs
+neutralise spreadsheet formulas (reversibly); GraphML gets XML-legal text.
+
 With ``redact=True`` phones, IPs, payment accounts, addresses and device ids become
-keyed pseudonyms (HMAC-SHA256 with a key from ``GRAPHFRAUD_REDACT_KEY``): the same value
-gives the same token across one export, and no raw value reaches any file.
+keyed pseudonyms (:mod:`graphfraud.export.redact`, key from ``GRAPHFRAUD_REDACT_KEY``),
+and so does every phone number, e-mail, IP, card or ID-card number and street
+address found inside texts and ids: the same value gives the same token across one
+export, and no raw value reaches any file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import html
 import json
-import os
 import re
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass
@@ -29,54 +36,17 @@ import polars as pl
 from .._version import __version__
 from ..errors import ParameterError, RunDirectoryError
 from ..run import RunResult
-from ..schema import GRAPH_SCHEMA, SENSITIVE_NODE_TYPES
+from ..schema import GRAPH_SCHEMA
+from ..textsafe import html_safe_json, markdown_text, neutralise_cells, xml_text
+from .redact import REDACT_KEY_ENV, SENSITIVE_TYPES, Redactor
 
-#: Node types whose keys are personal identifiers and are pseudonymised by ``--redact``.
-SENSITIVE_TYPES = SENSITIVE_NODE_TYPES
+__all__ = ["CASE_FILES", "REDACT_KEY_ENV", "SENSITIVE_TYPES", "Case", "Redactor", "build_case", "export_cases"]
+
 #: Evidence columns that are not properties of the node or edge itself.
 _NODE_FIXED = ("ring_id", "node_id", "node_type", "key", "label")
 _EDGE_FIXED = ("ring_id", "source", "target", "rel_type")
-REDACT_KEY_ENV = "GRAPHFRAUD_REDACT_KEY"
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 CASE_FILES = ("manifest.json", "summary.md", "report.html", "nodes.csv", "edges.csv", "graph.graphml",
               "subgraph.cypher")
-
-
-class Redactor:
-    """Keyed pseudonyms: ``token(value)`` is stable for one key and reveals nothing without it.
-
-    >>> r = Redactor(b"k")
-    >>> r.token("IP", "10.0.0.1") == r.token("IP", "10.0.0.1") != r.token("IP", "10.0.0.2")
-    True
-    >>> bool(re.fullmatch(r"IP-[0-9a-f]{10}", r.token("IP", "10.0.0.1")))
-    True
-    >>> Redactor(b"other").token("IP", "10.0.0.1") == r.token("IP", "10.0.0.1")
-    False
-    """
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    @classmethod
-    def from_env(cls) -> Redactor:
-        key = os.environ.get(REDACT_KEY_ENV)
-        if not key:
-            raise ParameterError(
-                f"--redact needs a secret key in the environment variable {REDACT_KEY_ENV} (keep it to map "
-                f"tokens back; use the same key to get the same tokens), e.g. export {REDACT_KEY_ENV}=\"$(openssl rand -hex 32)\".")
-        return cls(key.encode())
-
-    def token(self, kind: str, value: str) -> str:
-        digest = hmac.new(self._key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:10]
-        return f"{kind}-{digest}"
-
-    def text(self, value: str | None) -> str | None:
-        """Pseudonymise phone numbers and IPv4 addresses inside free text."""
-        if value is None:
-            return None
-        value = _PHONE.sub(lambda m: self.token("Phone", m.group()), value)
-        return _IPV4.sub(lambda m: self.token("IP", m.group()), value)
 
 
 @dataclass
@@ -121,6 +91,8 @@ def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None) -
     edges = run.edges.filter(pl.col("ring_id") == ring_id).drop("ring_id")
     if redactor is not None:
         nodes, edges = _redact(nodes, edges, redactor)
+        members = members.with_columns(pl.col("account_id").map_elements(redactor.identifier, return_dtype=pl.String))
+        ring = {**ring, "reasons": redactor.text(ring["reasons"])}
     m = run.manifest
     manifest = {
         "ring_id": ring_id, "ring_type": ring["ring_type"], "evidence": ring["evidence"], "p_value": ring["p_ring"],
@@ -139,28 +111,56 @@ def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None) -
 
 
 def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.DataFrame, pl.DataFrame]:
-    sensitive = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
-    mapping = {nid: f"{t}:{r.token(t, k)}" for nid, t, k in sensitive.select("node_id", "node_type", "key").iter_rows()}
-    keys = {nid: tok.split(":", 1)[1] for nid, tok in mapping.items()}
-    is_sensitive = pl.col("node_type").is_in(SENSITIVE_TYPES)
-    texts = [c for c, t in nodes.schema.items() if t == pl.String and c not in _NODE_FIXED]
+    """Pseudonymise sensitive nodes' keys, personal data inside other ids, and every string property."""
+    def node_id(value: str | None) -> str | None:
+        if value is None:
+            return None
+        kind, _, key = value.partition(":")
+        return f"{kind}:{r.token(kind, key) if kind in SENSITIVE_TYPES else r.identifier(key)}"
+
+    def key(struct: dict) -> str | None:
+        if struct["key"] is None:
+            return None
+        return r.token(struct["node_type"], struct["key"]) if struct["node_type"] in SENSITIVE_TYPES else r.identifier(struct["key"])
+
+    def label(struct: dict) -> str | None:
+        if struct["node_type"] in SENSITIVE_TYPES:
+            return key(struct)
+        return r.identifier(struct["label"]) if struct["label"] == struct["key"] else r.text(struct["label"])
+
+    def mapped(col: str, fn, *fields: str) -> pl.Expr:
+        return pl.struct(*fields).map_elements(fn, return_dtype=pl.String).alias(col)
+
+    def texts(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[pl.Expr]:
+        return [pl.col(c).map_elements(r.text, return_dtype=pl.String)
+                for c, t in frame.schema.items() if t == pl.String and c not in fixed]
+
     nodes = nodes.with_columns(
-        pl.col("node_id").replace(mapping).alias("node_id"),
-        pl.when(is_sensitive).then(pl.col("node_id").replace(keys)).otherwise(pl.col("key")).alias("key"),
-        pl.when(is_sensitive).then(pl.col("node_id").replace(keys)).otherwise(pl.col("label")).alias("label"),
-        *[pl.col(c).map_elements(r.text, return_dtype=pl.String) for c in texts],
+        pl.col("node_id").map_elements(node_id, return_dtype=pl.String),
+        mapped("key", key, "node_type", "key"),
+        mapped("label", label, "node_type", "key", "label"),
+        *texts(nodes, _NODE_FIXED),
     )
-    edges = edges.with_columns(pl.col("source").replace(mapping), pl.col("target").replace(mapping))
+    edges = edges.with_columns(pl.col("source").map_elements(node_id, return_dtype=pl.String),
+                               pl.col("target").map_elements(node_id, return_dtype=pl.String),
+                               *texts(edges, _EDGE_FIXED))
     return nodes, edges
 
 
 # ------------------------------------------------------------------ writers
+def _xml(value):
+    """Strings made XML-legal (a NUL or an ESC in the data must not break the file); others as they are."""
+    return xml_text(value) if isinstance(value, str) else value
+
+
 def write_graphml(case: Case, path: Path) -> None:
-    g = nx.MultiDiGraph(ring_id=case.ring["ring_id"])
+    g = nx.MultiDiGraph(ring_id=_xml(case.ring["ring_id"]))
     for row, props in zip(case.nodes.iter_rows(named=True), properties(case.nodes, _NODE_FIXED)):
-        g.add_node(row["node_id"], node_type=row["node_type"], key=row["key"], label=row["label"] or "", **props)
+        g.add_node(_xml(row["node_id"]), node_type=row["node_type"], key=_xml(row["key"]), label=_xml(row["label"] or ""),
+                   **{_xml(k): _xml(v) for k, v in props.items()})
     for row, props in zip(case.edges.iter_rows(named=True), properties(case.edges, _EDGE_FIXED)):
-        g.add_edge(row["source"], row["target"], rel_type=row["rel_type"], **props)
+        g.add_edge(_xml(row["source"]), _xml(row["target"]), rel_type=row["rel_type"],
+                   **{_xml(k): _xml(v) for k, v in props.items()})
     nx.write_graphml(g, path)
 
 
@@ -221,13 +221,14 @@ def _cypher_literal(value) -> str:
 def summary_markdown(case: Case) -> str:
     ring = case.ring
     nodes, edges = case.nodes, case.edges
+    md = markdown_text  # every string from the data goes through it
     fdr = case.manifest["detector"]["parameters"]["fdr"]
-    out = [f"# Ring {ring['ring_id']} — {ring['ring_type']}", "",
+    out = [f"# Ring {md(ring['ring_id'])} — {md(ring['ring_type'])}", "",
            f"**Evidence {ring['evidence']:.1f}** (−log10 p; q = {ring['q_ring']:.2g}, flagged at FDR {fdr}) — "
            f"{ring['n_accounts']} member accounts, {ring['n_shops']} focus shop(s).", "", "## Why it was flagged", ""]
-    out += [f"- {reason}" for reason in case.manifest["reasons"]]
+    out += [f"- {md(reason)}" for reason in case.manifest["reasons"]]
     out += ["", "| evidence family | p-value |", "|---|---|"]
-    out += [f"| {fam} | {val:.3g} |" for fam, val in case.manifest["families"].items()]
+    out += [f"| {md(fam)} | {val:.3g} |" for fam, val in case.manifest["families"].items()]
     shared = nodes.filter(pl.col("node_type").is_in(SENSITIVE_TYPES))
     out += ["", "## Key shared identifiers", ""]
     if shared.height:
@@ -236,7 +237,7 @@ def summary_markdown(case: Case) -> str:
         top = shared.join(users, left_on="node_id", right_on="target", how="left").sort("members", descending=True,
                                                                                         nulls_last=True).head(15)
         out += ["| type | identifier | members using it |", "|---|---|---|"]
-        out += [f"| {t} | `{k}` | {m or 0} |" for t, k, m in top.select("node_type", "key", "members").iter_rows()]
+        out += [f"| {md(t)} | {md(k)} | {m or 0} |" for t, k, m in top.select("node_type", "key", "members").iter_rows()]
     else:
         out.append("No identifier is shared inside this ring.")
     out += ["", "## Campaign timeline", ""]
@@ -247,7 +248,7 @@ def summary_markdown(case: Case) -> str:
             (pl.col("kind") == "review").sum().alias("reviews"), (pl.col("kind") == "order").sum().alias("orders"),
         ).sort("first")
         out += ["| shop | first | last | orders | reviews |", "|---|---|---|---|---|"]
-        out += [f"| {m} | {f} | {l} | {o} | {r} |" for m, _e, f, l, r, o in per_shop.iter_rows()]
+        out += [f"| {md(m)} | {md(f)} | {md(l)} | {o} | {r} |" for m, _e, f, l, r, o in per_shop.iter_rows()]
     else:
         out.append("No dated orders or reviews in the evidence.")
     out += ["", "## Sample reviews and template clusters", ""]
@@ -255,13 +256,13 @@ def summary_markdown(case: Case) -> str:
     templated = reviews.filter(pl.col("template").is_not_null())
     if templated.height:
         for cluster, group in templated.group_by("template", maintain_order=True):
-            out.append(f"**Template {cluster[0]}** — {group.height} reviews, e.g.:")
-            out += [f"> {t}" for t in group["text"].drop_nulls().unique(maintain_order=True).head(3)]
+            out.append(f"**Template {md(cluster[0])}** — {group.height} reviews, e.g.:")
+            out += [f"> {md(t)}" for t in group["text"].drop_nulls().unique(maintain_order=True).head(3)]
             out.append("")
     sample = reviews.filter(pl.col("template").is_null()).head(5)
     if sample.height:
         out.append("Other reviews:")
-        out += [f"> ({int(r)}★) {t or '(no text)'}" for r, t in sample.select("rating", "text").iter_rows()]
+        out += [f"> ({int(r)}★) {md(t) if t else '(no text)'}" for r, t in sample.select("rating", "text").iter_rows()]
     money = edges.filter(pl.col("rel_type").is_in(["PAID", "FUNDED"]))
     out += ["", "## Money flows", ""]
     if money.height:
@@ -269,7 +270,7 @@ def summary_markdown(case: Case) -> str:
                                                           pl.col("amount").fill_null(0).sum()).sort(
             "amount", "source", descending=[True, False])
         out += ["| flow | from | counterparts | transfers | amount |", "|---|---|---|---|---|"]
-        out += [f"| {rel} | `{src}` | {n} | {c} | {a:,.2f} |" for rel, src, n, c, a in flows.iter_rows()]
+        out += [f"| {md(rel)} | {md(src)} | {n} | {c} | {a:,.2f} |" for rel, src, n, c, a in flows.iter_rows()]
     else:
         out.append("No money flows in the evidence.")
     out += ["", f"_graphfraud {__version__}; files: {', '.join(CASE_FILES)}._", ""]
@@ -309,8 +310,9 @@ def report_html(case: Case) -> str:
         "timeline": _timeline(case).to_dicts(),
         "colors": {t.name: t.color for t in GRAPH_SCHEMA.nodes},
     }
-    data = json.dumps(payload, ensure_ascii=False, default=str).replace("</", "<\\/")
-    return TEMPLATE.replace("__TITLE__", html.escape(f"Ring {case.ring['ring_id']}")).replace("__DATA__", data)
+    fill = {"__TITLE__": html.escape(f"Ring {case.ring['ring_id']}"), "__DATA__": html_safe_json(payload)}
+    # One pass, so a value that happens to read __DATA__ is never itself replaced.
+    return re.sub("__TITLE__|__DATA__", lambda m: fill[m.group()], TEMPLATE)
 
 
 def write_case(case: Case, folder: Path) -> Path:
@@ -318,8 +320,9 @@ def write_case(case: Case, folder: Path) -> Path:
     (folder / "manifest.json").write_text(json.dumps(case.manifest, indent=2, ensure_ascii=False, default=str), "utf-8")
     (folder / "summary.md").write_text(summary_markdown(case), "utf-8")
     (folder / "report.html").write_text(report_html(case), "utf-8")
-    case.nodes.write_csv(folder / "nodes.csv")
-    case.edges.write_csv(folder / "edges.csv")
+    # People open these in spreadsheets: formula-like cells are neutralised (textsafe.restore_cells undoes it).
+    neutralise_cells(case.nodes).write_csv(folder / "nodes.csv")
+    neutralise_cells(case.edges).write_csv(folder / "edges.csv")
     write_graphml(case, folder / "graph.graphml")
     (folder / "subgraph.cypher").write_text(cypher_script(case), "utf-8")
     # The manifest carries its creation time, so it is left out: two exports of one run
@@ -329,6 +332,48 @@ def write_case(case: Case, folder: Path) -> Path:
     return folder
 
 
+def _is_case_folder(path: Path) -> bool:
+    try:
+        manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return path.is_dir() and isinstance(manifest, dict) and "ring_id" in manifest and (path / "checksums.sha256").is_file()
+
+
+def _is_case_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return bool(names) and f"{path.stem}/manifest.json" in names and all(n.startswith(f"{path.stem}/") for n in names)
+
+
+def clear_for_redacted(to: Path) -> list[Path]:
+    """Make ``to`` safe for a redacted export: remove earlier case folders and zips, refuse anything else.
+
+    A redacted bundle next to an earlier unredacted one (a folder, or a ``--zip`` left
+    behind) would hand out the raw data with the redacted copy. Files that are not
+    graphfraud case files are never deleted: the export stops and names them instead.
+    Returns what was removed.
+    """
+    to = Path(to)
+    if not to.exists():
+        return []
+    if not to.is_dir():
+        raise ParameterError(f"--to {to}: not a directory.")
+    entries = sorted(to.iterdir())
+    foreign = [p for p in entries if not (_is_case_folder(p) if p.is_dir() else p.suffix == ".zip" and _is_case_zip(p))]
+    if foreign:
+        shown = ", ".join(p.name for p in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ParameterError(
+            f"--redact: {to} already holds files that are not graphfraud case files ({shown}). A redacted export "
+            "goes into an empty folder, or one that holds only earlier case files (which it then replaces).")
+    for p in entries:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return entries
+
+
 def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | None = None, top: int | None = None,
                  min_score: float | None = None, redact: bool = False, zip_bundle: bool = False) -> list[Path]:
     """Write one case folder per selected ring under ``to``; returns the folders (or zips)."""
@@ -336,7 +381,9 @@ def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | N
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
     if not ids:
-        raise RunDirectoryError(f"{run_dir}: no ring matches the selection; rings.csv has {run.rings.height} ring(s).")
+        raise RunDirectoryError(f"{run.path}: no ring matches the selection; rings.csv has {run.rings.height} ring(s).")
+    if redact:
+        clear_for_redacted(Path(to))
     out = []
     for ring_id in ids:
         folder = write_case(build_case(run, ring_id, redactor), Path(to) / ring_id)

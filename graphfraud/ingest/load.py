@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,12 +10,13 @@ from typing import Callable
 
 import polars as pl
 
-from ..contract import CONTRACT, DEFAULT_TZ, REQUIRED_TABLES, TABLE_ORDER
+from ..contract import CONTRACT, DEFAULT_TZ, REQUIRED_TABLES, TABLE_ORDER, USABLE_REJECT_SHARE, TimeRange
 from ..dataset import Dataset
 from ..errors import DataContractError
+from ..parse import EPOCH_UNITS
+from ..textsafe import excerpt, neutralise_cells
 from .read import ENCODINGS, locate_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
-
 
 
 @dataclass
@@ -32,6 +34,10 @@ class TableReport:
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
 
+    @property
+    def reject_share(self) -> float:
+        return self.rejected / self.read if self.read else 0.0
+
 
 @dataclass
 class LoadReport:
@@ -40,16 +46,39 @@ class LoadReport:
     tables: list[TableReport]
     rejects: pl.DataFrame
     ignored_files: list[str] = field(default_factory=list)
+    time_range: TimeRange | None = None
+
+    def problems(self, limit: float = USABLE_REJECT_SHARE) -> tuple[list[str], list[str]]:
+        """(fatal, warnings): required tables left without rows, and tables rejecting more than ``limit``.
+
+        >>> rep = LoadReport([TableReport("reviews", "reviews.csv", "utf-8", 10, 0, {"x": 10}),
+        ...                   TableReport("orders", "orders.csv", "utf-8", 10, 8, {"x": 2}),
+        ...                   TableReport("logins", "logins.csv", "utf-8", 4, 0, {"x": 4})], pl.DataFrame())
+        >>> rep.problems()
+        (['reviews: all 10 row(s) rejected'], ['orders: 20.0% of 10 row(s) rejected', 'logins: 100.0% of 4 row(s) rejected'])
+        """
+        empty = {t.table for t in self.tables if t.table in REQUIRED_TABLES and t.accepted == 0}
+        fatal = [f"{t.table}: all {t.read:,} row(s) rejected" if t.read else f"{t.table}: no rows"
+                 for t in self.tables if t.table in empty]
+        warn = [f"{t.table}: {t.reject_share:.1%} of {t.read:,} row(s) rejected" for t in self.tables
+                if t.table not in empty and t.reject_share > limit]
+        return fatal, warn
 
     @property
     def n_rejected(self) -> int:
         return self.rejects.height
 
     def write_rejects(self, path: Path) -> Path:
-        """Write the reject records as CSV (table, file, line, column, value, reason)."""
+        """Write the reject records as CSV (table, file, line, column, value, reason).
+
+        People open this file in spreadsheets, and the values are the data's: cells that
+        a spreadsheet would run as a formula get a leading apostrophe
+        (:func:`graphfraud.textsafe.neutralise_cells`; :func:`~graphfraud.textsafe.restore_cells`
+        undoes it).
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.rejects.write_csv(path)
+        neutralise_cells(self.rejects).write_csv(path)
         return path
 
     def as_dict(self) -> dict:
@@ -65,6 +94,7 @@ class LoadResult:
 
 
 def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFAULT_TZ,
+                 epoch_unit: str = "auto", time_range: TimeRange | str | None = None,
                  progress: Callable[[str], None] | None = None) -> LoadResult:
     """Read, validate and type every table in ``data_dir``.
 
@@ -76,6 +106,11 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
         ``auto`` (UTF-8, else GB18030), or one of ``utf-8``, ``gb18030``, ``gbk``.
     tz
         IANA zone in which naive timestamps are read (default ``Asia/Shanghai``).
+    epoch_unit
+        Unit of numeric timestamps: ``auto`` (from the magnitude), ``s``, ``ms``, ``us`` or ``ns``.
+    time_range
+        Accepted timestamps (a :class:`~graphfraud.contract.TimeRange` or ``"START..END"``);
+        default 2000-01-01 to one day after now. Rows outside it are rejected.
 
     Returns
     -------
@@ -90,7 +125,11 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     """
     if encoding not in ENCODINGS:
         raise DataContractError(f"--encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}.")
+    if epoch_unit not in EPOCH_UNITS:
+        raise DataContractError(f"--epoch-unit {epoch_unit!r} is not supported; use one of {', '.join(EPOCH_UNITS)}.")
     _check_tz(tz)
+    if not isinstance(time_range, TimeRange):
+        time_range = TimeRange.parse(time_range, now=dt.datetime.now(dt.timezone.utc))
     data_dir = Path(data_dir)
     files = locate_tables(data_dir)
     missing = [t for t in REQUIRED_TABLES if t not in files]
@@ -111,13 +150,21 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
             progress(f"reading {files[name].name}")
         raw = read_raw(name, files[name], encoding)
         absent = [c for c in spec.required_columns if c not in raw.frame.columns]
-        if absent:
+        if absent and raw.frame.height == 0 and raw.rejects.height and raw.frame.width <= 1:
             raise DataContractError(
-                f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: "
-                f"{', '.join(c for c in raw.frame.columns if c != LINE) or 'nothing'}). "
-                "Rename the columns to the contract names (see README, 'Input contract').")
-        accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz)
-        rejects.append(bad)
+                f"{raw.path}: no line could be read ({raw.rejects.height:,} malformed, e.g. line "
+                f"{raw.rejects['line'][0]}: {raw.rejects['reason'][0]}). Check that it is a {spec.name} table.")
+        if absent:
+            names = [c for c in raw.frame.columns if c != LINE]
+            header = excerpt(", ".join(names) or "nothing")
+            sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
+            hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; re-export it with commas."
+                    if sep else " Rename the columns to the contract names (see README, 'Input contract').")
+            raise DataContractError(
+                f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}).{hint}")
+        accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz, epoch_unit=epoch_unit,
+                                        time_range=time_range)
+        rejects.extend([raw.rejects, bad])
         # References point at tables loaded earlier (TABLE_ORDER guarantees it).
         for fk in spec.foreign_keys:
             if fk.column in accepted.columns and fk.table in tables:
@@ -125,11 +172,15 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
                                                   tables[fk.table][fk.target], fk.table)
                 rejects.append(bad)
         tables[name] = accepted
-        reports[name] = TableReport(name, raw.path.name, raw.encoding, raw.frame.height, accepted.height)
+        reports[name] = TableReport(name, raw.path.name, raw.encoding, raw.rows_read, accepted.height)
         sources[name] = {"file": raw.path.name, "sha256": raw.sha256, "encoding": raw.encoding,
-                         "rows_read": raw.frame.height}
+                         "rows_read": raw.rows_read}
 
-    all_rejects = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
+    # Table order first (TABLE_ORDER), then line order within a table.
+    order = {t: i for i, t in enumerate(TABLE_ORDER)}
+    all_rejects = (pl.concat(rejects).with_columns(pl.col("table").replace_strict(order, return_dtype=pl.Int32).alias("_t"))
+                   .sort("_t", "line", maintain_order=True).drop("_t") if rejects
+                   else pl.DataFrame(schema=REJECT_SCHEMA))
     for (table, reason), n in Counter(zip(all_rejects["table"].to_list(), all_rejects["reason"].to_list())).items():
         reports[table].rejected_by_reason[reason] = n
     for rep in reports.values():
@@ -137,7 +188,7 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
         sources[rep.table]["rows_accepted"] = rep.accepted
     ignored = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p not in files.values())
     dataset = Dataset({n: f.drop(LINE) for n, f in tables.items()}, tz=tz, sources=sources)
-    return LoadResult(dataset, LoadReport(list(reports.values()), all_rejects, ignored))
+    return LoadResult(dataset, LoadReport(list(reports.values()), all_rejects, ignored, time_range))
 
 
 def _check_tz(tz: str) -> None:

@@ -1,34 +1,80 @@
 """Reading table files into raw string frames with their source line numbers.
 
-This is the only ingest module that touches the file system.
+This is the only ingest module that touches the file system. What it refuses, and why:
+
+* anything but a regular file (a FIFO or a device may never end; a symlink loop never
+  resolves): checked on the open file descriptor, so a file swapped in between a check
+  and the read cannot slip through;
+* gzip that inflates past :data:`GZIP_MAX_RATIO` times its size (and past
+  :data:`GZIP_MIN_ALLOWANCE`): a decompression bomb is stopped while it inflates;
+* a CSV header longer than :data:`~graphfraud.contract.MAX_HEADER_BYTES` or with a
+  column name given twice.
+
+Malformed records do not sink the table: a ragged CSV row, an unclosed quote or a
+broken JSON line becomes one reject record with its line number, and every other row
+is read. Well-formed files take the vectorised path (polars, numpy); only files that fail
+its structure check are re-read record by record.
 """
 
 from __future__ import annotations
 
+import csv
+import errno
 import gzip
 import hashlib
 import io
-from dataclasses import dataclass
+import json
+import os
+import re
+import stat
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from ..contract import CONTRACT, SUFFIXES
+from ..contract import CONTRACT, MAX_HEADER_BYTES, SUFFIXES
 from ..errors import DataContractError
-from .transform import LINE
+from ..textsafe import EXCERPT_CHARS, excerpt
+from .transform import LINE, REJECT_SCHEMA
 
 ENCODINGS = ("auto", "utf-8", "gb18030", "gbk")
+#: Encodings tried when telling the user which ones decode a file.
+_CANDIDATES = ("utf-8", "gb18030", "gbk")
+#: A gzip member may inflate to this many times its compressed size...
+GZIP_MAX_RATIO = 100
+#: ...or to this many bytes, whichever is larger (small files compress well).
+GZIP_MIN_ALLOWANCE = 256 * 2**20
+#: Physical lines a quoted CSV field may span before its quote counts as unclosed.
+MAX_RECORD_LINES = 10_000
+
+# Reason strings of structural rejects (part of the report format: keep them stable).
+RAGGED = "row has {got} field(s), the header has {want}"
+UNCLOSED_QUOTE = "unclosed quote: no closing \" before the end of the record"
+BAD_QUOTING = "malformed CSV quoting ({detail})"
+BAD_JSON = "not valid JSON ({detail})"
+NOT_OBJECT = "not a JSON object"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """One table as read: all values as strings, plus where it came from."""
+    """One table as read: all values as strings, plus where it came from.
+
+    ``rejects`` holds records that could not even be split into fields (ragged rows,
+    broken quoting, broken JSON lines); ``frame`` holds every other record.
+    """
 
     name: str
     path: Path
     frame: pl.DataFrame
     encoding: str
     sha256: str
+    rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECT_SCHEMA))
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + self.rejects.height
 
 
 def locate_tables(data_dir: Path) -> dict[str, Path]:
@@ -55,83 +101,416 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
     return found
 
 
+# ------------------------------------------------------------------ bytes
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file (after symlinks); a clear error otherwise."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is then
+        # checked on the descriptor actually read.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataContractError(f"{path}: a symbolic link loop; point the link at a real file.") from None
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise DataContractError(f"{path}: a broken symbolic link (its target does not exist).") from None
+        raise DataContractError(f"{path}: cannot be read ({exc.strerror}). Check the path and permissions.") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise DataContractError(
+                f"{path}: is {kind}, not a regular file. graphfraud reads only regular files (a pipe or a "
+                "device may never end); copy the data into a file first.")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read()
+        except OSError as exc:
+            raise DataContractError(f"{path}: cannot be read ({exc.strerror}).") from None
+
+
+def gunzip_bounded(data: bytes, path: Path) -> bytes:
+    """Decompress gzip ``data``, stopping a decompression bomb while it inflates."""
+    allowance = max(GZIP_MIN_ALLOWANCE, GZIP_MAX_RATIO * len(data))
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(allowance + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataContractError(f"{path}: not a valid gzip file ({excerpt(exc, 120)}). Re-compress it or remove .gz.") from None
+    if len(out) > allowance:
+        raise DataContractError(
+            f"{path}: inflates to more than {allowance:,} bytes from {len(data):,} (limit: {GZIP_MAX_RATIO}x its size "
+            f"or {GZIP_MIN_ALLOWANCE:,} bytes); this looks like a decompression bomb. Decompress it yourself if it is real.")
+    return out
+
+
+def _first_bad_line(data: bytes, encoding: str) -> int | None:
+    try:
+        data.decode(encoding)
+        return None
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].count(b"\n") + 1
+
+
+_BINARY_SIGNATURES = ((b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"), (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) file"),
+                      (b"PAR1", "a Parquet file"), (b"\x1f\x8b", "gzip data"), (b"%PDF", "a PDF"))
+
+
+def _binary(data: bytes) -> str | None:
+    """What ``data`` is when it is plainly not text, else None."""
+    for magic, what in _BINARY_SIGNATURES:
+        if data.startswith(magic):
+            return what
+    head = data[:65_536]
+    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    return "binary data" if head and controls / len(head) > 0.01 else None
+
+
 def _decode(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
     """Return UTF-8 bytes and the encoding they were read in."""
-    if encoding == "auto":
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataContractError(f"{path}: is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8.")
+    tried = ("utf-8", "gb18030") if encoding == "auto" else (encoding,)
+    for enc in tried:
         try:
-            data.decode("utf-8")
-            return data, "utf-8"
+            text = data.decode(enc)
         except UnicodeDecodeError:
-            encoding = "gb18030"  # a superset of GBK and GB2312, which Chinese exports use
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        other = "gb18030" if encoding.replace("-", "").lower() == "utf8" else "utf-8"
-        raise DataContractError(
-            f"{path}: line {line} is not valid {encoding} (byte {exc.start}). "
-            f"Re-run with --encoding {other}, or with --encoding auto to detect it.") from None
-    except LookupError:
-        raise DataContractError(f"unknown encoding '{encoding}'; use one of {', '.join(ENCODINGS)}.") from None
-    return (data if encoding.replace("-", "").lower() == "utf8" else text.encode("utf-8")), encoding
-
-
-def _csv_lines(frame: pl.DataFrame) -> pl.Series:
-    """Line number where each CSV record starts, counting newlines inside quoted fields."""
-    if frame.height == 0:
-        return pl.Series(LINE, [], dtype=pl.Int64)
-    inner = pl.sum_horizontal([pl.col(c).str.count_matches("\n", literal=True).fill_null(0)
-                               for c in frame.columns])
-    width = frame.select((inner + 1).cast(pl.Int64).alias(LINE))[LINE]
-    return (width.cum_sum() - width + 2).alias(LINE)
+            continue
+        return (data if enc == "utf-8" or enc.replace("-", "").lower() == "utf8" else text.encode("utf-8")), enc
+    what = _binary(data)
+    if what:
+        raise DataContractError(f"{path}: is not a text table but {what}. Export the table as CSV (UTF-8), "
+                                "Parquet or JSON Lines, with the file name saying which.")
+    # Say where each candidate breaks and which (if any) would work.
+    fails = {enc: _first_bad_line(data, enc) for enc in _CANDIDATES}
+    works = [enc for enc, line in fails.items() if line is None and enc not in tried]
+    first = fails.get(tried[0]) or _first_bad_line(data, tried[0])
+    where = f"line {first} is not valid {' or '.join(tried)}"
+    if works:
+        advice = f"Re-run with --encoding {works[0]}" + (f" (or {', '.join(works[1:])})" if works[1:] else "") + "."
+    elif len(set(fails.values())) == 1:
+        advice = (f"No supported encoding ({', '.join(_CANDIDATES)}) decodes that line: fix or remove it, "
+                  "or re-save the file as UTF-8.")
+    else:
+        advice = ("No supported encoding decodes the whole file (" +
+                  ", ".join(f"{enc} fails at line {line}" for enc, line in fails.items()) +
+                  "): it mixes encodings. Re-save it in one encoding (UTF-8), e.g. fix or drop those lines.")
+    raise DataContractError(f"{path}: {where}. {advice}")
 
 
 def read_raw(name: str, path: Path, encoding: str = "auto") -> RawTable:
     """Read one table file into strings, remembering each row's line number."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataContractError(f"{path}: cannot be read ({exc.strerror}). Check the path and permissions.") from None
+    data = read_regular_file(path)
     sha = hashlib.sha256(data).hexdigest()
     if path.name.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataContractError(f"{path}: not a valid gzip file ({exc}). Re-compress it or remove .gz.") from None
+        data = gunzip_bounded(data, path)
     if path.name.endswith((".csv", ".csv.gz")):
         if not data.strip():
             raise DataContractError(f"{path}: the file is empty; a CSV needs at least a header line "
                                     f"with the columns {', '.join(CONTRACT[name].required_columns)}.")
         data, used = _decode(data, path, encoding)
-        try:
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
-        except pl.exceptions.PolarsError as exc:
-            raise DataContractError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]}). "
-                                    "Check quoting and that every row has the header's column count.") from None
-        frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
-        frame = frame.with_columns(_csv_lines(frame))
+        frame, rejects = read_csv_records(data, path, name)
     elif path.name.endswith((".jsonl", ".jsonl.gz")):
         if not data.strip():
             raise DataContractError(f"{path}: the file is empty; write one JSON object per line.")
         data, used = _decode(data, path, encoding)
-        try:
-            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-        except pl.exceptions.PolarsError as exc:
-            raise DataContractError(f"{path}: not valid JSON Lines ({str(exc).splitlines()[0]}). "
-                                    "Each line must be one JSON object.") from None
-        frame = _stringify(frame).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
+        frame, rejects = read_jsonl_records(data, path, name)
     else:
         try:
             frame = pl.read_parquet(io.BytesIO(data))
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataContractError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}).") from None
+        except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}).") from None
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
         frame = _stringify(frame).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
-    return RawTable(name, path, frame, used, sha)
+        rejects = pl.DataFrame(schema=REJECT_SCHEMA)
+    return RawTable(name, path, frame, used, sha, rejects)
 
 
+# ------------------------------------------------------------------ CSV
+_HEADER_JUNK = re.compile(r"^[\s\ufeff\u200b\x00-\x1f\x7f]+|[\s\ufeff\u200b\x00-\x1f\x7f]+$")
+
+
+def _normalise_newlines(data: bytes) -> bytes:
+    # Lone CR (old Mac exports) and CRLF both end a line; after this only LF does.
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    return data.replace(b"\r", b"\n") if b"\r" in data else data
+
+
+#: Bytes examined at once by the structure check (bounds its working memory to a few times this).
+_CHUNK = 1 << 23
+
+
+@dataclass
+class _Structure:
+    """Record boundaries of a CSV, found without parsing it (quote parity)."""
+
+    starts: np.ndarray  # byte offset of each record
+    ends: np.ndarray  # byte offset of its terminating newline (or end of data)
+    fields: np.ndarray  # fields per record
+    lines: np.ndarray  # physical line where it starts (1-based)
+    balanced: bool  # every quote closed by the end of the data
+
+
+def _structure(data: bytes) -> _Structure:
+    """Where records start and end, and their field counts, in chunks of :data:`_CHUNK` bytes.
+
+    A newline or comma separates only outside quotes; inside/outside is the parity of the
+    quotes before it (RFC 4180's doubled quote keeps the parity), carried across chunks.
+    """
+    arr = np.frombuffer(data, np.uint8)
+    quoted = b'"' in data
+    ends, commas_to_end, lines_to_end = [], [], []
+    inside_carry, commas_before, newlines_before = False, 0, 0
+    for lo in range(0, arr.size, _CHUNK):
+        chunk = arr[lo: lo + _CHUNK]
+        newlines = np.flatnonzero(chunk == ord("\n"))
+        commas = chunk == ord(",")
+        bound = newlines
+        if quoted:
+            inside = np.logical_xor.accumulate(chunk == ord('"'))
+            if inside_carry:
+                np.logical_not(inside, out=inside)
+            inside_carry = bool(inside[-1])
+            bound = newlines[~inside[newlines]]
+            commas &= ~inside
+        comma_pos = np.flatnonzero(commas)
+        ends.append(bound + lo)
+        commas_to_end.append(commas_before + np.searchsorted(comma_pos, bound))
+        lines_to_end.append(newlines_before + np.searchsorted(newlines, bound) + 1)
+        commas_before += comma_pos.size
+        newlines_before += newlines.size
+    end = np.concatenate([*ends, [arr.size]])
+    del ends
+    start = np.empty_like(end)
+    start[0], start[1:] = 0, end[:-1] + 1
+    fields = np.diff(np.concatenate([[0], *commas_to_end, [commas_before]])).astype(np.int32) + 1
+    line = np.concatenate([[1], *lines_to_end])
+    line[1:] += 1
+    # A final newline opens no record (slices, not copies: these arrays are per record).
+    n = end.size - 1 if start[-1] == arr.size else end.size
+    return _Structure(start[:n], end[:n], fields[:n], line[:n], not inside_carry)
+
+
+def _header(data: bytes, st: _Structure, path: Path) -> list[str]:
+    size = int(st.ends[0] - st.starts[0])
+    if size > MAX_HEADER_BYTES:
+        head = data[: 4 * EXCERPT_CHARS].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        raise DataContractError(
+            f"{path}: the header line is {size:,} bytes long (limit {MAX_HEADER_BYTES:,}); this is not a CSV header. "
+            f"It starts: {excerpt(head)!r}…")
+    text = data[: size].decode("utf-8")
+    try:
+        [names] = list(csv.reader(io.StringIO(text), strict=True)) or [[]]
+    except (csv.Error, ValueError) as exc:
+        raise DataContractError(f"{path}: the header line cannot be read as CSV ({exc}): {excerpt(text)!r}.") from None
+    names = [_HEADER_JUNK.sub("", n) or f"_column_{i}" for i, n in enumerate(names, 1)]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, 1):
+        if n in seen:
+            raise DataContractError(
+                f"{path}: column {excerpt(n)!r} appears twice in the header (columns {seen[n]} and {i}). Rename or "
+                "remove one: graphfraud will not guess which of the two holds the data.")
+        seen[n] = i
+    return names
+
+
+def _record_rejects(table: str, path: Path, lines: list[int], values: list[str], reasons: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"table": table, "file": path.name, "line": pl.Series(lines, dtype=pl.Int64),
+                         "column": pl.Series([None] * len(lines), dtype=pl.String),
+                         "value": [excerpt(v) for v in values], "reason": reasons}, schema=REJECT_SCHEMA)
+
+
+def read_csv_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split UTF-8 CSV ``data`` into a string frame (with ``_line``) and record-level rejects."""
+    data = _normalise_newlines(data)
+    st = _structure(data)
+    names = _header(data, st, path)
+    if st.balanced:
+        fast = _csv_fast(data, st, names, path, table)
+        if fast is not None:
+            return fast
+    return _csv_slow(data.decode("utf-8"), names, path, table)
+
+
+def _csv_fast(data: bytes, st: _Structure, names: list[str], path: Path,
+              table: str) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Polars reads the file; the structure says which rows are blank or ragged. None: use the slow path."""
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True,
+                            quote_char='"', has_header=True)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.width != len(names) or frame.height != st.starts.size - 1:
+        return None  # polars split the file differently than the quote parity did
+    frame = frame.rename(dict(zip(frame.columns, names)))
+    body = slice(1, None)
+    lengths = st.ends[body] - st.starts[body]
+    fields, lines = st.fields[body], st.lines[body]
+    blank = lengths == 0
+    ragged = ~blank & (fields != len(names))
+    frame = frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+    rejects = pl.DataFrame(schema=REJECT_SCHEMA)
+    if ragged.any():
+        idx = np.flatnonzero(ragged)
+        raw = [data[st.starts[i + 1]: st.ends[i + 1]].decode("utf-8") for i in idx[:10_000]]
+        raw += [""] * (idx.size - len(raw))  # quoting every one of millions of bad rows helps nobody
+        rejects = _record_rejects(table, path, lines[idx].tolist(), raw,
+                                  [RAGGED.format(got=int(f), want=len(names)) for f in fields[idx]])
+    keep = ~blank & ~ragged
+    # Filtering copies every column: only when there is something to drop.
+    return (frame if keep.all() else frame.filter(pl.Series(keep))), rejects
+
+
+def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Record-by-record recovery for files the fast path cannot split.
+
+    Each physical line is tried on its own first (a lone ``"`` inside a field is data);
+    a line whose quote is still open at its end takes the following lines until the
+    quote count is even again. If that record does not have the header's field count,
+    or no closing quote comes, only the first line is rejected and reading resumes on
+    the next line, so one stray quote costs one row, not the rest of the file.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    width = len(names)
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    bad_lines: list[int] = []
+    bad_values: list[str] = []
+    bad_reasons: list[str] = []
+
+    def parse(chunk: str) -> list[list[str]] | str:
+        try:
+            return list(csv.reader(io.StringIO(chunk), strict=True))
+        except csv.Error as exc:
+            return str(exc)
+
+    # The header is one record; find where it ends (it may hold quoted newlines).
+    i, header_lines = 0, 1
+    while header_lines <= len(lines) and "\n".join(lines[:header_lines]).count('"') % 2:
+        header_lines += 1
+    i = header_lines
+    while i < len(lines):
+        line = lines[i]
+        if line == "":
+            i += 1
+            continue
+        got = parse(line)
+        if isinstance(got, list) and len(got) == 1 and len(got[0]) == width:
+            rows.append(got[0]), row_lines.append(i + 1)
+            i += 1
+            continue
+        reason: str
+        if got == "unexpected end of data" or (isinstance(got, str) and line.count('"') % 2):
+            j, quotes = i, line.count('"')
+            while quotes % 2 and j + 1 < len(lines) and j - i < MAX_RECORD_LINES:
+                j += 1
+                quotes += lines[j].count('"')
+            joined = parse("\n".join(lines[i:j + 1])) if quotes % 2 == 0 else None
+            if isinstance(joined, list) and len(joined) == 1 and len(joined[0]) == width:
+                rows.append(joined[0]), row_lines.append(i + 1)
+                i = j + 1
+                continue
+            reason = UNCLOSED_QUOTE
+        elif isinstance(got, str):
+            reason = BAD_QUOTING.format(detail=got)
+        else:
+            reason = RAGGED.format(got=sum(len(r) for r in got), want=width)
+        bad_lines.append(i + 1), bad_values.append(line), bad_reasons.append(reason)
+        i += 1
+    columns = list(zip(*rows)) if rows else [()] * width
+    frame = pl.DataFrame({n: pl.Series(n, [v if v != "" else None for v in col], dtype=pl.String)
+                          for n, col in zip(names, columns)})
+    frame = frame.with_columns(pl.Series(LINE, row_lines, dtype=pl.Int64))
+    return frame, _record_rejects(table, path, bad_lines, bad_values, bad_reasons)
+
+
+# ------------------------------------------------------------------ JSON Lines
+def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) byte offsets of every physical line."""
+    arr = np.frombuffer(data, np.uint8)
+    nl = np.flatnonzero(arr == ord("\n"))
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [arr.size]))
+    return starts, ends
+
+
+def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One JSON object per line into a string frame (with ``_line``) and per-line rejects."""
+    data = _normalise_newlines(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = b"   " + data[3:]  # the BOM's bytes become blanks: offsets and line numbers stay
+    starts, ends = _line_spans(data)
+    arr = np.frombuffer(data, np.uint8)
+    printable = ~np.isin(arr, np.frombuffer(b" \t\n\x0c\x0b", np.uint8))
+    # A line is blank when it holds no printable byte (reduceat over non-empty spans only).
+    nonempty = ends > starts
+    content = np.zeros(starts.size, dtype=bool)
+    if nonempty.any():
+        # Each sum runs to the next non-empty line's start; what lies between is newlines.
+        content[nonempty] = np.add.reduceat(printable, starts[nonempty], dtype=np.int64) > 0
+    line_numbers = np.flatnonzero(content) + 1
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        if frame.height == line_numbers.size:
+            return (_stringify(frame).with_columns(pl.Series(LINE, line_numbers, dtype=pl.Int64)),
+                    pl.DataFrame(schema=REJECT_SCHEMA))
+    except Exception:  # noqa: BLE001 - polars raises several types; the slow path says which line is bad
+        pass
+    return _jsonl_slow(data, starts, ends, line_numbers, path, table)
+
+
+def _json_string(value) -> str | None:
+    """The string a JSON value becomes in a raw frame (as the fast path's :func:`_stringify`)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers: np.ndarray, path: Path,
+                table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    records: list[dict] = []
+    good: list[int] = []
+    bad_lines, bad_values, bad_reasons = [], [], []
+    for n in line_numbers.tolist():
+        raw = data[starts[n - 1]: ends[n - 1]].decode("utf-8")
+        try:
+            obj = json.loads(raw.lstrip("\ufeff"))  # a BOM where two exports were concatenated
+        except (json.JSONDecodeError, RecursionError) as exc:
+            bad_lines.append(n), bad_values.append(raw)
+            bad_reasons.append(BAD_JSON.format(detail=getattr(exc, "msg", "nested too deeply")))
+            continue
+        if not isinstance(obj, dict):
+            bad_lines.append(n), bad_values.append(raw), bad_reasons.append(NOT_OBJECT)
+            continue
+        records.append({k: _json_string(v) for k, v in obj.items()})
+        good.append(n)
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    frame = pl.DataFrame({c: pl.Series(c, [r.get(c) for r in records], dtype=pl.String) for c in columns})
+    frame = frame.with_columns(pl.Series(LINE, good, dtype=pl.Int64))
+    return frame, _record_rejects(table, path, bad_lines, bad_values, bad_reasons)
+
+
+# ------------------------------------------------------------------ typed columns
 def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
     """Turn typed columns into the strings the transforms expect, losing nothing."""
     exprs = []
@@ -139,15 +518,29 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
         col = pl.col(name)
         if dtype == pl.String:
             exprs.append(col)
-        elif isinstance(dtype, pl.Datetime):
-            fmt = "%Y-%m-%dT%H:%M:%S%.f%:z" if dtype.time_zone else "%Y-%m-%dT%H:%M:%S%.f"
-            exprs.append(col.dt.strftime(fmt).alias(name))
+        elif isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+            # Instants no date library can print (year 10000+) are kept as a marker the
+            # timestamp parser rejects, instead of crashing the formatter.
+            printable = col.dt.year().is_between(1, 9999)
+            safe = pl.when(printable).then(col)
+            if dtype == pl.Date:
+                text = safe.dt.strftime("%Y-%m-%d")
+            else:
+                text = safe.dt.strftime("%Y-%m-%dT%H:%M:%S%.f%:z" if dtype.time_zone else "%Y-%m-%dT%H:%M:%S%.f")
+            exprs.append(pl.when(col.is_not_null() & ~printable).then(pl.lit("datetime beyond year 9999"))
+                         .otherwise(text).alias(name))
         elif dtype.is_float():
             # 12.0 -> "12", so float-typed ids from spreadsheets still match.
-            exprs.append(pl.when(col == col.round(0)).then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2.0**53)
+            exprs.append(pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String))
                          .otherwise(col.cast(pl.String)).alias(name))
-        elif dtype.is_nested():
-            exprs.append(col.map_elements(str, return_dtype=pl.String).alias(name))
+        elif dtype.is_nested() or isinstance(dtype, pl.Object):
+            exprs.append(col.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str),
+                                          return_dtype=pl.String, skip_nulls=True).alias(name))
         else:
-            exprs.append(col.cast(pl.String).alias(name))
+            try:  # most types cast; some (durations, binary, objects) do not, and are printed instead
+                frame.head(1).select(col.cast(pl.String))
+                exprs.append(col.cast(pl.String).alias(name))
+            except pl.exceptions.PolarsError:
+                exprs.append(col.map_elements(str, return_dtype=pl.String, skip_nulls=True).alias(name))
     return frame.select(exprs)

@@ -13,12 +13,14 @@ datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable
 
 import polars as pl
 
-from ..contract import Table
-from ..parse import normalise_id, parse_number, parse_timestamp
+from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
+from ..parse import normalise_id, parse_number, parse_timestamp, parse_timestamp_text, timestamp_text
+from ..textsafe import EXCERPT_CHARS
 
 #: Column holding each row's line number in its source file (1-based, header = line 1).
 LINE = "_line"
@@ -28,31 +30,62 @@ REJECT_SCHEMA = {"table": pl.String, "file": pl.String, "line": pl.Int64, "colum
 # Reason strings are part of the public report format: keep them stable.
 MISSING = "missing required value"
 BAD_TIMESTAMP = "unparseable timestamp"
+OUT_OF_RANGE = "timestamp outside the accepted range (see --time-range)"
 BAD_RATING = "rating outside 1-5 or not a number"
 BAD_NUMBER = "not a number"
+BAD_AMOUNT = f"amount negative, not finite or above {AMOUNT_MAX:.0e}"
+TOO_LONG = f"value longer than {MAX_FIELD_BYTES:,} bytes"
 DUPLICATE = "duplicate primary key"
 
-def _parsed(kind: str, expr: pl.Expr, tz: str) -> tuple[pl.Expr, Callable[[pl.Expr], pl.Expr] | None, str | None]:
-    """Return (parsed value, check over the parsed value or None, reason) for a column kind.
+Check = Callable[[pl.Expr], pl.Expr]
 
-    The check is applied to the already parsed column, so each value is parsed once.
+
+def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
+            time_range: TimeRange | None) -> tuple[pl.Expr, list[tuple[Check, str]]]:
+    """Return (parsed value, [(check over the parsed value, reason)]) for a column kind.
+
+    A timestamp ``expr`` is already :func:`~graphfraud.parse.timestamp_text` (materialised
+    by the caller, so the text is normalised once, not once per accepted form).
+
+    The checks read the already parsed column, so each value is parsed once; the first
+    failing check names the reason.
     """
     if kind == "timestamp":
-        return parse_timestamp(expr, tz), lambda v: v.is_null(), BAD_TIMESTAMP
+        checks: list[tuple[Check, str]] = [(lambda v: v.is_null(), BAD_TIMESTAMP)]
+        if time_range is not None:
+            lo, hi = (pl.lit(t.astimezone(dt.timezone.utc), pl.Datetime("ms", "UTC"))
+                      for t in (time_range.earliest, time_range.latest))
+            checks.append((lambda v: (v < lo) | (v > hi), OUT_OF_RANGE))
+        return parse_timestamp_text(expr, tz, epoch_unit), checks
     if kind == "rating":
-        return parse_number(expr), lambda v: v.is_null() | (v < 1) | (v > 5), BAD_RATING
+        return parse_number(expr), [(lambda v: v.is_null() | ~v.is_finite() | (v < 1) | (v > 5), BAD_RATING)]
     if kind == "amount":
-        return parse_number(expr), lambda v: v.is_null(), BAD_NUMBER
+        return parse_number(expr), [(lambda v: v.is_null(), BAD_NUMBER),
+                                    (lambda v: ~v.is_finite() | (v < 0) | (v > AMOUNT_MAX), BAD_AMOUNT)]
     if kind == "id":
-        return normalise_id(expr), None, None
-    return expr.cast(pl.String), None, None
+        return normalise_id(expr), []
+    return expr.cast(pl.String), []
 
 
-def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def cut(expr: pl.Expr, limit: int = EXCERPT_CHARS) -> pl.Expr:
+    """At most ``limit`` characters of a string column, with the full length when cut.
+
+    >>> pl.select(cut(pl.lit("abcdef"), 3)).item()
+    'abc… (6 characters)'
+    """
+    n = expr.str.len_chars()
+    return pl.when(n > limit).then(
+        expr.str.slice(0, limit) + pl.lit("… (") + n.cast(pl.String) + pl.lit(" characters)")).otherwise(expr)
+
+
+def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch_unit: str = "auto",
+                    time_range: TimeRange | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type one raw table and split it into accepted rows and reject records.
 
     ``raw`` holds strings (or nulls) and a ``_line`` column. Each rejected row gets one
-    record: the first failing column in contract order. Extra columns are kept.
+    record: a value longer than :data:`~graphfraud.contract.MAX_FIELD_BYTES` in any
+    column first, else the first failing column in contract order. Extra columns are
+    kept. Timestamps outside ``time_range`` are rejected (``None``: no range check).
 
     >>> from graphfraud.contract import CONTRACT
     >>> raw = pl.DataFrame({"merchant_id": ["m1", "m1", ""], "_line": [2, 3, 4]})
@@ -63,24 +96,35 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
     present = [c for c in spec.columns if c.name in raw.columns]
     # Parse every column once; the checks then read the parsed column and the raw value.
     parsed: list[pl.Expr] = []
-    checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
+    checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
+    # One check over every column (a file may have thousands: a branch per column would
+    # nest that deep); which column it was is looked up afterwards, for those rows only.
+    fields = [c for c in raw.columns if c != LINE]
+    if fields:
+        checks.append((pl.any_horizontal([pl.col(c).str.len_bytes() > MAX_FIELD_BYTES for c in fields]),
+                       _SOME_COLUMN, TOO_LONG))
     for col in present:
-        value, invalid, reason = _parsed(col.kind, pl.col(col.name), tz)
+        source = pl.col(f"__t_{col.name}") if col.kind == "timestamp" else pl.col(col.name)
+        value, invalid = _parsed(col.kind, source, tz, epoch_unit, time_range)
         parsed.append(value.alias(f"__v_{col.name}"))
         raw_missing = pl.col(f"__m_{col.name}")
         if col.required:
             checks.append((raw_missing, col.name, MISSING))
-        if invalid is not None and reason is not None:
-            checks.append((~raw_missing & invalid(pl.col(f"__v_{col.name}")), col.name, reason))
+        for check, reason in invalid:
+            checks.append((~raw_missing & check(pl.col(f"__v_{col.name}")), col.name, reason))
     missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
-    frame = raw.with_columns(parsed + missing)
+    texts = [timestamp_text(pl.col(c.name)).alias(f"__t_{c.name}") for c in present if c.kind == "timestamp"]
+    frame = (raw.with_columns(texts) if texts else raw).with_columns(parsed + missing)
     if checks:
+        def name(column: str | pl.Expr) -> pl.Expr:
+            return column if isinstance(column, pl.Expr) else pl.lit(column)
+
         reason_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-        column_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+        column_expr = pl.when(checks[0][0]).then(name(checks[0][1]))
         for mask, column, reason in checks[1:]:
             reason_expr = reason_expr.when(mask).then(pl.lit(reason))
-            column_expr = column_expr.when(mask).then(pl.lit(column))
+            column_expr = column_expr.when(mask).then(name(column))
         frame = frame.with_columns(reason_expr.otherwise(None).alias("_reason"),
                                    column_expr.otherwise(None).alias("_column"))
     else:
@@ -97,10 +141,25 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str) -> tuple
             pl.when(dup).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
         )
     bad_rows = frame.select(LINE, "_reason", "_column").with_row_index("_i").filter(pl.col("_reason").is_not_null())
-    rejects = reject_records(spec.name, file, raw, bad_rows)
+    rejects = reject_records(spec.name, file, raw, _name_long_columns(bad_rows, raw, fields))
     accepted = frame.filter(pl.col("_reason").is_null()).select(
         [pl.col(f"__v_{c.name}").alias(c.name) for c in present] + extras + [LINE])
     return accepted, rejects
+
+
+_SOME_COLUMN = "\x00column"  # placeholder: one of the columns, named by _name_long_columns
+
+
+def _name_long_columns(bad: pl.DataFrame, raw: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """Name, for rows rejected as too long, the first column that is."""
+    long_rows = bad.filter(pl.col("_column") == _SOME_COLUMN)
+    if long_rows.height == 0:
+        return bad
+    rows = raw.select(fields)[long_rows["_i"]]
+    first = rows.select(pl.concat_list([pl.col(c).str.len_bytes().fill_null(0) > MAX_FIELD_BYTES for c in fields])
+                        .list.arg_max().alias("k"))["k"]
+    named = long_rows.with_columns(pl.Series("_column", [fields[k] for k in first.to_list()], dtype=pl.String))
+    return pl.concat([bad.filter(pl.col("_column") != _SOME_COLUMN), named]).sort("_i")
 
 
 def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
@@ -113,7 +172,8 @@ def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) 
     parts = []
     for column, group in bad.group_by("_column", maintain_order=True):
         name = column[0]
-        values = raw[name].cast(pl.String).gather(group["_i"]) if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String)
+        values = (pl.select(cut(pl.lit(raw[name].cast(pl.String).gather(group["_i"]))).alias(name))[name]
+                  if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String))
         parts.append(pl.DataFrame({
             "table": table, "file": file, "line": group[LINE].cast(pl.Int64), "column": name,
             "value": values, "reason": group["_reason"],
@@ -135,6 +195,6 @@ def reference_rejects(table: str, file: str, frame: pl.DataFrame, column: str,
     reason = f"unknown {target_table.removesuffix('s')}"
     rejects = pl.DataFrame({
         "table": table, "file": file, "line": bad[LINE].cast(pl.Int64), "column": column,
-        "value": bad[column], "reason": reason,
+        "value": bad.select(cut(pl.col(column)))[column], "reason": reason,  # the rejected rows only
     }, schema=REJECT_SCHEMA)
     return frame.filter(~dangling), rejects

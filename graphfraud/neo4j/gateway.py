@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from ..errors import Neo4jConnectionError
-from .settings import Settings
+from .settings import Settings, display_uri
 
 
 class Gateway(Protocol):
@@ -51,19 +51,20 @@ class DriverGateway:
         from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
 
         self._database = settings.database
+        uri = display_uri(settings.uri)  # what messages may show
         try:
             self._driver = GraphDatabase.driver(settings.uri, auth=(settings.username, settings.password))
             self._driver.verify_connectivity()
         except AuthError:
             raise Neo4jConnectionError(
-                f"Neo4j at {settings.uri} refused the credentials of user {settings.username!r}; "
+                f"Neo4j at {uri} refused the credentials of user {settings.username!r}; "
                 "check NEO4J_USERNAME and NEO4J_PASSWORD.") from None
         except (ServiceUnavailable, OSError):
             raise Neo4jConnectionError(
-                f"cannot reach Neo4j at {settings.uri}; start it (docker compose -f docker/compose.yaml up -d) "
+                f"cannot reach Neo4j at {uri}; start it (docker compose -f docker/compose.yaml up -d) "
                 "or fix NEO4J_URI.") from None
         except (ConfigurationError, ValueError) as exc:
-            raise Neo4jConnectionError(f"NEO4J_URI={settings.uri!r} is not usable ({exc}); "
+            raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(exc)}); "
                                        "use e.g. bolt://localhost:7687 or neo4j://host:7687.") from None
 
     def write(self, query: str, parameters: dict[str, Any] | None = None) -> dict[str, int]:

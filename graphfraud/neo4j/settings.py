@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
 from ..errors import Neo4jConnectionError
+
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+
+
+def display_uri(text: str) -> str:
+    """``text`` with the user-info (``user:password@``) of every URI in it masked.
+
+    >>> display_uri("cannot reach neo4j+s://neo4j:s3cret@db.example:7687?x=1")
+    'cannot reach neo4j+s://***@db.example:7687?x=1'
+    """
+    return _USERINFO.sub("***@", str(text))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -17,7 +30,8 @@ class Settings:
     password: str = field(repr=False)
 
     def __repr__(self) -> str:  # the password never reaches a log or a traceback
-        return f"Settings(uri={self.uri!r}, username={self.username!r}, database={self.database!r}, password=***)"
+        return (f"Settings(uri={display_uri(self.uri)!r}, username={self.username!r}, database={self.database!r}, "
+                "password=***)")
 
 
 def settings_from_env(env: dict[str, str] | None = None, prompt: bool | None = None) -> Settings:
@@ -34,6 +48,11 @@ def settings_from_env(env: dict[str, str] | None = None, prompt: bool | None = N
         raise Neo4jConnectionError(
             "NEO4J_URI is not set. Start Neo4j (docker compose -f docker/compose.yaml up -d) and "
             "export NEO4J_URI=bolt://localhost:7687 (plus NEO4J_USERNAME / NEO4J_PASSWORD).")
+    if _USERINFO.search(uri):
+        # Never echo it: the user-info is usually user:password.
+        raise Neo4jConnectionError(
+            f"NEO4J_URI ({display_uri(uri)}) carries credentials in the URI; the driver does not accept them there. "
+            "Put the user in NEO4J_USERNAME and the password in NEO4J_PASSWORD, and keep NEO4J_URI to scheme://host:port.")
     password = env.get("NEO4J_PASSWORD")
     if not password:
         interactive = sys.stdin.isatty() if prompt is None else prompt
