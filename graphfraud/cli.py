@@ -15,9 +15,7 @@ from rich.table import Table as RichTable
 
 from . import terminal
 from ._version import __version__
-from .ingest import DEFAULT_TZ, load_dataset
-from .ingest.read import ENCODINGS
-from .parse import EPOCH_UNITS
+from .contract import DEFAULT_TZ, ENCODINGS, EPOCH_UNITS
 from .terminal import console, safe, stdout
 
 app = typer.Typer(
@@ -26,6 +24,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Rich's help renderer imports its Markdown stack (0.3 s) on every --help.
+    rich_markup_mode=None,
 )
 
 EncodingOpt = typer.Option("auto", "--encoding", help=f"Input encoding: {', '.join(ENCODINGS)} (auto = UTF-8, else GB18030).")
@@ -93,6 +93,7 @@ def validate(
 ) -> None:
     """Check input files against the data contract and report every rejected row."""
     from .contract import USABLE_REJECT_SHARE
+    from .ingest import load_dataset
 
     result = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
                           progress=_progress)
@@ -231,7 +232,7 @@ def export(
                                                  help="Export rings with evidence (-log10 p) of at least X."),
     redact: bool = typer.Option(False, "--redact", help="Pseudonymise phones, IPs, payment accounts, addresses and "
                                                         "devices with a key from GRAPHFRAUD_REDACT_KEY."),
-    zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into <ring>.zip."),
+    zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into RING_ID.zip."),
 ) -> None:
     """Write a self-explaining case file per ring: report.html, summary.md, CSV, GraphML, Cypher."""
     from .export.casefile import export_cases
@@ -357,6 +358,8 @@ def neo4j_ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .neo4j.ingest import ingest
+
+    from .ingest import load_dataset
 
     loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
                           progress=_progress)

@@ -196,6 +196,10 @@ TABLES: tuple[Table, ...] = (
 CONTRACT: dict[str, Table] = {t.name: t for t in TABLES}
 #: The zone naive timestamps are read in unless the user says otherwise (Chinese platform exports).
 DEFAULT_TZ = "Asia/Shanghai"
+#: Input encodings ``--encoding`` accepts (auto = UTF-8, else GB18030, the Chinese national standard).
+ENCODINGS: tuple[str, ...] = ("auto", "utf-8", "gb18030", "gbk")
+#: Units of numeric (epoch) timestamps ``--epoch-unit`` accepts (auto = from their magnitude).
+EPOCH_UNITS: tuple[str, ...] = ("auto", "s", "ms", "us", "ns")
 REQUIRED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.required)
 #: Load order: a table comes after every table it references.
 TABLE_ORDER: tuple[str, ...] = tuple(t.name for t in TABLES)

@@ -1,6 +1,6 @@
 """Pure value parsers shared by ingest, the dataset model and the Neo4j reader.
 
-They sit on the ground floor: they import nothing from graphfraud, so the model
+They sit on the ground floor (they import only the contract's constants), so the model
 (:mod:`graphfraud.dataset`) and the loader (:mod:`graphfraud.ingest`) both use them
 without either depending on the other.
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import polars as pl
 
-#: Units an epoch number may be declared in (``auto`` reads the unit from its magnitude).
-EPOCH_UNITS: tuple[str, ...] = ("auto", "s", "ms", "us", "ns")
-#: Milliseconds per unit.
+from .contract import EPOCH_UNITS
+
+#: Milliseconds per epoch unit (the units are declared in :data:`graphfraud.contract.EPOCH_UNITS`).
 _MS_PER = {"s": 1e3, "ms": 1.0, "us": 1e-3, "ns": 1e-6}
 # ``auto`` boundaries. Dates from 1973 to 5138 have epoch seconds below 1e11 and epoch
 # milliseconds above it; the same factor-1000 gap separates ms from us (1e14) and us

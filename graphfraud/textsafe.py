@@ -34,9 +34,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where frames are handled: the CLI's start-up imports this module
+    import polars as pl
 
 #: First characters that make a spreadsheet cell a formula (plus the escape itself).
 _FORMULA_START = r"^[=+\-@\t\r']"
@@ -44,6 +45,8 @@ _FORMULA_START = r"^[=+\-@\t\r']"
 
 def neutralise_cells(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix an apostrophe to every string cell a spreadsheet would read as a formula."""
+    import polars as pl
+
     exprs = [pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
              for c, dtype in frame.schema.items() if dtype == pl.String]
     return frame.with_columns(exprs) if exprs else frame
@@ -51,6 +54,8 @@ def neutralise_cells(frame: pl.DataFrame) -> pl.DataFrame:
 
 def restore_cells(frame: pl.DataFrame) -> pl.DataFrame:
     """Undo :func:`neutralise_cells` (drop the one leading apostrophe it added)."""
+    import polars as pl
+
     exprs = [pl.when(pl.col(c).str.starts_with("'")).then(pl.col(c).str.slice(1)).otherwise(pl.col(c)).alias(c)
              for c, dtype in frame.schema.items() if dtype == pl.String]
     return frame.with_columns(exprs) if exprs else frame

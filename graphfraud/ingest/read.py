@@ -34,12 +34,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..contract import CONTRACT, MAX_HEADER_BYTES, SUFFIXES
+from ..contract import CONTRACT, ENCODINGS, MAX_HEADER_BYTES, SUFFIXES
 from ..errors import DataContractError
 from ..textsafe import EXCERPT_CHARS, excerpt
 from .transform import LINE, REJECT_SCHEMA
 
-ENCODINGS = ("auto", "utf-8", "gb18030", "gbk")
 #: Encodings tried when telling the user which ones decode a file.
 _CANDIDATES = ("utf-8", "gb18030", "gbk")
 #: A gzip member may inflate to this many times its compressed size...
