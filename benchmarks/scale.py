@@ -57,8 +57,8 @@ def main() -> None:
 
     from graphfraud.detect.detector import RingDetector
     from graphfraud.export.tables import write_tables
-    from graphfraud.run import RunResult
     from graphfraud.ingest import load_dataset
+    from graphfraud.run import RunResult
     from graphfraud.synth import synthesize
 
     peak = Peak()

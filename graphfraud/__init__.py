@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 #: Public name -> module that defines it.
 _EXPORTS = {
@@ -45,12 +45,13 @@ def __dir__() -> list[str]:
     return __all__
 
 
+# Redundant aliases mark these as re-exports for type checkers and linters.
 if TYPE_CHECKING:  # pragma: no cover
-    from .dataset import Dataset
-    from .detect.detector import RingDetector
-    from .detect.results import Ring
-    from .errors import GraphfraudError
-    from .evaluate import evaluate
-    from .ingest import load_dataset
-    from .run import RunResult
-    from .synth import synthesize
+    from .dataset import Dataset as Dataset
+    from .detect.detector import RingDetector as RingDetector
+    from .detect.results import Ring as Ring
+    from .errors import GraphfraudError as GraphfraudError
+    from .evaluate import evaluate as evaluate
+    from .ingest import load_dataset as load_dataset
+    from .run import RunResult as RunResult
+    from .synth import synthesize as synthesize

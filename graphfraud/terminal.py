@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape

@@ -12,7 +12,7 @@ Sentences never contain "; ", which separates reasons in ``rings.csv``.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from ..schema import identifier_kind
 

@@ -381,7 +381,8 @@ def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | N
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
     if not ids:
-        raise RunDirectoryError(f"{run.path}: no ring matches the selection; rings.csv has {run.rings.height} ring(s).")
+        raise RunDirectoryError(f"{run.path}: no ring matches the selection; rings.csv has {run.rings.height} "
+                                "ring(s). Lower --min-evidence, or name rings with --ring (see rings.csv).")
     if redact:
         clear_for_redacted(Path(to))
     out = []

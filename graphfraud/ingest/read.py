@@ -226,7 +226,8 @@ def read_raw(name: str, path: Path, encoding: str = "auto") -> RawTable:
             frame = pl.read_parquet(io.BytesIO(data))
         except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}).") from None
+            raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}). Export the "
+                                   "table again (a file cut short by a copy is the usual cause), or as CSV.") from None
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
         frame = _stringify(frame).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
@@ -311,7 +312,8 @@ def _header(data: bytes, st: _Structure, path: Path) -> list[str]:
     try:
         [names] = list(csv.reader(io.StringIO(text), strict=True)) or [[]]
     except (csv.Error, ValueError) as exc:
-        raise DataContractError(f"{path}: the header line cannot be read as CSV ({exc}): {excerpt(text)!r}.") from None
+        raise DataContractError(f"{path}: the header line cannot be read as CSV ({exc}): {excerpt(text)!r}. "
+                                "Check its quotes: every opening \" needs a closing one.") from None
     names = [_HEADER_JUNK.sub("", n) or f"_column_{i}" for i, n in enumerate(names, 1)]
     seen: dict[str, int] = {}
     for i, n in enumerate(names, 1):

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from ..errors import Neo4jConnectionError
 
 _USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+#: URI schemes of the Bolt protocol. The driver would also take http(s):// for its preview
+#: Query API, which needs extra packages and speaks a different protocol, so it is refused.
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 def display_uri(text: str) -> str:
@@ -53,6 +56,11 @@ def settings_from_env(env: dict[str, str] | None = None, prompt: bool | None = N
         raise Neo4jConnectionError(
             f"NEO4J_URI ({display_uri(uri)}) carries credentials in the URI; the driver does not accept them there. "
             "Put the user in NEO4J_USERNAME and the password in NEO4J_PASSWORD, and keep NEO4J_URI to scheme://host:port.")
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme not in BOLT_SCHEMES:
+        raise Neo4jConnectionError(
+            f"NEO4J_URI={display_uri(uri)!r} is not usable (graphfraud speaks Bolt: {', '.join(BOLT_SCHEMES)}); "
+            "use e.g. bolt://localhost:7687 or neo4j://host:7687.")
     password = env.get("NEO4J_PASSWORD")
     if not password:
         interactive = sys.stdin.isatty() if prompt is None else prompt

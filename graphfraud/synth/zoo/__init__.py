@@ -19,7 +19,7 @@ import polars as pl
 from ..marketplace import SynthResult
 from . import background, crowds, farms, households, merchants, recruits
 from .family import Family
-from .market import ZooConfig, Zoo
+from .market import Zoo, ZooConfig
 from .separability import account_columns, single_column_auc
 
 FAMILIES: tuple[Family, ...] = (farms.FAMILIES + recruits.FAMILIES + merchants.FAMILIES

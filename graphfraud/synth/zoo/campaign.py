@@ -5,7 +5,7 @@ reviews and ratings, cashback and its funding, likes among members, and the ordi
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
