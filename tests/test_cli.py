@@ -62,6 +62,7 @@ def test_validate_reports_rejects_and_exits_zero(minimal, tmp_path):
     assert "duplicate primary key" in report.read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_synth_then_detect_writes_a_run(tmp_path):
     data, run = tmp_path / "data", tmp_path / "run"
     assert _cli("synth", str(data), "--accounts", "2000", "--seed", "3").returncode == 0
@@ -76,6 +77,7 @@ def test_synth_then_detect_writes_a_run(tmp_path):
     assert "ring(s) flagged" in proc.stdout
 
 
+@pytest.mark.slow
 def test_bad_parameter_is_a_clear_error(tmp_path, minimal):
     proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--fdr", "2")
     assert proc.returncode == 2 and "fdr=2.0: must be a rate in (0, 1)" in proc.stderr
@@ -99,6 +101,7 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_with_one_line(synth_small, tmp_path):
     """A real SIGINT to the console script: 130, one line, so `detect && export` stops."""
     proc = subprocess.Popen([str(ENTRY), "detect", str(synth_small), "--out", str(tmp_path / "run")],
@@ -118,6 +121,7 @@ def test_ctrl_c_exits_130_with_one_line(synth_small, tmp_path):
     assert [line for line in err.splitlines() if not line.startswith("… ")] == ["interrupted."]
 
 
+@pytest.mark.slow
 def test_errors_and_usage_mistakes_exit_2_through_the_entry_point(tmp_path, minimal):
     proc = _entry("validate", str(tmp_path / "nowhere"))
     assert proc.returncode == 2 and "not a directory" in _one_line_error(proc)
@@ -127,6 +131,7 @@ def test_errors_and_usage_mistakes_exit_2_through_the_entry_point(tmp_path, mini
     assert proc.returncode == 2 and "Missing argument" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_unexpected_errors_exit_1_with_a_summary_and_traceback_only_under_debug(tmp_path, minimal):
     # A bug is simulated by a site hook that breaks the loader inside the installed program.
     hook = tmp_path / "hook"
@@ -152,6 +157,7 @@ def test_os_errors_are_one_line(tmp_path, minimal):
     assert "report-is-a-dir" in (line := _one_line_error(proc)) and "is a directory" in line.lower()
 
 
+@pytest.mark.slow
 def test_markup_and_escapes_from_the_data_are_printed_not_obeyed(minimal):
     (minimal / "merchants.csv").write_text("[/oops],[bold]x,a\x1b[31mred\x1b]0;title\x07b\nm1,a,b\n", "utf-8")
     proc = _entry("validate", str(minimal))
@@ -167,6 +173,7 @@ def test_markup_and_escapes_from_the_data_are_printed_not_obeyed(minimal):
     assert "notes[red]\\x1b[2J.txt" in proc.stdout and "\x1b" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_validate_calls_data_usable_only_when_it_is(minimal, tmp_path):
     report = tmp_path / "rej.csv"
     proc = _entry("validate", str(minimal), "--report", str(report))
@@ -188,6 +195,7 @@ def test_validate_calls_data_usable_only_when_it_is(minimal, tmp_path):
     assert "warning: reviews: 20.0% of 5 row(s) rejected (more than 10%)" in proc.stderr
 
 
+@pytest.mark.slow
 def test_rejects_report_is_safe_to_open_in_a_spreadsheet(minimal, tmp_path):
     import polars as pl
 

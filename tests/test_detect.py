@@ -64,6 +64,7 @@ def test_evidence_is_typed_and_consistent(fitted):
     assert g.number_of_nodes() == ev.nodes.height and g.number_of_edges() == ev.edges.height
 
 
+@pytest.mark.slow
 def test_same_input_and_seed_give_identical_results(fitted):
     det, loaded = fitted
     for _ in range(2):
@@ -272,6 +273,7 @@ def datasets(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets())
+@pytest.mark.slow
 def test_random_valid_datasets_never_raise(frames):
     det = RingDetector(seed=0, min_ring_size=2).fit(Dataset.from_frames(tz="UTC", **frames))
     assert set(det.membership_["ring_id"]) == set(det.rings_["ring_id"])

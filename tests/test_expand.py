@@ -72,6 +72,7 @@ def test_expand_needs_tips(fitted):
         fitted[0].expand([])
 
 
+@pytest.mark.slow
 def test_cli_expand_writes_a_run_with_answers_and_cases(synth_small, synth_truth, tmp_path):
     from graphfraud.run import RunResult
 

@@ -76,6 +76,7 @@ def test_day_by_day_replay_keeps_ring_ids():
     assert run.manifest["previous_run"]["ids_kept"] >= 3
 
 
+@pytest.mark.slow
 def test_cli_diff_and_previous(run_dir, tmp_path, synth_small):
     from .test_cli import _cli
 

@@ -134,6 +134,7 @@ def test_unreachable_server_is_a_clear_error():
         DriverGateway(settings)
 
 
+@pytest.mark.slow
 def test_a_uri_with_credentials_is_never_printed(tmp_path):
     """NEO4J_URI=bolt://user:password@host is refused without echoing the password, also by the CLI."""
     import sys

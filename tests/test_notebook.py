@@ -27,5 +27,7 @@ def test_notebook_runs(monkeypatch, tmp_path):
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent.parent)}}).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "rings flagged" in text and "report.html" in text
+    # The tip section: a ring member leads to its ring (asserted in the cell), an outsider to none.
+    assert "no ring supported" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 3  # score distribution, timeline, evidence graph

@@ -16,6 +16,7 @@ def result():
     return synthesize(3_000, seed=11)
 
 
+@pytest.mark.slow
 def test_deterministic(result):
     again = synthesize(3_000, seed=11)
     for name, frame in result.tables.items():

@@ -30,6 +30,7 @@ def _bench():
     return module
 
 
+@pytest.mark.slow
 def test_injected_rings_found_in_real_yelp_reviews():
     bench = _bench()
     real = bench.read_yelp(CHI)
