@@ -103,7 +103,7 @@ Object.entries(D.manifest.families).forEach(([k, v]) => { const tr = el("tr"); t
 // Positions, labels and groups come from the export (same picture on every view).
 const L = D.layout;
 const shopName = k => (D.shops[k] !== undefined && D.shops[k] !== k) ? D.shops[k] + " (" + k + ")" : k;
-const nodes = D.nodes.map((n, i) => { const p = L.positions[n.node_id] || [0, 0]; return {...n, i, x: p[0], y: p[1], label: L.labels[n.node_id] || n.key, role: L.roles[n.node_id] || ""}; });
+const nodes = D.nodes.map((n, i) => { const p = L.positions[n.node_id] || [0, 0]; return {...n, i, x: p[0], y: p[1], full: n.label, label: L.labels[n.node_id] || n.key, role: props(n.properties).role || "", column: L.roles[n.node_id] || ""}; });
 const index = new Map(nodes.map(n => [n.node_id, n]));
 const nameOf = n => n.node_type === "Merchant" ? "shop " + shopName(n.key) : n.node_id;
 const links = D.edges.map(e => ({...e, s: index.get(e.source), t: index.get(e.target)})).filter(l => l.s && l.t);
@@ -115,7 +115,7 @@ const edgeLayer = sv("g", {id: "edges"}), nodeLayer = sv("g", {id: "nodes"}); vp
 let hideItems = !!L.items_hidden; document.getElementById("hideItems").checked = hideItems;
 const radius = n => n.node_type === "Account" ? 6 : n.node_type === "Merchant" ? 9 : ITEMS.includes(n.node_type) ? 3.5 : 6;
 // Column headings: one per role, above the column.
-const cols = new Map(); nodes.forEach(n => { if (ITEMS.includes(n.node_type) || groupOf.has(n.node_id)) return; const c = cols.get(n.role) || {x: n.x, y: n.y}; c.x = Math.min(c.x, n.x); c.y = Math.min(c.y, n.y); cols.set(n.role, c); });
+const cols = new Map(); nodes.forEach(n => { if (ITEMS.includes(n.node_type) || groupOf.has(n.node_id)) return; const c = cols.get(n.column) || {x: n.x, y: n.y}; c.x = Math.min(c.x, n.x); c.y = Math.min(c.y, n.y); cols.set(n.column, c); });
 groups.forEach(g => { const c = cols.get("members") || {x: g.x, y: g.y}; c.x = Math.min(c.x, g.x); c.y = Math.min(c.y, g.y); cols.set("members", c); });
 const colTop = Math.min(...[...cols.values()].map(c => c.y)) - 34;
 cols.forEach((c, role) => { const t = sv("text", {x: c.x - 8, y: colTop, class: "col"}); t.textContent = role; nodeLayer.appendChild(t); });
@@ -123,8 +123,8 @@ function details(lines) { document.getElementById("details").textContent = lines
 const drawn = new Map();
 nodes.forEach(n => {
   const c = sv("circle", {cx: n.x, cy: n.y, r: radius(n), fill: D.colors[n.node_type] || "#999", stroke: "#fff", "stroke-width": 1, class: "node", "data-type": n.node_type, "data-id": n.node_id});
-  c.addEventListener("click", ev => { ev.stopPropagation(); const p = props(n.properties); const lines = [n.node_type + "  " + n.key, n.label !== n.key ? n.label : "", ""]; if (n.role) lines.push("role: " + n.role); Object.entries(p).forEach(([k, v]) => lines.push(k + ": " + v)); const deg = links.filter(l => l.s === n || l.t === n); lines.push("", deg.length + " relationship(s):"); deg.slice(0, 40).forEach(l => lines.push(" " + l.rel_type + " " + (l.s === n ? "→ " + nameOf(l.t) : "← " + nameOf(l.s)) + (l.count > 1 ? " ×" + l.count : ""))); details(lines); });
-  const title = sv("title", {}); title.textContent = n.node_type + " " + n.key + (n.label && n.label !== n.key ? " — " + n.label : ""); c.appendChild(title);
+  c.addEventListener("click", ev => { ev.stopPropagation(); const p = props(n.properties); const lines = [n.node_type + "  " + n.key, n.full && n.full !== n.key ? n.full : "", ""]; if (n.role) lines.push("role: " + n.role); Object.entries(p).forEach(([k, v]) => lines.push(k + ": " + v)); const deg = links.filter(l => l.s === n || l.t === n); lines.push("", deg.length + " relationship(s):"); deg.slice(0, 40).forEach(l => lines.push(" " + l.rel_type + " " + (l.s === n ? "→ " + nameOf(l.t) : "← " + nameOf(l.s)) + (l.count > 1 ? " ×" + l.count : ""))); details(lines); });
+  const title = sv("title", {}); title.textContent = n.node_type + " " + n.key + (n.full && n.full !== n.key ? " — " + n.full : ""); c.appendChild(title);
   let t = null;
   if (!ITEMS.includes(n.node_type)) { t = sv("text", {x: n.x + radius(n) + 4, y: n.y + 4, class: "label"}); t.textContent = n.label; }
   drawn.set(n.node_id, {c, t});
@@ -191,27 +191,28 @@ window.addEventListener("mouseup", () => { drag = null; });
   t.setAttribute("viewBox", "0 0 " + W + " " + (A.shops.length * H + 24)); t.setAttribute("height", A.shops.length * H + 24);
   const steps = [1, 2, 7, 14, 28, 56, 91, 182, 364]; const step = steps.find(s => nd / s <= 12) || 364;
   A.shops.forEach((s, i) => {
+    const g = sv("g", {class: "chart", "data-shop": s.merchant_id}); t.appendChild(g);
     const y0 = i * H + padTop, base = y0 + plotH, n = s.days.length, bw = (W - left - right) / n;
     const ring = s.days.map((_, j) => s.ring_orders[j] + s.ring_reviews[j]);
     const other = A.baseline ? s.days.map((_, j) => s.other_orders[j] + s.other_reviews[j]) : [];
     const ymax = Math.max(1, ...ring, ...other);
     const X = j => left + j * bw, Y = v => base - plotH * v / ymax;
-    const head = sv("text", {x: left, y: y0 - 7, class: "shop"}); head.textContent = shopName(s.merchant_id) + " — ring: " + s.ring_orders.reduce((a, b) => a + b, 0) + " orders, " + s.ring_reviews.reduce((a, b) => a + b, 0) + " reviews"; t.appendChild(head);
-    if (A.baseline) { let d = "M" + X(0) + "," + base; other.forEach((v, j) => { d += " L" + X(j) + "," + Y(v) + " L" + (X(j) + bw) + "," + Y(v); }); d += " L" + X(n) + "," + base + " Z"; t.appendChild(sv("path", {d, fill: "#cfd8dc", stroke: "#90a4ae", "stroke-width": 0.8, class: "baseline"})); }
+    const head = sv("text", {x: left, y: y0 - 7, class: "shop"}); head.textContent = shopName(s.merchant_id) + " — ring: " + s.ring_orders.reduce((a, b) => a + b, 0) + " orders, " + s.ring_reviews.reduce((a, b) => a + b, 0) + " reviews"; g.appendChild(head);
+    if (A.baseline) { let d = "M" + X(0) + "," + base; other.forEach((v, j) => { d += " L" + X(j) + "," + Y(v) + " L" + (X(j) + bw) + "," + Y(v); }); d += " L" + X(n) + "," + base + " Z"; g.appendChild(sv("path", {d, fill: "#cfd8dc", stroke: "#90a4ae", "stroke-width": 0.8, class: "baseline"})); }
     s.days.forEach((day, j) => {
       const o = s.ring_orders[j], r = s.ring_reviews[j]; if (!o && !r) return;
       const w = Math.max(1.5, bw * 0.7), x = X(j) + (bw - w) / 2;
-      if (o) t.appendChild(sv("rect", {x, y: Y(o), width: w, height: base - Y(o), fill: "#b71c1c", class: "mark", "data-day": day, "data-kind": "order", "data-n": o}));
-      if (r) t.appendChild(sv("rect", {x, y: Y(o + r), width: w, height: Y(o) - Y(o + r), fill: "#F16667", class: "mark", "data-day": day, "data-kind": "review", "data-n": r}));
+      if (o) g.appendChild(sv("rect", {x, y: Y(o), width: w, height: base - Y(o), fill: "#b71c1c", class: "mark", "data-day": day, "data-kind": "order", "data-n": o}));
+      if (r) g.appendChild(sv("rect", {x, y: Y(o + r), width: w, height: Y(o) - Y(o + r), fill: "#F16667", class: "mark", "data-day": day, "data-kind": "review", "data-n": r}));
     });
-    t.appendChild(sv("line", {x1: left, x2: W - right, y1: base, y2: base, stroke: "#555"}));
-    t.appendChild(sv("line", {x1: left, x2: left, y1: y0, y2: base, stroke: "#555"}));
-    [0, ymax].forEach(v => { const ty = sv("text", {x: left - 5, y: Y(v) + 4, "text-anchor": "end", class: "ytick"}); ty.textContent = String(v); t.appendChild(ty); });
+    g.appendChild(sv("line", {x1: left, x2: W - right, y1: base, y2: base, stroke: "#555"}));
+    g.appendChild(sv("line", {x1: left, x2: left, y1: y0, y2: base, stroke: "#555"}));
+    [0, ymax].forEach(v => { const ty = sv("text", {x: left - 5, y: Y(v) + 4, "text-anchor": "end", class: "ytick"}); ty.textContent = String(v); g.appendChild(ty); });
     s.days.forEach((day, j) => {
       if (j % step) return;
-      t.appendChild(sv("line", {x1: X(j) + bw / 2, x2: X(j) + bw / 2, y1: base, y2: base + 4, stroke: "#555"}));
+      g.appendChild(sv("line", {x1: X(j) + bw / 2, x2: X(j) + bw / 2, y1: base, y2: base + 4, stroke: "#555"}));
       const tx = sv("text", {x: X(j) + bw / 2, y: base + 15, "text-anchor": "middle", class: "tick", "data-date": day});
-      tx.textContent = j === 0 || day.slice(5) === "01-01" ? day : day.slice(5); t.appendChild(tx);
+      tx.textContent = j === 0 || day.slice(5) === "01-01" ? day : day.slice(5); g.appendChild(tx);
     });
   });
   const lab = sv("text", {x: left, y: A.shops.length * H + 18}); lab.textContent = "■ ring orders  ■ ring reviews" + (A.baseline ? "  ▒ the shop's other orders and reviews" : "") + "   (count per day)"; t.appendChild(lab);

@@ -37,8 +37,8 @@ class RingActivity:
     Attributes
     ----------
     daily : polars.DataFrame
-        One row per (shop, day) over ``[first ring day - PAD_DAYS, last ring day + PAD_DAYS]``,
-        zero-filled, sorted; columns :data:`ACTIVITY_SCHEMA`.
+        One row per (shop, day) over ``[first ring day - PAD_DAYS, last ring day + PAD_DAYS]``
+        (clipped to the days the data covers), zero-filled, sorted; columns :data:`ACTIVITY_SCHEMA`.
     tz : str
         Time zone the days are cut in.
     first, last : datetime.date or None
@@ -104,7 +104,9 @@ def ring_activity(dataset: Dataset, members: Iterable[str], shops: Iterable[str]
     if ring_days.is_empty():
         return empty
     first, last = ring_days.min(), ring_days.max()
-    lo, hi = first - timedelta(days=pad_days), last + timedelta(days=pad_days)
+    # Never beyond the data: days after the export's last event are not quiet days.
+    lo = max(first - timedelta(days=pad_days), events["day"].min())
+    hi = min(last + timedelta(days=pad_days), events["day"].max())
     counts = (events.filter(pl.col("day").is_between(lo, hi))
               .group_by("merchant_id", "day").agg(
                   *[((pl.col("ring") == ring) & (pl.col("kind") == kind)).sum().cast(pl.Int64).alias(
