@@ -272,7 +272,7 @@ def summary_markdown(case: Case) -> str:
         out.append(f"Per shop: the ring's orders and reviews, and the shop's own traffic from everyone else "
                    f"(days in {md(series['tz'])})." if series["baseline"] else
                    "Per shop: the ring's dated orders and reviews in the evidence (export with the dataset, "
-                   "`--data DIR`, to compare with the shop's own traffic).")
+                   "--data DIR, to compare with the shop's own traffic).")
         out += ["", "| shop | first | last | ring orders | ring reviews | ring's busiest day | others that day "
                     "| others, median day |", "|---|---|---|---|---|---|---|---|"]
         for shop in series["shops"]:
