@@ -43,6 +43,7 @@ _COL_W, _ROW_H, _ITEM_GAP = 250.0, 22.0, 9.0
 _LABEL_MAX = 22
 _KIND_WORD = {"Device": "device", "IP": "IP", "Phone": "phone", "Address": "address",
               "PaymentAccount": "payment account", "Merchant": "shop"}
+_SHORT_WORD = {"PaymentAccount": "payment"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def node_label(node_type: str, key: str | None, label: str | None) -> str:
     if node_type == "Merchant":
         return short(label or key)
     if node_type in _KIND_WORD:
-        return short(f"{_KIND_WORD[node_type]} {key}")
+        # The id's own characters matter more than the kind's name: never cut them for the word.
+        return f"{_SHORT_WORD.get(node_type, _KIND_WORD[node_type])} {short(key, 16)}"
     if node_type == "Review":
         return short(label or "review")
     return short(f"order {key}")
@@ -156,13 +158,14 @@ def layout(nodes: pl.DataFrame, edges: pl.DataFrame, seed: int = 0) -> Layout:
         for n, (x, y) in zip(struct, coords):
             # Sugiyama stacks layers top to bottom; columns read better with labels beside nodes.
             positions[n] = [round(y * _COL_W, 1), round(x * _ROW_H, 1)]
-    # Expanded members: a compact grid centred on their group node.
+    # Expanded members: a block of one or two 110 px columns centred on their group node, so it
+    # stays inside the members column (the report draws it as a panel above the rest).
     for grp in groups:
         gx, gy = positions[grp["id"]]
-        cols = max(1, math.ceil(math.sqrt(len(grp["members"]) / 3)))
+        cols = 1 if len(grp["members"]) <= 8 else 2
         rows = math.ceil(len(grp["members"]) / cols)
         for i, m in enumerate(grp["members"]):
-            positions[m] = [round(gx + (i % cols) * 110.0, 1), round(gy + (i // cols - (rows - 1) / 2) * 14.0, 1)]
+            positions[m] = [round(gx + (i % cols) * 110.0, 1), round(gy + (i // cols - (rows - 1) / 2) * 15.0, 1)]
     # Items: a block to the left of their shop, one row of ten per 9 px.
     item_shop = dict(edges.filter(pl.col("rel_type").is_in(["ABOUT", "AT"])).select("source", "target").iter_rows())
     per_shop: dict[str, list[str]] = {}

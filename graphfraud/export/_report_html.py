@@ -133,7 +133,7 @@ groups.forEach(g => {
   const c = sv("circle", {cx: g.x, cy: g.y, r: Math.min(16, 6 + Math.sqrt(g.members.length) * 1.5), fill: D.colors.Account || "#4C8EDA", stroke: "#b71c1c", "stroke-width": 2.5, class: "group", "data-group": g.id, "data-size": g.members.length});
   const title = sv("title", {}); title.textContent = g.label + " — click to expand"; c.appendChild(title);
   const t = sv("text", {x: g.x + 20, y: g.y + 4, class: "glabel", "data-group": g.id}); t.textContent = g.label;
-  c.addEventListener("click", ev => { ev.stopPropagation(); g.open = true; redraw(); details([g.label, "", ...g.members.map(m => index.get(m).label)]); });
+  c.addEventListener("click", ev => { ev.stopPropagation(); g.open = true; raise(g); redraw(); details([g.label, "", ...g.members.map(m => index.get(m).label)]); });
   t.addEventListener("click", ev => { ev.stopPropagation(); g.open = !g.open; redraw(); });
   g.c = c; g.t = t;
 });
@@ -143,11 +143,19 @@ nodes.filter(n => !ITEMS.includes(n.node_type)).forEach(n => nodeLayer.appendChi
 nodes.filter(n => ITEMS.includes(n.node_type)).forEach(n => nodeLayer.appendChild(drawn.get(n.node_id).c));
 nodes.forEach(n => { const t = drawn.get(n.node_id).t; if (t) nodeLayer.appendChild(t); });
 groups.forEach(g => nodeLayer.appendChild(g.t));
+// An opened group is drawn as a panel on top: a white card, then its members, then its title.
+function raise(g) {
+  const ms = g.members.map(m => index.get(m)); const xs = ms.map(n => n.x), ys = ms.map(n => n.y);
+  if (!g.card) { g.card = sv("rect", {x: Math.min(...xs) - 12, y: Math.min(...ys) - 24, width: Math.max(...xs) - Math.min(...xs) + 120, height: Math.max(...ys) - Math.min(...ys) + 34, rx: 6, fill: "#fff", "fill-opacity": 0.96, stroke: "#b71c1c", "stroke-width": 1, class: "card"}); }
+  nodeLayer.appendChild(g.card);
+  ms.forEach(n => { const d = drawn.get(n.node_id); nodeLayer.appendChild(d.c); if (d.t) nodeLayer.appendChild(d.t); });
+  nodeLayer.appendChild(g.t);
+}
 function shown(n) { if (ITEMS.includes(n.node_type)) return !hideItems; const g = groupOf.get(n.node_id); return !g || g.open; }
 function rep(n) { if (ITEMS.includes(n.node_type) && hideItems) return null; const g = groupOf.get(n.node_id); return g && !g.open ? g : n; }
 function redraw() {
   nodes.forEach(n => { const d = drawn.get(n.node_id); const v = shown(n) ? "" : "none"; d.c.style.display = v; if (d.t) d.t.style.display = v; });
-  groups.forEach(g => { g.c.style.display = g.open ? "none" : ""; g.t.textContent = g.open ? "▾ " + g.label + " (fold)" : g.label; g.t.setAttribute("y", g.open ? g.y - 8 - 7 * Math.ceil(g.members.length / Math.max(1, Math.ceil(Math.sqrt(g.members.length / 3)))) : g.y + 4); g.t.setAttribute("x", g.open ? g.x - 6 : g.x + 20); });
+  groups.forEach(g => { g.c.style.display = g.open ? "none" : ""; if (g.card) g.card.style.display = g.open ? "" : "none"; g.t.textContent = g.open ? "▾ " + g.label + " (fold)" : g.label; const ys = g.members.map(m => index.get(m).y); g.t.setAttribute("y", g.open ? Math.min(...ys) - 10 : g.y + 4); g.t.setAttribute("x", g.open ? g.x - 6 : g.x + 20); });
   while (edgeLayer.firstChild) edgeLayer.removeChild(edgeLayer.firstChild);
   const agg = new Map();
   links.forEach(l => { const a = rep(l.s), b = rep(l.t); if (!a || !b || a === b) return; const k = (a.node_id || a.id) + "|" + (b.node_id || b.id); const e = agg.get(k) || {a, b, n: 0, rel: l.rel_type}; e.n += (l.count || 1); agg.set(k, e); });
@@ -202,8 +210,10 @@ window.addEventListener("mouseup", () => { drag = null; });
     s.days.forEach((day, j) => {
       const o = s.ring_orders[j], r = s.ring_reviews[j]; if (!o && !r) return;
       const w = Math.max(1.5, bw * 0.7), x = X(j) + (bw - w) / 2;
-      if (o) g.appendChild(sv("rect", {x, y: Y(o), width: w, height: base - Y(o), fill: "#b71c1c", class: "mark", "data-day": day, "data-kind": "order", "data-n": o}));
-      if (r) g.appendChild(sv("rect", {x, y: Y(o + r), width: w, height: Y(o) - Y(o + r), fill: "#F16667", class: "mark", "data-day": day, "data-kind": "review", "data-n": r}));
+      // At least 2 px: a ring's 1 order next to a shop's 50 a day must still be seen.
+      const ho = o ? Math.max(2, base - Y(o)) : 0, hr = r ? Math.max(2, Y(o) - Y(o + r)) : 0;
+      if (o) g.appendChild(sv("rect", {x, y: base - ho, width: w, height: ho, fill: "#b71c1c", class: "mark", "data-day": day, "data-kind": "order", "data-n": o}));
+      if (r) g.appendChild(sv("rect", {x, y: base - ho - hr, width: w, height: hr, fill: "#F16667", class: "mark", "data-day": day, "data-kind": "review", "data-n": r}));
     });
     g.appendChild(sv("line", {x1: left, x2: W - right, y1: base, y2: base, stroke: "#555"}));
     g.appendChild(sv("line", {x1: left, x2: left, y1: y0, y2: base, stroke: "#555"}));
@@ -215,7 +225,10 @@ window.addEventListener("mouseup", () => { drag = null; });
       tx.textContent = j === 0 || day.slice(5) === "01-01" ? day : day.slice(5); g.appendChild(tx);
     });
   });
-  const lab = sv("text", {x: left, y: A.shops.length * H + 18}); lab.textContent = "■ ring orders  ■ ring reviews" + (A.baseline ? "  ▒ the shop's other orders and reviews" : "") + "   (count per day)"; t.appendChild(lab);
+  const keys = [["#b71c1c", "ring orders"], ["#F16667", "ring reviews"]].concat(A.baseline ? [["#cfd8dc", "the shop's other orders and reviews"]] : []);
+  let kx = left; const ky = A.shops.length * H + 18;
+  keys.forEach(([color, text]) => { t.appendChild(sv("rect", {x: kx, y: ky - 9, width: 10, height: 10, fill: color})); const k = sv("text", {x: kx + 14, y: ky}); k.textContent = text; t.appendChild(k); kx += 24 + 6.2 * text.length; });
+  const unit = sv("text", {x: kx, y: ky, class: "muted"}); unit.textContent = "(count per day)"; t.appendChild(unit);
 })();
 
 // ---------------------------------------------------------------- tables
