@@ -94,12 +94,12 @@ def _groups(nodes: pl.DataFrame, edges: pl.DataFrame, labels: dict[str, str]) ->
     use = infra.group_by("target").agg(pl.col("source").n_unique().alias("users"))
     # Each member's most-shared identifier; ties broken by id so the grouping is reproducible.
     best = (infra.select("source", "target").unique().join(use, on="target")
-            .sort(["source", "users", "target"], descending=[False, True, False]).group_by("source", maintain_order=True)
-            .first())
+            .sort(["source", "users", "target"], descending=[False, True, False])
+            .group_by("source", maintain_order=True).first())
     shops = (edges.filter(pl.col("source").is_in(members) & pl.col("rel_type").is_in(["REVIEWED", "ORDERED"]))
              .group_by("source", "target").agg(pl.col("count").fill_null(1).sum())
-             .sort(["source", "count", "target"], descending=[False, True, False]).group_by("source", maintain_order=True)
-             .first())
+             .sort(["source", "count", "target"], descending=[False, True, False])
+             .group_by("source", maintain_order=True).first())
     by_key: dict[str, list[str]] = {}
     assigned = dict(best.select("source", "target").iter_rows())
     for m in members:
@@ -131,9 +131,10 @@ def layout(nodes: pl.DataFrame, edges: pl.DataFrame, seed: int = 0) -> Layout:
     Deterministic: the same evidence gives the same positions (igraph's layered layout
     has no random step; igraph's generator is seeded anyway for the duration).
     """
-    labels = {nid: node_label(t, k, lab) for nid, t, k, lab in nodes.select("node_id", "node_type", "key", "label").iter_rows()}
-    roles = {nid: (ROLES[t][1] if t in ROLES else "reviews and orders") for nid, t in nodes.select("node_id", "node_type").iter_rows()}
+    rows = nodes.select("node_id", "node_type", "key", "label").iter_rows()
+    labels = {nid: node_label(t, k, lab) for nid, t, k, lab in rows}
     types = dict(nodes.select("node_id", "node_type").iter_rows())
+    roles = {nid: (ROLES[t][1] if t in ROLES else "reviews and orders") for nid, t in types.items()}
     groups = _groups(nodes, edges, labels)
     in_group = {m: g["id"] for g in groups for m in g["members"]}
     # The drawn structure: groups stand in for their members; items are placed afterwards.

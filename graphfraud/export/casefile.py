@@ -345,6 +345,7 @@ def _node_cell(node_id: str, names: dict[str, str]) -> str:
 #: Shops drawn on the timeline and listed in summary.md: the ring's busiest ones (more
 #: would make the report long without telling more; the rest are counted).
 TIMELINE_SHOPS = 6
+_SERIES = ("ring_orders", "ring_reviews", "other_orders", "other_reviews")
 
 
 def activity_series(case: Case) -> dict:
@@ -365,7 +366,8 @@ def activity_series(case: Case) -> dict:
         days = pl.DataFrame({"day": pl.date_range(counts["day"].min(), counts["day"].max(), "1d", eager=True)})
         daily = (counts.select("merchant_id").unique().join(days, how="cross")
                  .join(counts, on=["merchant_id", "day"], how="left").fill_null(0)
-                 .with_columns(pl.lit(None, pl.Int64).alias("other_orders"), pl.lit(None, pl.Int64).alias("other_reviews"))
+                 .with_columns(pl.lit(None, pl.Int64).alias("other_orders"),
+                               pl.lit(None, pl.Int64).alias("other_reviews"))
                  .sort("merchant_id", "day"))
     totals = (daily.group_by("merchant_id").agg((pl.col("ring_orders") + pl.col("ring_reviews")).sum().alias("n"))
               .filter(pl.col("n") > 0).sort(["n", "merchant_id"], descending=[True, False]))
@@ -375,7 +377,7 @@ def activity_series(case: Case) -> dict:
         part = daily.filter(pl.col("merchant_id") == mid)
         shops.append({"merchant_id": mid, "name": short(names.get(mid, mid), 80),
                       "days": [d.isoformat() for d in part["day"]],
-                      **{c: part[c].to_list() for c in ("ring_orders", "ring_reviews", "other_orders", "other_reviews")}})
+                      **{c: part[c].to_list() for c in _SERIES}})
     return {"shops": shops, "baseline": baseline, "tz": tz, "more": max(0, totals.height - TIMELINE_SHOPS)}
 
 
