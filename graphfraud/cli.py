@@ -233,11 +233,21 @@ def export(
     redact: bool = typer.Option(False, "--redact", help="Pseudonymise phones, IPs, payment accounts, addresses and "
                                                         "devices with a key from GRAPHFRAUD_REDACT_KEY."),
     zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into RING_ID.zip."),
+    data: Optional[Path] = typer.Option(None, "--data", help="The run's input directory: the campaign timeline then "
+                                                             "shows each shop's own traffic next to the ring's."),
+    encoding: str = EncodingOpt,
+    tz: str = TzOpt,
 ) -> None:
     """Write a self-explaining case file per ring: report.html, summary.md, CSV, GraphML, Cypher."""
     from .export.casefile import export_cases
 
-    paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_evidence, redact=redact, zip_bundle=zip_)
+    dataset = None
+    if data is not None:
+        from .ingest import load_dataset
+
+        dataset = load_dataset(data, encoding=encoding, tz=tz).dataset
+    paths = export_cases(run_dir, to, ring_ids=ring, top=top, min_score=min_evidence, redact=redact, zip_bundle=zip_,
+                         dataset=dataset)
     stdout.print(f"wrote {len(paths)} case file(s) under {safe(to)}" + (" (redacted)" if redact else ""))
     for p in paths[:10]:
         stdout.print(f"  {safe(p)}")
@@ -281,7 +291,9 @@ def expand(
         table.add_row(safe(r["tip"]), r["tip_kind"] or "-", r["status"], safe(r["ring_id"] or "-"), str(r["looked_at"]))
     stdout.print(table)
     if run.rings.height:
-        paths = export_cases(run, out / "cases")
+        from .ingest import load_dataset
+
+        paths = export_cases(run, out / "cases", dataset=load_dataset(data_dir, encoding=encoding, tz=tz).dataset)
         stdout.print(f"{len(paths)} case file(s) in {out / 'cases'}; the run in {out}")
     else:
         stdout.print(f"no ring supported for any tip; what was looked at is in {out / 'answers.csv'}")

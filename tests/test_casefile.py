@@ -23,9 +23,9 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def case(run_dir, tmp_path_factory):
+def case(run_dir, fitted, tmp_path_factory):
     out = tmp_path_factory.mktemp("cases")
-    [folder] = export_cases(run_dir, out, top=1)
+    [folder] = export_cases(run_dir, out, top=1, dataset=fitted[1].dataset)
     return folder
 
 
@@ -159,12 +159,15 @@ def test_report_html_works_offline_in_a_real_browser(case):
         drawn = page.locator("svg#graph circle.node").count()
         marks = page.locator("svg#timeline .mark").count()
         members = page.locator("table#members tr").count() - 1
-        page.locator("svg#graph circle.node").first.click(force=True)
+        page.locator("svg#graph circle.node:visible").first.click(force=True)
         details = page.locator("#details").inner_text()
         items = page.locator("svg#graph circle.node[data-type='Review'], svg#graph circle.node[data-type='Order']").count()
+        hidden_items = ("[...document.querySelectorAll('svg#graph circle.node')].filter(c => c.style.display === 'none'"
+                        " && ['Review', 'Order'].includes(c.getAttribute('data-type'))).length")
+        page.locator("#hideItems").uncheck()
+        shown = page.evaluate(hidden_items) == 0
         page.locator("#hideItems").check()
-        hidden = page.evaluate("[...document.querySelectorAll('svg#graph circle.node')]"
-                               ".filter(c => c.style.display === 'none').length")
+        hidden = page.evaluate(hidden_items)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         browser.close()
@@ -173,7 +176,123 @@ def test_report_html_works_offline_in_a_real_browser(case):
     assert drawn == nodes
     assert marks > 0 and members > 0
     assert "relationship(s)" in details
-    assert items > 0 and hidden == items
+    assert items > 0 and hidden == items and shown
+
+
+def _browser(pw):
+    return pw.chromium.launch(executable_path=_chromium(), args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"])
+
+
+def _open(browser, folder: Path, problems: list):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto((folder / "report.html").resolve().as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    return page
+
+
+_POSITIONS = "[...document.querySelectorAll('svg#graph circle')].map(c => [c.getAttribute('data-id') || " \
+             "c.getAttribute('data-group'), c.getAttribute('cx'), c.getAttribute('cy')])"
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_shows_labels_shop_names_time_axis_and_the_same_picture_every_time(case, run_dir, fitted, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    ds = fitted[1].dataset
+    nodes = pl.read_csv(case / "nodes.csv", infer_schema=False)
+    shop_ids = nodes.filter(pl.col("node_type") == "Merchant")["key"].to_list()
+    names = dict(ds.tables["merchants"].filter(pl.col("merchant_id").is_in(shop_ids)).select("merchant_id", "name")
+                 .iter_rows())
+    nicknames = ds.tables["accounts"].filter(pl.col("account_id").is_in(
+        nodes.filter(pl.col("node_type") == "Account")["key"].implode()))["nickname"].drop_nulls().to_list()
+    assert names and all(names.values()) and nicknames
+    [again] = export_cases(run_dir, tmp_path / "again", ring_ids=[case.name], dataset=ds)
+    problems = []
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = _open(browser, case, problems)
+        labels = page.eval_on_selector_all("svg#graph text.label", "ts => ts.map(t => t.textContent)")
+        columns = page.eval_on_selector_all("svg#graph text.col", "ts => ts.map(t => t.textContent)")
+        charts = page.locator("svg#timeline g.chart").count()
+        ticks = page.eval_on_selector_all("svg#timeline g.chart:first-of-type text.tick",
+                                          "ts => ts.map(t => t.getAttribute('data-date'))")
+        tick_text = page.eval_on_selector_all("svg#timeline g.chart:first-of-type text.tick",
+                                              "ts => ts.map(t => t.textContent)")
+        headings = page.eval_on_selector_all("svg#timeline text.shop", "ts => ts.map(t => t.textContent)")
+        marks = page.eval_on_selector_all("svg#timeline .mark", "ms => ms.map(m => [m.getAttribute('data-day'), "
+                                          "m.getAttribute('data-kind'), +m.getAttribute('data-n')])")
+        baseline = page.locator("svg#timeline path.baseline").count()
+        shops_table = page.locator("table#shops").inner_text()
+        type_line = page.locator("#typeline").inner_text()
+        first = page.evaluate(_POSITIONS)
+        second = _open(browser, again, problems).evaluate(_POSITIONS)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        reloaded = page.evaluate(_POSITIONS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report-labels.png"), full_page=True)
+        browser.close()
+    assert problems == []
+    # Labels: every shop by name, members by nickname, columns by role.
+    for name in names.values():
+        assert name[:20] in " ".join(labels) and name[:20] in shops_table
+        assert any(name[:20] in h for h in headings) or len(headings) == 6  # the timeline draws the busiest 6
+    assert set(nicknames) & {lab.rstrip("…") for lab in labels} or any(n[:20] in " ".join(labels) for n in nicknames)
+    assert {"shops", "members"} <= set(columns)
+    # A real time axis: dated ticks in order, at least two, labelled with the dates.
+    import datetime as dt
+
+    days = [dt.date.fromisoformat(d) for d in ticks]
+    assert len(days) >= 2 and days == sorted(days) and tick_text[0] == ticks[0]
+    # Marks are the ring's actions per day, matching the dataset; the shop's baseline is drawn.
+    members = pl.read_csv(case.parent / case.name / "nodes.csv", infer_schema=False).filter(
+        pl.col("node_type") == "Account")["key"]
+    reviews = ds.tables["reviews"].filter(pl.col("account_id").is_in(members.implode())
+                                          & pl.col("merchant_id").is_in(shop_ids))
+    drawn_reviews = sum(n for _, kind, n in marks if kind == "review")
+    assert 0 < drawn_reviews <= reviews.height and baseline == len(headings) == charts > 0
+    ring = RunResult.read(run_dir).rings.filter(pl.col("ring_id") == case.name).row(0, named=True)
+    assert ring["ring_type"] in type_line and ring["type_reason"] in type_line
+    # The same picture on every view and on every export.
+    assert first == second == reloaded and len({(x, y) for _, x, y in first}) > 1
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_large_rings_are_summarised_and_groups_expand_on_click(run_dir, fitted, tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from graphfraud.export import _layout
+
+    # The small market has no ring above the real threshold; a low one exercises the same code.
+    monkeypatch.setattr(_layout, "COLLAPSE_AT", 3)
+    [folder] = export_cases(run_dir, tmp_path / "big", top=1, dataset=fitted[1].dataset)
+    problems = []
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = _open(browser, folder, problems)
+        group = page.locator("svg#graph circle.group").first
+        gid, size = group.get_attribute("data-group"), int(group.get_attribute("data-size"))
+        members = page.evaluate("id => JSON.parse(document.getElementById('data').textContent).layout.groups"
+                                ".find(g => g.id === id).members", gid)
+        visible = "ids => ids.filter(id => document.querySelector(`circle.node[data-id=\"${id}\"]`)" \
+                  ".style.display !== 'none').length"
+        before = page.evaluate(visible, members)
+        label = page.locator(f"svg#graph text.glabel[data-group='{gid}']").text_content()
+        group.click()
+        after = page.evaluate(visible, members)
+        folded = group.evaluate("c => c.style.display")
+        page.locator(f"svg#graph text.glabel[data-group='{gid}']").click()
+        again = page.evaluate(visible, members)
+        browser.close()
+    assert problems == []
+    via = gid.split(":", 2)[1]
+    assert size == len(members) >= _layout.GROUP_MIN and label.startswith(f"{size} accounts ")
+    assert via in ("Device", "IP", "Phone", "Address", "PaymentAccount", "Merchant")
+    assert before == 0 and after == size and folded == "none" and again == 0
 
 
 # ---------------------------------------------------------------- redaction patterns

@@ -192,6 +192,9 @@ def test_report_renders_every_section_and_runs_no_injected_script(hostile):
             injected: document.querySelectorAll('img, iframe, object, embed, a, svg script, body > script:not(#data) ~ script').length,
             handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
             body: document.body.innerText.length,
+            labels: [...document.querySelectorAll('svg#graph text.label')].map(t => t.textContent),
+            shops: document.getElementById('shops').innerText,
+            ticks: document.querySelectorAll('svg#timeline text.tick').length,
         })""")
         # Click the hostile member: its id shows as text in the details panel.
         node = page.locator("svg#graph circle.node[data-type='Account']").filter(
@@ -207,6 +210,9 @@ def test_report_renders_every_section_and_runs_no_injected_script(hostile):
     assert counts["nodes"] == n_nodes and counts["marks"] > 0 and counts["identifiers"] > 0
     assert counts["members"] > 0 and counts["texts"] >= 0 and "graphfraud" in counts["footer"]
     assert HOSTILE_ACCOUNT in details and HOSTILE_ACCOUNT in members_text
+    # The hostile shop is labelled with its (cut) name as plain text, and listed with its id.
+    assert any(label.startswith(PAYLOADS[2][:12]) and len(label) <= 22 for label in counts["labels"])
+    assert HOSTILE_SHOP in counts["shops"] and counts["ticks"] >= 2
 
 
 def test_report_data_cannot_leave_its_script_element(hostile):

@@ -16,6 +16,12 @@ keyed pseudonyms (:mod:`graphfraud.export.redact`, key from ``GRAPHFRAUD_REDACT_
 and so does every phone number, e-mail, IP, card or ID-card number and street
 address found inside texts and ids: the same value gives the same token across one
 export, and no raw value reaches any file.
+
+Given the dataset (``dataset=``, ``graphfraud export --data DIR``), the report's
+campaign timeline shows the ring's daily orders and reviews at each focus shop against
+the shop's own traffic (:mod:`graphfraud.graph.activity`); without it, the ring's dated
+evidence only. The evidence graph's layout is computed here and stored in the report
+(:mod:`graphfraud.export._layout`), so every view shows the same picture.
 """
 
 from __future__ import annotations
@@ -34,10 +40,13 @@ import networkx as nx
 import polars as pl
 
 from .._version import __version__
+from ..dataset import Dataset
 from ..errors import ParameterError, RunDirectoryError
+from ..graph.activity import RingActivity, ring_activity
 from ..run import RunResult
 from ..schema import GRAPH_SCHEMA
 from ..textsafe import html_safe_json, markdown_text, neutralise_cells, xml_text
+from ._layout import layout, short
 from .redact import REDACT_KEY_ENV, SENSITIVE_TYPES, Redactor
 
 __all__ = ["CASE_FILES", "REDACT_KEY_ENV", "SENSITIVE_TYPES", "Case", "Redactor", "build_case", "export_cases"]
@@ -58,6 +67,8 @@ class Case:
     nodes: pl.DataFrame
     edges: pl.DataFrame
     manifest: dict
+    #: Daily series of the ring at its focus shops with the shops' baseline (None: no dataset given).
+    activity: RingActivity | None = None
 
 
 def properties(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[dict]:
@@ -84,11 +95,21 @@ def select_rings(run: RunResult, ring_ids: list[str] | None = None, top: int | N
     return rings["ring_id"].to_list()
 
 
-def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None) -> Case:
+def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None,
+               dataset: Dataset | None = None) -> Case:
+    """One ring's case data; with ``dataset``, its daily activity against its shops' baseline."""
     ring = run.rings.filter(pl.col("ring_id") == ring_id).row(0, named=True)
     members = run.members.filter(pl.col("ring_id") == ring_id).drop("ring_id")
     nodes = run.nodes.filter(pl.col("ring_id") == ring_id).drop("ring_id")
     edges = run.edges.filter(pl.col("ring_id") == ring_id).drop("ring_id")
+    activity = None
+    if dataset is not None:
+        shops = nodes.filter(pl.col("node_type") == "Merchant")["key"].to_list()
+        activity = ring_activity(dataset, members["account_id"].to_list(), shops)
+        if redactor is not None:
+            activity = RingActivity(activity.daily.with_columns(
+                pl.col("merchant_id").map_elements(redactor.identifier, return_dtype=pl.String)),
+                activity.tz, activity.first, activity.last)
     if redactor is not None:
         nodes, edges = _redact(nodes, edges, redactor)
         members = members.with_columns(pl.col("account_id").map_elements(redactor.identifier, return_dtype=pl.String))
@@ -107,7 +128,7 @@ def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None) -
         "redacted": redactor is not None,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    return Case(ring, members, nodes, edges, manifest)
+    return Case(ring, members, nodes, edges, manifest, activity)
 
 
 def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -225,7 +246,10 @@ def summary_markdown(case: Case) -> str:
     fdr = case.manifest["detector"]["parameters"]["fdr"]
     out = [f"# Ring {md(ring['ring_id'])} — {md(ring['ring_type'])}", "",
            f"**Evidence {ring['evidence']:.1f}** (−log10 p; q = {ring['q_ring']:.2g}, flagged at FDR {fdr}) — "
-           f"{ring['n_accounts']} member accounts, {ring['n_shops']} focus shop(s).", "", "## Why it was flagged", ""]
+           f"{ring['n_accounts']} member accounts, {ring['n_shops']} focus shop(s).", ""]
+    if ring.get("type_reason"):
+        out += [f"Type: {md(ring['ring_type'])} — {md(ring['type_reason'])}.", ""]
+    out += ["## Why it was flagged", ""]
     out += [f"- {md(reason)}" for reason in case.manifest["reasons"]]
     out += ["", "| evidence family | p-value |", "|---|---|"]
     out += [f"| {md(fam)} | {val:.3g} |" for fam, val in case.manifest["families"].items()]
@@ -242,13 +266,37 @@ def summary_markdown(case: Case) -> str:
         out.append("No identifier is shared inside this ring.")
     out += ["", "## Campaign timeline", ""]
     timeline = _timeline(case)
-    if timeline.height:
+    names = shop_names(case)
+    series = activity_series(case)
+    if series["shops"]:
+        out.append(f"Per shop: the ring's orders and reviews, and the shop's own traffic from everyone else "
+                   f"(days in {md(series['tz'])})." if series["baseline"] else
+                   "Per shop: the ring's dated orders and reviews in the evidence (export with the dataset, "
+                   "--data DIR, to compare with the shop's own traffic).")
+        out += ["", "| shop | first | last | ring orders | ring reviews | ring's busiest day | others that day "
+                    "| others, median day |", "|---|---|---|---|---|---|---|---|"]
+        for shop in series["shops"]:
+            ring_day = [o + r for o, r in zip(shop["ring_orders"], shop["ring_reviews"])]
+            active = [d for d, n in zip(shop["days"], ring_day) if n]
+            peak = max(range(len(ring_day)), key=lambda i: (ring_day[i], -i))
+            if series["baseline"]:
+                other = [o + r for o, r in zip(shop["other_orders"], shop["other_reviews"])]
+                others, median = str(other[peak]), f"{sorted(other)[len(other) // 2]}"
+            else:
+                others = median = "–"
+            out.append(f"| {md(_shop_cell(shop['merchant_id'], names))} | {active[0]} | {active[-1]} | "
+                       f"{sum(shop['ring_orders'])} | {sum(shop['ring_reviews'])} | {shop['days'][peak]}: "
+                       f"{ring_day[peak]} | {others} | {median} |")
+        if series["more"]:
+            out += ["", f"… and {series['more']} more shop(s) with less ring activity."]
+    elif timeline.height:
         per_shop = timeline.group_by("merchant").agg(
             pl.len().alias("events"), pl.col("when").min().alias("first"), pl.col("when").max().alias("last"),
             (pl.col("kind") == "review").sum().alias("reviews"), (pl.col("kind") == "order").sum().alias("orders"),
         ).sort("first")
         out += ["| shop | first | last | orders | reviews |", "|---|---|---|---|---|"]
-        out += [f"| {md(m)} | {md(f)} | {md(l)} | {o} | {r} |" for m, _e, f, l, r, o in per_shop.iter_rows()]
+        out += [f"| {md(_shop_cell(m, names))} | {md(f)} | {md(l)} | {o} | {r} |"
+                for m, _e, f, l, r, o in per_shop.iter_rows()]
     else:
         out.append("No dated orders or reviews in the evidence.")
     out += ["", "## Sample reviews and template clusters", ""]
@@ -270,11 +318,67 @@ def summary_markdown(case: Case) -> str:
                                                           pl.col("amount").fill_null(0).sum()).sort(
             "amount", "source", descending=[True, False])
         out += ["| flow | from | counterparts | transfers | amount |", "|---|---|---|---|---|"]
-        out += [f"| {md(rel)} | {md(src)} | {n} | {c} | {a:,.2f} |" for rel, src, n, c, a in flows.iter_rows()]
+        out += [f"| {md(rel)} | {md(_node_cell(src, names))} | {n} | {c} | {a:,.2f} |"
+                for rel, src, n, c, a in flows.iter_rows()]
     else:
         out.append("No money flows in the evidence.")
     out += ["", f"_graphfraud {__version__}; files: {', '.join(CASE_FILES)}._", ""]
     return "\n".join(out)
+
+
+def shop_names(case: Case) -> dict[str, str]:
+    """Shop id → shop name (the id itself when the shop has no name)."""
+    shops = case.nodes.filter(pl.col("node_type") == "Merchant")
+    return {k: (lab if lab else k) for k, lab in shops.select("key", "label").iter_rows()}
+
+
+def _shop_cell(key: str, names: dict[str, str]) -> str:
+    name = names.get(key, key)
+    return name if name == key else f"{short(name, 60)} ({key})"
+
+
+def _node_cell(node_id: str, names: dict[str, str]) -> str:
+    kind, _, key = node_id.partition(":")
+    return f"shop {_shop_cell(key, names)}" if kind == "Merchant" else node_id
+
+
+#: Shops drawn on the timeline and listed in summary.md: the ring's busiest ones (more
+#: would make the report long without telling more; the rest are counted).
+TIMELINE_SHOPS = 6
+_SERIES = ("ring_orders", "ring_reviews", "other_orders", "other_reviews")
+
+
+def activity_series(case: Case) -> dict:
+    """Per-shop daily series for the timeline: from the dataset if given, else from the dated evidence."""
+    if case.activity is not None and case.activity.daily.height:
+        daily, baseline, tz = case.activity.daily, True, case.activity.tz
+    else:
+        ev = _timeline(case)
+        baseline, tz = False, "UTC"
+        if ev.height == 0:
+            return {"shops": [], "baseline": False, "tz": tz, "more": 0}
+        day = pl.col("when").str.slice(0, 10).str.to_date(strict=False)
+        counts = ev.with_columns(day.alias("day")).drop_nulls("day").group_by("merchant", "day").agg(
+            (pl.col("kind") == "order").sum().cast(pl.Int64).alias("ring_orders"),
+            (pl.col("kind") == "review").sum().cast(pl.Int64).alias("ring_reviews")).rename({"merchant": "merchant_id"})
+        if counts.height == 0:
+            return {"shops": [], "baseline": False, "tz": tz, "more": 0}
+        days = pl.DataFrame({"day": pl.date_range(counts["day"].min(), counts["day"].max(), "1d", eager=True)})
+        daily = (counts.select("merchant_id").unique().join(days, how="cross")
+                 .join(counts, on=["merchant_id", "day"], how="left").fill_null(0)
+                 .with_columns(pl.lit(None, pl.Int64).alias("other_orders"),
+                               pl.lit(None, pl.Int64).alias("other_reviews"))
+                 .sort("merchant_id", "day"))
+    totals = (daily.group_by("merchant_id").agg((pl.col("ring_orders") + pl.col("ring_reviews")).sum().alias("n"))
+              .filter(pl.col("n") > 0).sort(["n", "merchant_id"], descending=[True, False]))
+    names = shop_names(case)
+    shops = []
+    for mid in totals["merchant_id"].head(TIMELINE_SHOPS):
+        part = daily.filter(pl.col("merchant_id") == mid)
+        shops.append({"merchant_id": mid, "name": short(names.get(mid, mid), 80),
+                      "days": [d.isoformat() for d in part["day"]],
+                      **{c: part[c].to_list() for c in _SERIES}})
+    return {"shops": shops, "baseline": baseline, "tz": tz, "more": max(0, totals.height - TIMELINE_SHOPS)}
 
 
 def _reviews(case: Case) -> pl.DataFrame:
@@ -308,6 +412,9 @@ def report_html(case: Case) -> str:
                   for row, props in zip(case.edges.iter_rows(named=True), properties(case.edges, _EDGE_FIXED))],
         "members": case.members.to_dicts(),
         "timeline": _timeline(case).to_dicts(),
+        "activity": activity_series(case),
+        "shops": shop_names(case),
+        "layout": layout(case.nodes, case.edges, seed=case.manifest["detector"].get("seed") or 0).as_dict(),
         "colors": {t.name: t.color for t in GRAPH_SCHEMA.nodes},
     }
     fill = {"__TITLE__": html.escape(f"Ring {case.ring['ring_id']}"), "__DATA__": html_safe_json(payload)}
@@ -375,8 +482,12 @@ def clear_for_redacted(to: Path) -> list[Path]:
 
 
 def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | None = None, top: int | None = None,
-                 min_score: float | None = None, redact: bool = False, zip_bundle: bool = False) -> list[Path]:
-    """Write one case folder per selected ring under ``to``; returns the folders (or zips)."""
+                 min_score: float | None = None, redact: bool = False, zip_bundle: bool = False,
+                 dataset: Dataset | None = None) -> list[Path]:
+    """Write one case folder per selected ring under ``to``; returns the folders (or zips).
+
+    ``dataset`` (the run's input) adds each shop's own traffic to the campaign timeline.
+    """
     run = run_dir if isinstance(run_dir, RunResult) else RunResult.read(run_dir)
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
@@ -387,7 +498,7 @@ def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | N
         clear_for_redacted(Path(to))
     out = []
     for ring_id in ids:
-        folder = write_case(build_case(run, ring_id, redactor), Path(to) / ring_id)
+        folder = write_case(build_case(run, ring_id, redactor, dataset), Path(to) / ring_id)
         if zip_bundle:
             archive = folder.with_suffix(".zip")
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
