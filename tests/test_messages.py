@@ -17,7 +17,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphfraud.errors import DataContractError, GraphfraudError, Neo4jConnectionError, ParameterError, RunDirectoryError
+from graphfraud.errors import (
+    DataContractError,
+    GraphfraudError,
+    Neo4jConnectionError,
+    ParameterError,
+    RunDirectoryError,
+)
 from graphfraud.ingest import load_dataset
 
 from .conftest import write
