@@ -265,7 +265,8 @@ def _when(part: str, text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(part.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ParameterError(f"--time-range {text!r}: {part.strip()!r} is not an ISO date such as 2015-01-01.") from None
+        raise ParameterError(
+            f"--time-range {text!r}: {part.strip()!r} is not an ISO date such as 2015-01-01.") from None
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -30,7 +31,7 @@ class Dataset:
 
     tables: dict[str, pl.DataFrame]
     tz: str = DEFAULT_TZ
-    sources: dict[str, dict] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [t for t in REQUIRED_TABLES if t not in self.tables]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -18,7 +19,7 @@ class Evaluation:
     flagged_accounts: int
     benign_flagged: pl.DataFrame  # group_kind, accounts, flagged, share
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"account_precision": self.account_precision, "account_recall": self.account_recall,
                 "account_f1": self.account_f1, "flagged_accounts": self.flagged_accounts,
                 "per_kind": self.per_kind.to_dicts(), "benign_flagged": self.benign_flagged.to_dicts()}
@@ -61,10 +62,13 @@ def evaluate(membership: pl.DataFrame, truth: pl.DataFrame, benign: pl.DataFrame
     recall = tp / truth["account_id"].n_unique() if truth.height else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     if benign is not None and benign.height:
-        benign_flagged = (benign.with_columns(pl.col("account_id").is_in(flagged_accounts.implode()).alias("hit"))
-                          .group_by("group_kind").agg(pl.col("account_id").n_unique().alias("accounts"),
-                                                      pl.col("account_id").filter(pl.col("hit")).n_unique().alias("flagged"))
-                          .with_columns((pl.col("flagged") / pl.col("accounts")).round(4).alias("share")).sort("group_kind"))
+        benign_flagged = (
+            benign.with_columns(pl.col("account_id").is_in(flagged_accounts.implode()).alias("hit"))
+            .group_by("group_kind")
+            .agg(pl.col("account_id").n_unique().alias("accounts"),
+                 pl.col("account_id").filter(pl.col("hit")).n_unique().alias("flagged"))
+            .with_columns((pl.col("flagged") / pl.col("accounts")).round(4).alias("share"))
+            .sort("group_kind"))
     else:
         benign_flagged = pl.DataFrame(schema={"group_kind": pl.String, "accounts": pl.UInt32, "flagged": pl.UInt32,
                                               "share": pl.Float64})

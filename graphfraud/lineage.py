@@ -113,13 +113,15 @@ def diff(before: pl.DataFrame, after: pl.DataFrame) -> RunDiff:
     explained_new: set[str] = set()
     # Splits and merges first: they explain several rings at once.
     for old in sorted(old_ids):
-        parts = share_old.filter((pl.col("ring_a") == old) & (pl.col("of_old") >= PART_SHARE))["ring_b"].sort().to_list()
+        parts = (share_old.filter((pl.col("ring_a") == old) & (pl.col("of_old") >= PART_SHARE))["ring_b"]
+                 .sort().to_list())
         if len(parts) >= 2:
             rows.append(RingChange(old, "split", parts))
             explained_old.add(old)
             explained_new.update(parts)
     for new in sorted(new_ids):
-        parts = share_old.filter((pl.col("ring_b") == new) & (pl.col("of_old") >= PART_SHARE))["ring_a"].sort().to_list()
+        parts = (share_old.filter((pl.col("ring_b") == new) & (pl.col("of_old") >= PART_SHARE))["ring_a"]
+                 .sort().to_list())
         if len(parts) >= 2:
             rows.append(RingChange(new, "merged", parts))
             explained_new.add(new)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -27,17 +28,22 @@ from .errors import DataContractError
 from .lineage import carry_ids
 from .run import RunResult, check_output
 
+if TYPE_CHECKING:
+    from .evaluate import Evaluation
+    from .ingest.load import LoadReport, LoadResult
+    from .neo4j.gateway import Gateway
+
 Progress = Callable[[str], None]
 
 
-def require_rows(report, hint: str) -> None:
+def require_rows(report: LoadReport, hint: str) -> None:
     """Stop when a required table has no row left after validation: nothing could be detected."""
     fatal, _ = report.problems()
     if fatal:
         raise DataContractError(f"the data is not usable: {'; '.join(fatal)}. {hint}")
 
 
-def _load(data_dir: str | Path, progress: Progress | None, **options):
+def _load(data_dir: str | Path, progress: Progress | None, **options: Any) -> LoadResult:
     from .ingest import load_dataset
 
     loaded = load_dataset(data_dir, progress=progress, **options)
@@ -45,8 +51,8 @@ def _load(data_dir: str | Path, progress: Progress | None, **options):
     return loaded
 
 
-def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report=None,
-                   progress: Progress | None = None, extra: dict | None = None,
+def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report: LoadReport | None = None,
+                   progress: Progress | None = None, extra: dict[str, Any] | None = None,
                    previous: RunResult | None = None) -> RunResult:
     """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`.
 
@@ -65,7 +71,7 @@ def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, lo
 
 def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detector: RingDetector | None = None,
                  encoding: str = "auto", tz: str = DEFAULT_TZ, progress: Progress | None = None,
-                 previous: str | Path | RunResult | None = None, **load_options) -> RunResult:
+                 previous: str | Path | RunResult | None = None, **load_options: Any) -> RunResult:
     """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
 
     ``out`` is checked before anything is read, so a bad path fails in a second, not after
@@ -83,7 +89,7 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
     return run.write(out) if out is not None else run
 
 
-def detect_neo4j(gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
+def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
                  tz: str = DEFAULT_TZ, progress: Progress | None = None) -> RunResult:
     """Read the dataset held in Neo4j through ``gateway`` and detect rings in it."""
     from .neo4j.source import read_dataset
@@ -105,7 +111,7 @@ class Demo:
     """What ``graphfraud demo`` produced: the run and its score against the planted truth."""
 
     run: RunResult
-    evaluation: object  # graphfraud.evaluate.Evaluation
+    evaluation: Evaluation
     data_dir: Path
 
 
@@ -133,7 +139,7 @@ def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Pr
 
 def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None = None, *,
                  detector: RingDetector | None = None, level: float | None = None, encoding: str = "auto",
-                 tz: str = DEFAULT_TZ, progress: Progress | None = None, **load_options) -> RunResult:
+                 tz: str = DEFAULT_TZ, progress: Progress | None = None, **load_options: Any) -> RunResult:
     """From tips to the rings behind them, as a run: one row per ring found for a tip.
 
     ``rings`` holds the rings the tips lead to — flagged platform-wide, or groups measured

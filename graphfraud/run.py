@@ -34,13 +34,18 @@ import uuid
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ._version import __version__
 from .errors import RunDirectoryError
 from .textsafe import neutralise_cells, restore_cells
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
+    from .detect.detector import RingDetector
+    from .ingest.load import LoadReport
 
 #: Format version of run directories (bumped when the layout changes).
 RUN_FORMAT = 2
@@ -105,7 +110,8 @@ class RunResult:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_detector(cls, det, *, dataset=None, load_report=None, extra: dict | None = None) -> RunResult:
+    def from_detector(cls, det: RingDetector, *, dataset: Dataset | None = None,
+                      load_report: LoadReport | None = None, extra: dict[str, Any] | None = None) -> RunResult:
         """Collect a fitted :class:`~graphfraud.detect.detector.RingDetector`'s results."""
         summary = det.summary()
         rejects = load_report.rejects if load_report is not None else pl.DataFrame(schema=REJECT_SCHEMA)
@@ -139,10 +145,10 @@ class RunResult:
         if not mapping:
             return self
         rename = pl.col("ring_id").replace(mapping)
+        counts = {mapping.get(k, k): v for k, v in self.manifest.get("evidence_counts", {}).items()}
         return replace(self, rings=self.rings.with_columns(rename), members=self.members.with_columns(rename),
                        nodes=self.nodes.with_columns(rename), edges=self.edges.with_columns(rename),
-                       manifest={**self.manifest, "evidence_counts": {mapping.get(k, k): v for k, v in
-                                                                       self.manifest.get("evidence_counts", {}).items()}})
+                       manifest={**self.manifest, "evidence_counts": counts})
 
     def with_manifest(self, **entries: Any) -> RunResult:
         return replace(self, manifest={**self.manifest, **entries})
@@ -207,7 +213,7 @@ class RunResult:
         return cls(**tables, manifest=manifest, path=run_dir, extras=extras)
 
 
-def _manifest(run_dir: Path) -> dict:
+def _manifest(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise RunDirectoryError(f"{run_dir}: not a directory. Give a folder written by 'graphfraud detect'.")
     path = run_dir / "manifest.json"

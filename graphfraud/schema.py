@@ -99,7 +99,8 @@ GRAPH_SCHEMA = GraphSchema(
         RelType("FUNDED", "Merchant", "PaymentAccount", "Aggregated transfers from a shop to a payer (organiser)."),
         RelType("TRANSFERRED", "PaymentAccount", "PaymentAccount", "One money transfer."),
         RelType("LIKED", "Account", "Review", "The account liked the review."),
-        RelType("MEMBER_OF", "Account", "Ring", "The account belongs to the ring (member_evidence: its own evidence, −log10 p)."),
+        RelType("MEMBER_OF", "Account", "Ring",
+                "The account belongs to the ring (member_evidence: its own evidence, −log10 p)."),
         RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type)."),
     ),
 )

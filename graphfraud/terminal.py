@@ -92,9 +92,9 @@ def exit_status(main: Callable[[], Any]) -> int:
         # Usage errors and exits of the (possibly vendored) click layer, recognised by shape.
         if hasattr(exc, "exit_code") and hasattr(exc, "show"):
             exc.show()
-            return exc.exit_code
+            return int(exc.exit_code)
         if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
-            return exc.exit_code
+            return int(exc.exit_code)
         if type(exc).__name__ == "Abort":
             console.print("aborted.")
             return 1

@@ -110,7 +110,7 @@ def test_no_import_cycles_at_module_level():
 
     def visit(m: str) -> None:
         if m in stack:
-            pytest.fail("import cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+            pytest.fail("import cycle: " + " -> ".join([*stack[stack.index(m):], m]))
         if m in done:
             return
         stack.append(m)

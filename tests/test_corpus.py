@@ -16,10 +16,10 @@ import random
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 import pytest
@@ -117,7 +117,8 @@ CASES: dict[str, Case] = {
         _write("reviews.csv", REVIEW_HEADER + "r1,a1,m1,5,2024-03-01,te\0xt\nr\0 2,a1,m1,5,2024-03-01,x\n"
                "r3,a1\0,m1,5,2024-03-01,x\n"), rows={"reviews": (3, 3)}),
     "mixed line endings (LF, CRLF, lone CR)": Case(
-        _write("reviews.csv", REVIEW_HEADER.replace("\n", "\r\n") + "r1,a1,m1,5,2024-03-01,x\r\nr2,a2,m1,5,2024-03-01,y\r"
+        _write("reviews.csv", REVIEW_HEADER.replace("\n", "\r\n")
+               + "r1,a1,m1,5,2024-03-01,x\r\nr2,a2,m1,5,2024-03-01,y\r"
                "r3,a3,m1,5,2024-03-01,z\nr4,a4,m2,4,2024-03-02,\"multi\r\nline\"\n"), rows={"reviews": (4, 4)}),
     "a BOM and a second header in the middle (two files concatenated)": Case(
         _write("reviews.csv", REVIEWS + "\ufeff" + REVIEWS), rows={"reviews": (61, 30)}),
@@ -134,8 +135,8 @@ CASES: dict[str, Case] = {
             ["2024-02-30", "2024-03-01 24:00:01", "-1", "NaN", "1e9", "0", "99999999999999999999", "2024-13-01",
              "+10000-01-01", "2024-03-01T10:00:00+25:00", "2024-03-01"]))), rows={"reviews": (11, 1)}),
     "nested JSON values in contract columns": Case(
-        _replace("reviews.jsonl", '{"review_id": "r1", "account_id": "a1", "merchant_id": "m1", "rating": {"stars": 5}, '
-                                  '"created_at": "2024-03-01"}\n'
+        _replace("reviews.jsonl", '{"review_id": "r1", "account_id": "a1", "merchant_id": "m1", '
+                                  '"rating": {"stars": 5}, "created_at": "2024-03-01"}\n'
                                   '{"review_id": "r2", "account_id": ["a1"], "merchant_id": "m1", "rating": 5, '
                                   '"created_at": "2024-03-01"}\n'
                                   '{"review_id": "r3", "account_id": "a1", "merchant_id": "m1", "rating": 5, '
@@ -189,15 +190,17 @@ CASES: dict[str, Case] = {
                                                error="no line could be read"),
     "a spreadsheet (zip) named .csv": Case(_write("merchants.csv", b"PK\x03\x04" + bytes(range(256)) * 50),
                                            error="merchants.csv: is not a text table but a ZIP archive"),
-    "an id over the field limit": Case(_write("reviews.csv", REVIEW_HEADER + "r" * (2**20 + 1) + ",a1,m1,5,2024-03-01,x\n"
-                                              "r2,a1,m1,5,2024-03-01,x\n"), rows={"reviews": (2, 1)}),
+    "an id over the field limit": Case(_write("reviews.csv", REVIEW_HEADER + "r" * (2**20 + 1)
+                                              + ",a1,m1,5,2024-03-01,x\nr2,a1,m1,5,2024-03-01,x\n"),
+                                       rows={"reviews": (2, 1)}),
     "every line has an unclosed quote": Case(_write("reviews.csv", REVIEW_HEADER + "".join(
         f'r{i},a1,m1,5,2024-03-01,"oops\n' for i in range(5))), error="reviews: all 5 row(s) rejected"),
     "ANSI escapes and markup in ids and texts": Case(_write("reviews.csv", REVIEW_HEADER + "r1,a1,m1,5,2024-03-01,"
                                                           "\x1b[2J\x1b]0;pwn\x07[bold]x[/bold]\n"
                                                           "[/oops]\x1b[31m,a1,m1,9,2024-03-01,x\n"),
                                                     rows={"reviews": (2, 1)}, detect=True),
-    "zero-width and fullwidth look-alikes": Case(_write("reviews.csv", REVIEW_HEADER + "r1,\u200ba1\u200b,m1,5,2024-03-01,x\n"
+    "zero-width and fullwidth look-alikes": Case(_write("reviews.csv", REVIEW_HEADER
+                                                        + "r1,\u200ba1\u200b,m1,5,2024-03-01,x\n"
                                                         "r2,a1,m1,５,2024-03-01,x\nr3,ａ1,m1,5,2024-03-01,x\n"),
                                                  rows={"reviews": (3, 1)}),
 }

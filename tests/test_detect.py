@@ -134,7 +134,8 @@ def test_family_alone_is_not_a_ring():
     _add(f, "account_devices", pl.DataFrame({"account_id": fam, "device_id": ["tablet"] * 4}))
     _add(f, "account_payments", pl.DataFrame({"account_id": fam, "payment_account_id": ["card"] * 4}))
     _add(f, "orders", pl.DataFrame({"order_id": [f"fo{i}" for i in range(12)], "account_id": fam * 3,
-                                    "merchant_id": ["m1"] * 12, "created_at": [1_710_000_000 + 86_400 * i for i in range(12)],
+                                    "merchant_id": ["m1"] * 12,
+                                    "created_at": [1_710_000_000 + 86_400 * i for i in range(12)],
                                     "address": ["home"] * 12, "payment_account_id": ["card"] * 12}))
     assert _fit(f).rings_.height == 0
 
@@ -144,7 +145,8 @@ def test_office_with_corporate_card_and_payroll_is_not_a_ring():
     f = _background()
     staff = [f"a{i}" for i in range(20, 45)]
     _add(f, "account_payments", pl.DataFrame({"account_id": staff, "payment_account_id": ["corp-card"] * 25}))
-    _add(f, "account_payments", pl.DataFrame({"account_id": staff, "payment_account_id": [f"own{i}" for i in range(25)]}))
+    _add(f, "account_payments", pl.DataFrame({"account_id": staff,
+                                              "payment_account_id": [f"own{i}" for i in range(25)]}))
     _add(f, "logins", pl.DataFrame({"account_id": staff, "created_at": [1_710_000_000 + 600 * i for i in range(25)],
                                     "ip": ["office-ip"] * 25}))
     _add(f, "transfers", pl.DataFrame({"from_payment_account_id": ["payroll"] * 25,
@@ -160,7 +162,8 @@ def test_office_with_corporate_card_and_payroll_is_not_a_ring():
 def test_campus_ip_alone_is_not_a_ring():
     f = _background()
     students = [f"a{i}" for i in range(150)]
-    _add(f, "logins", pl.DataFrame({"account_id": students, "created_at": [1_710_000_000] * 150, "ip": ["campus"] * 150}))
+    _add(f, "logins", pl.DataFrame({"account_id": students, "created_at": [1_710_000_000] * 150,
+                                    "ip": ["campus"] * 150}))
     assert _fit(f).rings_.height == 0
 
 
@@ -168,7 +171,8 @@ def test_flash_sale_alone_is_not_a_ring():
     f = _background()
     crowd = [f"a{i}" for i in range(200)]
     _add(f, "orders", pl.DataFrame({"order_id": [f"fs{i}" for i in range(200)], "account_id": crowd,
-                                    "merchant_id": ["m3"] * 200, "created_at": [1_710_000_000 + 10 * i for i in range(200)]}))
+                                    "merchant_id": ["m3"] * 200,
+                                    "created_at": [1_710_000_000 + 10 * i for i in range(200)]}))
     _add(f, "reviews", pl.DataFrame({"review_id": [f"fr{i}" for i in range(200)], "account_id": crowd,
                                      "merchant_id": ["m3"] * 200, "rating": [5.0] * 200,
                                      "created_at": [1_710_100_000 + 10 * i for i in range(200)]}))
@@ -257,7 +261,8 @@ def datasets(draw):
             "device_id": draw(st.lists(st.sampled_from(["d0", "d1"]), min_size=n_o, max_size=n_o)),
             "payment_account_id": draw(st.lists(st.sampled_from(["p0", "p1", "shop"]), min_size=n_o, max_size=n_o)),
         }, schema={"order_id": pl.String, "account_id": pl.String, "merchant_id": pl.String,
-                   "created_at": pl.Int64, "amount": pl.Float64, "device_id": pl.String, "payment_account_id": pl.String})
+                   "created_at": pl.Int64, "amount": pl.Float64, "device_id": pl.String,
+                   "payment_account_id": pl.String})
     if draw(st.booleans()):
         frames["merchant_payments"] = pl.DataFrame({"merchant_id": [shops[0]], "payment_account_id": ["shop"]})
         n_t = draw(st.integers(0, 10))

@@ -123,7 +123,8 @@ def hostile(tmp_path_factory):
         pl.when(pl.col("account_id").is_in(keys["Account"][:len(PAYLOADS)])).then(pl.lit(PAYLOADS[1] + PII_TEXTS[0]))
         .otherwise(pl.col("nickname")).alias("nickname"))
     tables["merchants"] = tables["merchants"].with_columns(
-        pl.when(pl.col("merchant_id") == shop).then(pl.lit(PAYLOADS[2] + MEGABYTE)).otherwise(pl.col("name")).alias("name"))
+        pl.when(pl.col("merchant_id") == shop).then(pl.lit(PAYLOADS[2] + MEGABYTE))
+        .otherwise(pl.col("name")).alias("name"))
     # Ids: a member, a focus shop, a sampled review and a shared device.
     phone = tables["accounts"].filter(pl.col("account_id") == member)["phone"][0]
     _rename(tables, "account_id", member, HOSTILE_ACCOUNT)
@@ -189,8 +190,10 @@ def test_report_renders_every_section_and_runs_no_injected_script(hostile):
             texts: document.querySelectorAll('#texts tr').length - 1,
             footer: document.getElementById('footer').textContent,
             xss: window.__xss === undefined ? null : window.__xss,
-            injected: document.querySelectorAll('img, iframe, object, embed, a, svg script, body > script:not(#data) ~ script').length,
-            handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+            injected: document.querySelectorAll('img, iframe, object, embed, a, svg script, '
+                                                 + 'body > script:not(#data) ~ script').length,
+            handlers: [...document.querySelectorAll('*')]
+                .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
             body: document.body.innerText.length,
             labels: [...document.querySelectorAll('svg#graph text.label')].map(t => t.textContent),
             shops: document.getElementById('shops').innerText,
@@ -275,7 +278,8 @@ def test_csv_cells_are_neutralised_and_restore_exactly(hostile):
         got = restore_cells(cells)
         assert got["node_id" if name == "nodes.csv" else "source"].to_list() == \
             want["node_id" if name == "nodes.csv" else "source"].cast(pl.String).to_list()
-    assert any(k.startswith("'=HYPERLINK") for k in pl.read_csv(hostile["plain"] / "nodes.csv", infer_schema=False)["key"])
+    keys = pl.read_csv(hostile["plain"] / "nodes.csv", infer_schema=False)["key"]
+    assert any(k.startswith("'=HYPERLINK") for k in keys)
 
 
 def test_graphml_and_cypher_stay_well_formed(hostile):

@@ -233,7 +233,7 @@ def test_time_range_is_configurable(minimal):
     # Accounts registered in 2024 are now outside an explicit 2019 range, with their line.
     res = load_dataset(minimal, time_range="..2019-12-31")
     assert rejects(res, "accounts")[["line", "column"]].rows() == [(2, "created_at"), (3, "created_at")]
-    with pytest.raises(ParameterError, match="--time-range 'soon': write START..END"):
+    with pytest.raises(ParameterError, match=r"--time-range 'soon': write START\.\.END"):
         load_dataset(minimal, time_range="soon")
 
 
@@ -371,10 +371,12 @@ def test_broken_json_lines_are_rejected_with_their_line(minimal):
 def test_encoding_errors_name_the_line_and_a_working_encoding(minimal):
     # A GBK file forced as UTF-8: gb18030 and gbk both decode it.
     write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\nm2,店铺二\n".encode("gbk"))
-    with pytest.raises(DataContractError, match=r"line 2 is not valid utf-8\. Re-run with --encoding gb18030 \(or gbk\)"):
+    with pytest.raises(DataContractError,
+                       match=r"line 2 is not valid utf-8\. Re-run with --encoding gb18030 \(or gbk\)"):
         load_dataset(minimal, encoding="utf-8")
     # A file mixing UTF-8 and GBK lines: no advice to switch back and forth, but where each fails.
-    write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\n".encode() + "m2,店铺二\n".encode("gbk") + b"m3,\xff\n")
+    write(minimal, "merchants.csv",
+          "merchant_id,name\nm1,店铺一\n".encode() + "m2,店铺二\n".encode("gbk") + b"m3,\xff\n")
     with pytest.raises(DataContractError) as info:
         load_dataset(minimal)
     message = str(info.value)

@@ -44,8 +44,8 @@ def markets(tmp_path_factory) -> dict[str, Path]:
         tables = dict(res.tables)
         reviews = tables["reviews"]
         outlier = reviews.head(1).with_columns(pl.lit(f"outlier-{name}").alias("review_id"))
-        tables["reviews"] = pl.concat([reviews.cast({"created_at": pl.String}),
-                                       outlier.cast({"created_at": pl.String}).with_columns(pl.lit(when).alias("created_at"))])
+        outlier = outlier.cast({"created_at": pl.String}).with_columns(pl.lit(when).alias("created_at"))
+        tables["reviews"] = pl.concat([reviews.cast({"created_at": pl.String}), outlier])
         out[name] = root / name
         write_tables(tables, out[name])
     return out

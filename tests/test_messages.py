@@ -17,7 +17,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphfraud.errors import DataContractError, GraphfraudError, Neo4jConnectionError, ParameterError, RunDirectoryError
+from graphfraud.errors import (
+    DataContractError,
+    GraphfraudError,
+    Neo4jConnectionError,
+    ParameterError,
+    RunDirectoryError,
+)
 from graphfraud.ingest import load_dataset
 
 from .conftest import write
@@ -80,7 +86,7 @@ def test_a_file_the_system_refuses_to_open(minimal, monkeypatch):
 
 def test_a_data_dir_that_is_not_a_directory(tmp_path):
     missing = tmp_path / "nowhere"
-    with pytest.raises(DataContractError, match="not a directory. Give the directory that holds accounts.csv"):
+    with pytest.raises(DataContractError, match=r"not a directory\. Give the directory that holds accounts\.csv"):
         load_dataset(missing)
 
 
@@ -97,10 +103,10 @@ def test_export_from_a_folder_that_is_not_a_run(tmp_path):
     folder = tmp_path / "not-a-run"
     folder.mkdir()
     write(folder, "rings.csv", "ring_id\nR-1\n")
-    with pytest.raises(RunDirectoryError, match="no manifest.json, so this is not a complete graphfraud run. "
+    with pytest.raises(RunDirectoryError, match=r"no manifest\.json, so this is not a complete graphfraud run\. "
                                                 "Run 'graphfraud detect DATA_DIR --out RUN_DIR' first"):
         export_cases(folder, tmp_path / "cases")
-    with pytest.raises(RunDirectoryError, match="not a directory. Give a folder written by 'graphfraud detect'"):
+    with pytest.raises(RunDirectoryError, match=r"not a directory\. Give a folder written by 'graphfraud detect'"):
         export_cases(folder / "rings.csv", tmp_path / "cases")
 
 
@@ -108,10 +114,11 @@ def test_a_run_with_a_file_missing_or_edited(run_copy):
     from graphfraud.run import RunResult
 
     (run_copy / "ring_members.csv").write_text((run_copy / "ring_members.csv").read_text("utf-8") + "\n", "utf-8")
-    with pytest.raises(RunDirectoryError, match="ring_members.csv does not match the checksum .* into a fresh folder"):
+    with pytest.raises(RunDirectoryError,
+                       match=r"ring_members\.csv does not match the checksum .* into a fresh folder"):
         RunResult.read(run_copy)
     (run_copy / "ring_members.csv").unlink()
-    with pytest.raises(RunDirectoryError, match="ring_members.csv is missing; the run is incomplete. Re-run"):
+    with pytest.raises(RunDirectoryError, match=r"ring_members\.csv is missing; the run is incomplete\. Re-run"):
         RunResult.read(run_copy)
 
 
@@ -121,10 +128,11 @@ def test_an_interrupted_or_foreign_manifest(run_copy):
     manifest = run_copy / "manifest.json"
     content = json.loads(manifest.read_text("utf-8"))
     manifest.write_text(json.dumps({**content, "complete": False}), "utf-8")
-    with pytest.raises(RunDirectoryError, match="no completion marker .* Re-run 'graphfraud detect"):
+    with pytest.raises(RunDirectoryError, match=r"no completion marker .* Re-run 'graphfraud detect"):
         RunResult.read(run_copy)
     manifest.write_text(json.dumps({**content, "graphfraud_run": 0}), "utf-8")
-    with pytest.raises(RunDirectoryError, match="written in run format 0, .* Re-run 'graphfraud detect' with this version"):
+    with pytest.raises(RunDirectoryError,
+                       match=r"written in run format 0, .* Re-run 'graphfraud detect' with this version"):
         RunResult.read(run_copy)
     manifest.write_text("{not json", "utf-8")
     with pytest.raises(RunDirectoryError, match="not valid JSON; the run is damaged"):
@@ -144,7 +152,7 @@ def test_an_output_that_cannot_hold_a_run(tmp_path):
     from graphfraud.run import check_output
 
     a_file = write(tmp_path, "taken", "x")
-    with pytest.raises(RunDirectoryError, match="is a file, not a folder. Choose a new folder"):
+    with pytest.raises(RunDirectoryError, match=r"is a file, not a folder\. Choose a new folder"):
         check_output(a_file)
     other = tmp_path / "photos"
     other.mkdir()

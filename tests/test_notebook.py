@@ -24,7 +24,8 @@ def test_notebook_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("GRAPHFRAUD_NOTEBOOK_ACCOUNTS", "3000")
     monkeypatch.delenv("GRAPHFRAUD_DATA", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent.parent)}}).execute()
+    resources = {"metadata": {"path": str(NOTEBOOK.parent.parent)}}
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources=resources).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "rings flagged" in text and "report.html" in text
     # The tip section: a ring member leads to its ring (asserted in the cell), an outsider to none.

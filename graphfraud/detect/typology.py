@@ -15,18 +15,22 @@ the first that matches names the ring, with the evidence behind it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 FIRED = 0.01
 
 
-def _fired(row: dict, family: str) -> bool:
+def _fired(row: dict[str, Any], family: str) -> bool:
     p = row.get(f"p_{family}")
     return p is not None and not (isinstance(p, float) and math.isnan(p)) and p <= FIRED
 
 
-def ring_type(row: dict) -> tuple[str, str]:
+def ring_type(row: dict[str, Any]) -> tuple[str, str]:
     """(label, why) for one ring's row of test results and counts."""
-    n = lambda k: row.get(k) or 0  # noqa: E731
+    def n(key: str) -> float:
+        # A missing or null count is zero.
+        return float(row.get(key) or 0)
+
     if _fired(row, "affiliation") or _fired(row, "sales"):
         if n("staff_shops") >= 2:
             return "merchant alliance", "staff of several shops order and review at each other's shops"

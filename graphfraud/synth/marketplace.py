@@ -22,9 +22,12 @@ Benign look-alikes (``truth/benign_groups.csv``): ``family``, ``campus``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from ..contract import DEFAULT_TZ
@@ -126,23 +129,25 @@ class _Market:
         """Random times with the day/night rhythm, days uniform in [lo, hi)."""
         lo = START if lo is None else lo
         hi = self.end if hi is None else hi
-        day0 = np.floor((lo + TZ_OFFSET) / DAY)
+        day0: float = np.floor((lo + TZ_OFFSET) / DAY)  # np.float64, a float subclass
         ndays = max(1, int(np.ceil((hi + TZ_OFFSET) / DAY) - day0))
         day = day0 + self.rng.integers(0, ndays, n)
         hour = self.rng.choice(24, n, p=_HOURLY)
-        t = day * DAY - TZ_OFFSET + hour * HOUR + self.rng.integers(0, HOUR, n)
-        return np.clip(t, lo, hi - 1).astype(np.int64)
+        t: npt.NDArray[np.floating[Any]] = day * DAY - TZ_OFFSET + hour * HOUR + self.rng.integers(0, HOUR, n)
+        return t.clip(lo, hi - 1).astype(np.int64)
 
     def amounts(self, n: int) -> np.ndarray:
         return np.round(np.exp(self.rng.normal(np.log(60), 0.9, n)), 2)
 
-    def add_orders(self, acc, mer, t, dev, ip, pay, addr, amount=None) -> np.ndarray:
+    def add_orders(self, acc: np.ndarray, mer: np.ndarray, t: np.ndarray, dev: np.ndarray, ip: np.ndarray,
+                   pay: np.ndarray, addr: np.ndarray, amount: np.ndarray | None = None) -> np.ndarray:
         n = len(acc)
         amount = self.amounts(n) if amount is None else amount
         return self.orders.add(acc=acc, mer=mer, t=t, dev=dev, ip=ip, pay=pay, addr=addr, amount=amount,
                                product=self.rng.integers(0, 50, n))
 
-    def add_reviews(self, order_idx, delay, rating, texts: pl.Series) -> np.ndarray:
+    def add_reviews(self, order_idx: np.ndarray, delay: np.ndarray, rating: np.ndarray,
+                    texts: pl.Series) -> np.ndarray:
         o = self.orders
         # Orders are still in chunks: look them up through a flat view built lazily.
         flat = self._order_view(order_idx)
@@ -182,8 +187,8 @@ class _Market:
         composed = pl.DataFrame({"p": product, **{f"a{i}": s for i, s in enumerate(parts)}}).select(
             pl.concat_str([pl.lit("买的"), pl.col("p"), pl.lit("，")], separator="").alias("head"),
             pl.concat_list([f"a{i}" for i in range(len(parts))]).list.drop_nulls().list.join("，").alias("body"),
-        ).select(pl.when(pl.col("body") == "").then(pl.lit("还行")).otherwise(pl.col("head") + pl.col("body") + "。"))
-        composed = composed.to_series()
+        ).select(pl.when(pl.col("body") == "").then(pl.lit("还行")).otherwise(pl.col("head") + pl.col("body") + "。")
+                 ).to_series()
         generic = pl.Series(T.GENERIC).gather(rng.integers(0, len(T.GENERIC), n))
         u = rng.random(n)
         out = pl.select(pl.when(pl.Series(u < p_empty)).then(pl.lit(None, pl.String))
@@ -209,7 +214,7 @@ class _Market:
         return self.rng.choice(pool, size=min(n, len(pool)), replace=False)
 
 
-def synthesize(n_accounts: int = 20_000, seed: int = 0, **kwargs) -> SynthResult:
+def synthesize(n_accounts: int = 20_000, seed: int = 0, **kwargs: Any) -> SynthResult:
     """Generate a marketplace with planted rings and benign look-alikes.
 
     Parameters
@@ -238,7 +243,26 @@ def synthesize(n_accounts: int = 20_000, seed: int = 0, **kwargs) -> SynthResult
 
 
 # ---------------------------------------------------------------------- background
-def _background(m: _Market) -> dict:
+@dataclass
+class _Background:
+    """The background population that groups are drawn from (arrays indexed by account)."""
+
+    n: int
+    n_mer: int
+    popularity: npt.NDArray[np.floating[Any]]  # merchant choice probabilities
+    created: npt.NDArray[np.int64]  # epoch seconds
+    n_dev: npt.NDArray[np.int64]
+    dev_start: npt.NDArray[np.int64]  # first device id of each account
+    home_ip: npt.NDArray[np.int64]
+    nat_ips: npt.NDArray[np.int64]
+    pay: npt.NDArray[np.int64]
+    addr: npt.NDArray[np.int64]
+    free: npt.NDArray[np.bool_]  # not yet in any ring or look-alike group
+    #: (ids, created) of accounts registered on top of the background, in id order.
+    extra_accounts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = field(default_factory=list)
+
+
+def _background(m: _Market) -> _Background:
     cfg, rng = m.cfg, m.rng
     n = cfg.n_accounts
     n_mer = max(40, n // 100)
@@ -290,20 +314,20 @@ def _background(m: _Market) -> dict:
     refund = rng.random(n_orders) < 0.02
     m.transfers.add(src=merchant_pay[mer[refund]], dst=pay[acc[refund]], amount=m.orders.chunks[-1]["amount"][refund],
                     t=t[refund] + rng.integers(DAY, 5 * DAY, int(refund.sum())))
-    return {"n": n, "n_mer": n_mer, "popularity": popularity, "created": created, "n_dev": n_dev,
-            "dev_start": dev_start, "home_ip": home_ip, "nat_ips": nat_ips, "pay": pay, "addr": addr,
-            "free": np.ones(n, bool), "extra_accounts": []}
+    return _Background(n=n, n_mer=n_mer, popularity=popularity, created=created, n_dev=n_dev,
+                       dev_start=dev_start, home_ip=home_ip, nat_ips=nat_ips, pay=pay, addr=addr,
+                       free=np.ones(n, bool))
 
 
-def _take(m: _Market, state: dict, n: int, older_than_days: int = 0) -> np.ndarray:
+def _take(m: _Market, state: _Background, n: int, older_than_days: int = 0) -> np.ndarray:
     """Pick background accounts not yet in any group (older than a given age)."""
-    ok = state["free"] & (state["created"] <= START - older_than_days * DAY)
+    ok = state.free & (state.created <= START - older_than_days * DAY)
     chosen = m.pick(np.flatnonzero(ok), n)
-    state["free"][chosen] = False
+    state.free[chosen] = False
     return chosen
 
 
-def _normal_activity(m: _Market, state: dict, accts: np.ndarray, per_account: tuple[int, int],
+def _normal_activity(m: _Market, state: _Background, accts: np.ndarray, per_account: tuple[int, int],
                      dev: np.ndarray, ip: np.ndarray, pay: np.ndarray, addr: np.ndarray,
                      lo: float | None = None) -> None:
     """Camouflage: ordinary orders on popular shops, reviewed like anybody's."""
@@ -312,7 +336,7 @@ def _normal_activity(m: _Market, state: dict, accts: np.ndarray, per_account: tu
     rep = np.repeat(np.arange(len(accts)), k)
     if len(rep) == 0:
         return
-    mer = rng.choice(state["n_mer"], len(rep), p=state["popularity"])
+    mer = rng.choice(state.n_mer, len(rep), p=state.popularity)
     o = m.add_orders(accts[rep], mer, m.times(len(rep), lo=lo), dev[rep], ip[rep], pay[rep], addr[rep])
     rv = rng.random(len(o)) < m.cfg.review_rate
     if rv.any():
@@ -321,17 +345,23 @@ def _normal_activity(m: _Market, state: dict, accts: np.ndarray, per_account: tu
                       m.generic_or_composed(int(rv.sum())))
 
 
-def _new_accounts(m: _Market, state: dict, n: int, created: np.ndarray) -> np.ndarray:
-    base = state["n"] + sum(len(x) for x, _ in state["extra_accounts"])
+def _new_accounts(m: _Market, state: _Background, n: int, created: np.ndarray) -> np.ndarray:
+    base = state.n + sum(len(x) for x, _ in state.extra_accounts)
     ids = np.arange(base, base + n)
-    state["extra_accounts"].append((ids, created))
+    state.extra_accounts.append((ids, created))
     return ids
 
 
 # ---------------------------------------------------------------------- rings
-def _campaigns(m: _Market, state: dict, members: np.ndarray, shops: np.ndarray, frac: tuple[float, float],
-               window: tuple[float, float], dev_of, ip_pool: np.ndarray | None, ip_of, pay_of, texts,
-               review_delay: tuple[float, float], p5: float, lo: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+#: Maps member account ids to one value per account (its device, IP or payment account).
+_PerAccount = Callable[[npt.NDArray[np.int64]], np.ndarray]
+
+
+def _campaigns(m: _Market, state: _Background, members: np.ndarray, shops: np.ndarray, frac: tuple[float, float],
+               window: tuple[float, float], dev_of: _PerAccount, ip_pool: np.ndarray | None,
+               ip_of: _PerAccount | None, pay_of: _PerAccount, texts: Callable[[int], pl.Series],
+               review_delay: tuple[float, float], p5: float,
+               lo: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coordinated orders + reviews: per shop, a share of members act within a window."""
     rng = m.rng
     accs, mers, ts = [], [], []
@@ -344,7 +374,12 @@ def _campaigns(m: _Market, state: dict, members: np.ndarray, shops: np.ndarray, 
     acc = np.concatenate(accs)
     mer = np.concatenate(mers)
     t = np.concatenate(ts)
-    ip = ip_pool[rng.integers(0, len(ip_pool), len(acc))] if ip_pool is not None else ip_of(acc)
+    if ip_pool is not None:
+        ip = ip_pool[rng.integers(0, len(ip_pool), len(acc))]
+    elif ip_of is not None:
+        ip = ip_of(acc)
+    else:
+        raise ValueError("_campaigns needs ip_pool or ip_of")
     o = m.add_orders(acc, mer, t, dev_of(acc), ip, pay_of(acc), _addr_of(m, state, acc))
     delay = rng.uniform(*review_delay, len(o)).astype(np.int64)
     r = m.add_reviews(o, delay, m.five_star(len(o), p5), texts(len(o)))
@@ -356,8 +391,8 @@ def _campaigns(m: _Market, state: dict, members: np.ndarray, shops: np.ndarray, 
     return o, t + delay
 
 
-def _addr_of(m: _Market, state: dict, acc: np.ndarray) -> np.ndarray:
-    out = np.where(acc < state["n"], state["addr"][np.minimum(acc, state["n"] - 1)], -1)
+def _addr_of(m: _Market, state: _Background, acc: np.ndarray) -> np.ndarray:
+    out = np.where(acc < state.n, state.addr[np.minimum(acc, state.n - 1)], -1)
     missing = out < 0
     if missing.any():  # new ring accounts ship empty parcels to throwaway addresses
         out[missing] = m.new("addr", int(missing.sum()))
@@ -373,9 +408,9 @@ def _cashback(m: _Market, payers: np.ndarray, order_idx: np.ndarray, review_t: n
                     amount=amount, t=review_t + rng.integers(HOUR, 2 * DAY, len(order_idx)))
 
 
-def _rings(m: _Market, state: dict, per_kind: int) -> None:
+def _rings(m: _Market, state: _Background, per_kind: int) -> None:
     rng = m.rng
-    n_mer = state["n_mer"]
+    n_mer = state.n_mer
     ring_no = 0
     # Proxy/datacenter IPs and group-control phones come from their own id ranges.
     for kind in RING_KINDS:
@@ -400,7 +435,10 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
                 tpl = rng.choice(len(T.TEMPLATES), int(rng.integers(3, 6)), replace=False)
                 shops = rng.choice(n_mer, int(rng.integers(8, 26)), replace=False)
                 lookup = dict(zip(members.tolist(), range(size)))
-                idx = lambda a: np.fromiter((lookup[x] for x in a), np.int64, len(a))  # noqa: E731
+
+                def idx(a: np.ndarray) -> npt.NDArray[np.int64]:
+                    return np.fromiter((lookup[x] for x in a), np.int64, len(a))
+
                 o, rt = _campaigns(m, state, members, shops, (0.4, 0.9), (2 * HOUR, 12 * HOUR),
                                    lambda a: dev_of_member[idx(a)], proxies, None, lambda a: pay[idx(a)],
                                    lambda k: m.templated(k, tpl), (0.5 * DAY, 2 * DAY), 0.97,
@@ -421,8 +459,13 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
                 size = len(members)
                 organiser = m.new("pay", 1)
                 shops = rng.choice(n_mer, int(rng.integers(6, 17)), replace=False)
-                dev_of = lambda a: state["dev_start"][a]  # noqa: E731  their own first device
-                ip_of = lambda a: state["home_ip"][a]  # noqa: E731
+
+                def dev_of(a: npt.NDArray[np.int64]) -> np.ndarray:
+                    return state.dev_start[a]  # their own first device
+
+                def ip_of(a: npt.NDArray[np.int64]) -> np.ndarray:
+                    return state.home_ip[a]
+
                 point = rng.choice(len(T.CAMPAIGN_POINTS), len(shops))
 
                 def officer_texts(k: int) -> pl.Series:
@@ -431,8 +474,8 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
                     return (base.str.strip_chars_end("。") + "，" + pts + "。").alias("text")
 
                 o, rt = _campaigns(m, state, members, shops, (0.5, 0.85), (DAY, 3 * DAY), dev_of, None, ip_of,
-                                   lambda a: state["pay"][a], officer_texts, (DAY, 3 * DAY), 0.9)
-                _cashback(m, organiser, o, rt, state["pay"][m._order_view(o)["acc"]])
+                                   lambda a: state.pay[a], officer_texts, (DAY, 3 * DAY), 0.9)
+                _cashback(m, organiser, o, rt, state.pay[m._order_view(o)["acc"]])
                 m.transfers.add(src=m.merchant_pay[shops], dst=np.full(len(shops), organiser[0]),
                                 amount=np.round(rng.uniform(3000, 15000, len(shops)), 2), t=m.times(len(shops)))
             elif kind == "self_brushing":
@@ -476,20 +519,23 @@ def _rings(m: _Market, state: dict, per_kind: int) -> None:
                 tpl = rng.choice(len(T.TEMPLATES), int(rng.integers(3, 6)), replace=False)
                 shops = rng.choice(n_mer, int(rng.integers(6, 16)), replace=False)
                 lookup = dict(zip(members.tolist(), range(size)))
-                idx = lambda a: np.fromiter((lookup[x] for x in a), np.int64, len(a))  # noqa: E731
+
+                def idx(a: np.ndarray) -> npt.NDArray[np.int64]:
+                    return np.fromiter((lookup[x] for x in a), np.int64, len(a))
+
                 m.logins.add(acc=members, t=t0 + rng.integers(0, DAY, size), dev=dev_of_member,
                              ip=proxies[rng.integers(0, len(proxies), size)])
                 o, rt = _campaigns(m, state, members, shops, (0.45, 0.9), (3 * HOUR, 18 * HOUR),
-                                   lambda a: dev_of_member[idx(a)], proxies, None, lambda a: state["pay"][a],
+                                   lambda a: dev_of_member[idx(a)], proxies, None, lambda a: state.pay[a],
                                    lambda k: m.templated(k, tpl), (0.5 * DAY, 2 * DAY), 0.96, lo=t0 + DAY)
-                _cashback(m, payers, o, rt, state["pay"][m._order_view(o)["acc"]])
+                _cashback(m, payers, o, rt, state.pay[m._order_view(o)["acc"]])
             m.ring_rows.append((members, rid, kind))
 
 
 # ---------------------------------------------------------------------- look-alikes
-def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
+def _benign_groups(m: _Market, state: _Background, per_kind: int) -> None:
     rng = m.rng
-    n_mer = state["n_mer"]
+    n_mer = state.n_mer
     gid = 0
     n_family = max(2, int(round(per_kind * 30)))
     for _ in range(n_family):
@@ -502,9 +548,9 @@ def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
         m.acc_dev.add(acc=members, dev=np.full(k, tablet[0]), first=np.full(k, START - 200 * DAY),
                       last=np.full(k, m.end - DAY))
         m.acc_pay.add(acc=members, pay=np.full(k, card[0]))
-        state["addr"][members] = home[0]
+        state.addr[members] = home[0]
         # Some family orders go through the tablet and the shared card.
-        _normal_activity(m, state, members, (2, 6), np.full(k, tablet[0]), state["home_ip"][members[[0] * k]],
+        _normal_activity(m, state, members, (2, 6), np.full(k, tablet[0]), state.home_ip[members[[0] * k]],
                          np.full(k, card[0]), np.full(k, home[0]))
         m.benign_rows.append((members, f"family{gid:04d}", "family"))
     for _ in range(per_kind):
@@ -513,9 +559,9 @@ def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
         campus_ip = m.new("ip", int(rng.integers(1, 3)))
         k = len(members)
         ip = campus_ip[rng.integers(0, len(campus_ip), k)]
-        _normal_activity(m, state, members, (2, 6), state["dev_start"][members], ip, state["pay"][members],
-                         state["addr"][members])
-        m.logins.add(acc=members, t=m.times(k), dev=state["dev_start"][members], ip=ip)
+        _normal_activity(m, state, members, (2, 6), state.dev_start[members], ip, state.pay[members],
+                         state.addr[members])
+        m.logins.add(acc=members, t=m.times(k), dev=state.dev_start[members], ip=ip)
         m.benign_rows.append((members, f"campus{gid:04d}", "campus"))
     for _ in range(per_kind * 2):
         gid += 1
@@ -525,10 +571,10 @@ def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
         k = len(members)
         dev = cafe[rng.integers(0, len(cafe), k)]
         m.acc_dev.add(acc=members, dev=dev, first=m.times(k, lo=START - 100 * DAY, hi=START), last=m.times(k))
-        _normal_activity(m, state, members, (1, 3), dev, np.full(k, cafe_ip[0]), state["pay"][members],
-                         state["addr"][members])
+        _normal_activity(m, state, members, (1, 3), dev, np.full(k, cafe_ip[0]), state.pay[members],
+                         state.addr[members])
         m.benign_rows.append((members, f"internet_cafe{gid:04d}", "internet_cafe"))
-    top = np.argsort(-state["popularity"])[:5]
+    top = np.argsort(-state.popularity)[:5]
     for _ in range(per_kind):
         gid += 1
         members = _take(m, state, int(rng.integers(100, 401)))
@@ -536,8 +582,8 @@ def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
         t0 = m.times(1, hi=m.end - 5 * DAY)[0]
         k = len(members)
         t = t0 + rng.integers(0, HOUR, k)
-        o = m.add_orders(members, np.full(k, shop), t, state["dev_start"][members], state["home_ip"][members],
-                         state["pay"][members], state["addr"][members])
+        o = m.add_orders(members, np.full(k, shop), t, state.dev_start[members], state.home_ip[members],
+                         state.pay[members], state.addr[members])
         rv = rng.random(k) < 0.45
         m.add_reviews(o[rv], rng.uniform(DAY, 4 * DAY, int(rv.sum())).astype(np.int64),
                       m.five_star(int(rv.sum()), 0.8), m.generic_or_composed(int(rv.sum()), p_generic=0.5))
@@ -553,37 +599,38 @@ def _benign_groups(m: _Market, state: dict, per_kind: int) -> None:
         on_event = rng.random(len(acc)) < 0.4
         t = np.where(on_event, events[rng.integers(0, 3, len(acc))] + rng.integers(0, 6 * HOUR, len(acc)),
                      m.times(len(acc)))
-        o = m.add_orders(acc, np.full(len(acc), shop), t, state["dev_start"][acc], state["home_ip"][acc],
-                         state["pay"][acc], state["addr"][acc])
+        o = m.add_orders(acc, np.full(len(acc), shop), t, state.dev_start[acc], state.home_ip[acc],
+                         state.pay[acc], state.addr[acc])
         m.add_reviews(o, np.exp(rng.normal(np.log(3 * DAY), 0.5, len(o))).astype(np.int64),
                       m.five_star(len(o), 0.9), m.generic_or_composed(len(o), p_generic=0.2))
         m.benign_rows.append((members, f"fan_club{gid:04d}", "fan_club"))
 
 
 # ---------------------------------------------------------------------- output
-def _fmt(prefix: str, values, width: int) -> pl.Expr:
-    return pl.concat_str([pl.lit(prefix), pl.lit(pl.Series(np.asarray(values, dtype=np.int64))).cast(pl.String).str.zfill(width)])
+def _fmt(prefix: str, values: npt.ArrayLike, width: int) -> pl.Expr:
+    digits = pl.lit(pl.Series(np.asarray(values, dtype=np.int64))).cast(pl.String).str.zfill(width)
+    return pl.concat_str([pl.lit(prefix), digits])
 
 
-def _ip(values) -> pl.Expr:
+def _ip(values: npt.ArrayLike) -> pl.Expr:
     """Dotted-quad strings; ids are spread over realistic-looking address blocks."""
     v = pl.lit(pl.Series(np.asarray(values, dtype=np.int64) * 2_654_435_761 % 4_000_000_000 + 100_000_000))
     return pl.concat_str([(v // 16_777_216) % 223 + 1, (v // 65_536) % 256, (v // 256) % 256, v % 256],
                          separator=".")
 
 
-def _local(t) -> pl.Expr:
+def _local(t: npt.ArrayLike) -> pl.Expr:
     """Naive local time strings, as Chinese platform exports usually are."""
     return (pl.lit(pl.Series(np.asarray(t, dtype=np.int64) * 1000)).cast(pl.Datetime("ms"))
             .dt.replace_time_zone("UTC").dt.convert_time_zone(DEFAULT_TZ).dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def _finish(m: _Market, state: dict) -> SynthResult:
+def _finish(m: _Market, state: _Background) -> SynthResult:
     rng = m.rng
-    n = state["n"]
-    extra_ids = [x for x, _ in state["extra_accounts"]]
-    extra_created = [c for _, c in state["extra_accounts"]]
-    all_created = np.concatenate([state["created"], *extra_created]) if extra_ids else state["created"]
+    n = state.n
+    extra_ids = [x for x, _ in state.extra_accounts]
+    extra_created = [c for _, c in state.extra_accounts]
+    all_created = np.concatenate([state.created, *extra_created]) if extra_ids else state.created
     n_all = len(all_created)
     nick = pl.Series(T.NICK_A).gather(rng.integers(0, len(T.NICK_A), n_all)) + \
         pl.Series(T.NICK_B).gather(rng.integers(0, len(T.NICK_B), n_all)) + \
@@ -591,7 +638,7 @@ def _finish(m: _Market, state: dict) -> SynthResult:
     phone = rng.integers(13_000_000_000, 18_999_999_999, n_all)
     accounts = pl.select(_fmt("U", np.arange(n_all), 8).alias("account_id"), _local(all_created).alias("created_at"),
                          pl.lit(pl.Series(phone)).cast(pl.String).alias("phone"), pl.lit(nick).alias("nickname"))
-    n_mer = state["n_mer"]
+    n_mer = state.n_mer
     merchants = pl.select(
         _fmt("M", np.arange(n_mer), 6).alias("merchant_id"),
         (pl.lit("店铺") + pl.lit(pl.Series(np.arange(n_mer))).cast(pl.String)).alias("name"),
@@ -613,7 +660,8 @@ def _finish(m: _Market, state: dict) -> SynthResult:
     reviews = pl.select(
         _fmt("R", review_no, 10).alias("review_id"), _fmt("U", r["acc"], 8).alias("account_id"),
         _fmt("M", r["mer"], 6).alias("merchant_id"), pl.lit(pl.Series(r["rating"])).cast(pl.Int64).alias("rating"),
-        _local(r["t"]).alias("created_at"), pl.lit(texts).alias("text"), _fmt("O", order_no[r["order"]], 10).alias("order_id"),
+        _local(r["t"]).alias("created_at"), pl.lit(texts).alias("text"),
+        _fmt("O", order_no[r["order"]], 10).alias("order_id"),
         _fmt("D", r["dev"], 8).alias("device_id"), _ip(r["ip"]).alias("ip"))
     # Shuffle event rows so that file order carries no hint of who belongs together.
     orders = orders.sort("created_at", "order_id")
@@ -630,24 +678,31 @@ def _finish(m: _Market, state: dict) -> SynthResult:
     tr = m.transfers.concat()
     transfers = pl.select(
         _fmt("T", np.arange(len(tr["src"])), 9).alias("transfer_id"),
-        _fmt("PA", tr["src"], 8).alias("from_payment_account_id"), _fmt("PA", tr["dst"], 8).alias("to_payment_account_id"),
-        pl.lit(pl.Series(tr["amount"])).alias("amount"), _local(tr["t"]).alias("created_at")).sort("created_at", maintain_order=True)
+        _fmt("PA", tr["src"], 8).alias("from_payment_account_id"),
+        _fmt("PA", tr["dst"], 8).alias("to_payment_account_id"),
+        pl.lit(pl.Series(tr["amount"])).alias("amount"), _local(tr["t"]).alias("created_at"),
+    ).sort("created_at", maintain_order=True)
     lg = m.logins.concat()
     logins = pl.select(_fmt("U", lg["acc"], 8).alias("account_id"), _local(lg["t"]).alias("created_at"),
-                       _fmt("D", lg["dev"], 8).alias("device_id"), _ip(lg["ip"]).alias("ip")).sort("created_at", maintain_order=True)
-    lk = m.likes.concat() if m.likes.chunks else {"acc": np.empty(0, int), "review": np.empty(0, int), "t": np.empty(0, int)}
+                       _fmt("D", lg["dev"], 8).alias("device_id"), _ip(lg["ip"]).alias("ip")
+                       ).sort("created_at", maintain_order=True)
+    no_likes = {"acc": np.empty(0, int), "review": np.empty(0, int), "t": np.empty(0, int)}
+    lk = m.likes.concat() if m.likes.chunks else no_likes
     nb = n // 2
     like_acc = np.concatenate([lk["acc"], rng.integers(0, n, nb)])
     like_rev = np.concatenate([lk["review"], rng.integers(0, len(r["acc"]), nb)])
     like_t = np.concatenate([lk["t"], r["t"][like_rev[len(lk["acc"]):]] + rng.integers(HOUR, 10 * DAY, nb)])
-    review_likes = pl.select(_fmt("U", like_acc, 8).alias("account_id"), _fmt("R", review_no[like_rev], 10).alias("review_id"),
+    review_likes = pl.select(_fmt("U", like_acc, 8).alias("account_id"),
+                             _fmt("R", review_no[like_rev], 10).alias("review_id"),
                              _local(like_t).alias("created_at")).unique(["account_id", "review_id"], keep="first",
                                                                         maintain_order=True)
     ring_members = pl.concat([
-        pl.select(pl.lit(rid).alias("ring_id"), _fmt("U", members, 8).alias("account_id"), pl.lit(kind).alias("ring_kind"))
+        pl.select(pl.lit(rid).alias("ring_id"), _fmt("U", members, 8).alias("account_id"),
+                  pl.lit(kind).alias("ring_kind"))
         for members, rid, kind in m.ring_rows])
     benign = pl.concat([
-        pl.select(pl.lit(gid).alias("group_id"), pl.lit(kind).alias("group_kind"), _fmt("U", members, 8).alias("account_id"))
+        pl.select(pl.lit(gid).alias("group_id"), pl.lit(kind).alias("group_kind"),
+                  _fmt("U", members, 8).alias("account_id"))
         for members, gid, kind in m.benign_rows])
     tables = {"accounts": accounts, "merchants": merchants, "reviews": reviews, "orders": orders,
               "account_devices": account_devices, "account_payments": account_payments,

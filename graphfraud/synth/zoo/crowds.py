@@ -125,7 +125,7 @@ def _rebate_app(z: Zoo, s: dict) -> None:
     k = rng.integers(1, 7, len(m))
     acc = np.repeat(m, k)
     t = z.times(len(acc))
-    o, amount = _buy(z, acc, z.popular_shops(len(acc)), t)
+    _, amount = _buy(z, acc, z.popular_shops(len(acc)), t)
     paid = rng.random(len(acc)) < rng.uniform(0.5, 0.9)
     t_paid = z.after_created(acc, t)[paid] + rng.integers(7 * DAY, 20 * DAY, int(paid.sum()))
     z.add_transfers(payer, z.acc["pay"][acc[paid]], np.maximum(0.01, amount[paid] * rng.uniform(0.02, 0.1)), t_paid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -117,12 +118,13 @@ class _Events:
 class _Traits:
     """Per-account arrays with amortised growth (background and newly registered accounts)."""
 
-    FIELDS = {"created": np.int64, "review_p": np.float64, "generous": np.bool_, "delay": np.float64,
-              "dev0": np.int64, "n_dev": np.int64, "home_ip": np.int64, "nat0": np.int64, "nat_n": np.int64,
-              "wifi": np.float64,
-              "pay": np.int64, "pay_x": np.int64, "n_pay_x": np.int64, "addr": np.int64, "addr_x": np.int64,
-              "n_addr_x": np.int64, "social": np.float64, "nick": np.int64, "virtual": np.bool_, "fav": np.int64,
-              "activity": np.float64, "verbose": np.float64}
+    FIELDS: ClassVar[dict[str, type[np.generic]]] = {
+        "created": np.int64, "review_p": np.float64, "generous": np.bool_, "delay": np.float64,
+        "dev0": np.int64, "n_dev": np.int64, "home_ip": np.int64, "nat0": np.int64, "nat_n": np.int64,
+        "wifi": np.float64,
+        "pay": np.int64, "pay_x": np.int64, "n_pay_x": np.int64, "addr": np.int64, "addr_x": np.int64,
+        "n_addr_x": np.int64, "social": np.float64, "nick": np.int64, "virtual": np.bool_, "fav": np.int64,
+        "activity": np.float64, "verbose": np.float64}
 
     def __init__(self, capacity: int) -> None:
         self.n = 0
