@@ -10,6 +10,8 @@ the first that matches names the ring, with the evidence behind it.
 'device farm'
 >>> ring_type({"p_rating": 1e-6, "p_text": 1e-5, "orders": 0})[0]
 'review-only ring'
+>>> ring_type({"p_infra": 1e-7, "p_refund": 1e-19, "infra_members": 17, "n_accounts": 34, "refund_payers": 12})[0]
+'task platform'
 """
 
 from __future__ import annotations
@@ -17,12 +19,34 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: A family "fired" on a ring at this p-value (the detector's default FDR level).
 FIRED = 0.01
+#: Share of members on shared infrastructure above which it characterises the ring
+#: whatever else fired (a stated prior: "nearly everyone").
+COVERAGE = 0.9
 
 
 def _fired(row: dict[str, Any], family: str) -> bool:
     p = row.get(f"p_{family}")
     return p is not None and not (isinstance(p, float) and math.isnan(p)) and p <= FIRED
+
+
+def _p(row: dict[str, Any], family: str) -> float:
+    p = row.get(f"p_{family}")
+    return 1.0 if p is None or (isinstance(p, float) and math.isnan(p)) else float(p)
+
+
+def _infra_defines(row: dict[str, Any], n: Any) -> bool:
+    """Whether shared infrastructure, rather than refunds, is what characterises the ring.
+
+    Recruited and task-platform members sometimes share a phone or a network with a few
+    others; that does not make them a device farm when the refunds are the stronger
+    evidence. Infrastructure names the ring when nearly every member shares it
+    (``COVERAGE``), when refunds did not fire, or when its evidence is the stronger one.
+    """
+    if n("infra_members") >= COVERAGE * n("n_accounts") or not _fired(row, "refund"):
+        return True
+    return _p(row, "infra") <= _p(row, "refund")
 
 
 def ring_type(row: dict[str, Any]) -> tuple[str, str]:
@@ -32,12 +56,13 @@ def ring_type(row: dict[str, Any]) -> tuple[str, str]:
         return float(row.get(key) or 0)
 
     if _fired(row, "affiliation") or _fired(row, "sales"):
-        if n("staff_shops") >= 2:
+        # Staff of several shops, or staff acting at shops that are not their own, is an alliance.
+        if n("staff_shops") >= 2 or n("staff_of_focus") < n("staff_members"):
             return "merchant alliance", "staff of several shops order and review at each other's shops"
         return "merchant self-brushing", "a shop's staff order and review at their own shop, on the shop's money"
     if _fired(row, "payback") and n("n_shops") <= 2:
         return "insider collusion", "the shop itself pays the members back for their orders"
-    if _fired(row, "infra") and n("infra_members") >= 0.5 * n("n_accounts"):
+    if _fired(row, "infra") and n("infra_members") >= 0.5 * n("n_accounts") and _infra_defines(row, n):
         batch = n("batch_members") >= 0.5 * max(1, n("dated_members"))
         if _fired(row, "provenance") and (batch or n("median_account_age_days") < 365):
             return "device farm", "accounts registered in a batch share a few devices and networks"
