@@ -30,8 +30,11 @@ from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
 from .projection import project
 
-#: Raw co-activity pairs materialised at once (bounds memory; about 100 MB per chunk).
-PAIRS_PER_CHUNK = 8_000_000
+#: Raw co-activity pairs materialised at once (bounds memory: a chunk's pairs, their shop
+#: and packed key take about 40 B each, so about 80 MB per chunk). Chunking changes no
+#: result: stretches hold at most ``segment_size`` events, below the clique limit, so no
+#: random sparsifier runs on them.
+PAIRS_PER_CHUNK = 2_000_000
 EDGE_SCHEMA = {"a": pl.UInt32, "b": pl.UInt32, "w": pl.Float64}
 
 
@@ -149,8 +152,14 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
     n_shop = int(inc["m"].max()) + 1
     packed = n_acc * n_acc * n_shop < (1 << 62)
     parts, contexts, hubs = [], 0, 0
+    # One pass splits the incidences by chunk (a filter per chunk would rescan them all).
+    by_chunk = (inc.with_columns((pl.col("m") % chunks).alias("_k")).partition_by("_k", as_dict=True,
+                                                                                include_key=False)
+                if chunks > 1 else {(0,): inc})
     for k in range(chunks):
-        part = inc.filter(pl.col("m") % chunks == k) if chunks > 1 else inc
+        part = by_chunk.pop((k,), None)
+        if part is None:
+            continue
         proj = project(part.select("a", "c"), clique_max=max(p.clique_max, p.segment_size), hub_max=p.hub_max,
                        k=p.sparsify_k, seed=seed + k)
         contexts, hubs = contexts + proj.n_contexts, hubs + proj.n_hubs
