@@ -4,7 +4,7 @@ exponent between sizes, and the ratio to a pyarrow read floor measured in the sa
 Usage::
 
     uv run python benchmarks/scale.py --sizes 100000 300000 1000000 [--shape zoo --days 730]
-    uv run python benchmarks/scale.py --sizes 100000 --keep /tmp/scale   # keep data and runs
+    uv run python benchmarks/scale.py --sizes 100000 --keep SCALE_DIR   # keep data and runs
 
 For every size, three child processes, so that one measurement's memory cannot inflate
 the next one's (a process's resident set rarely shrinks back):
