@@ -28,8 +28,22 @@ def leiden(edges: pl.DataFrame, *, resolution: float = 1.0, seed: int = 0, n_ite
     """
     if edges.height == 0:
         return pl.DataFrame(schema=EMPTY)
-    edges = edges.sort("a", "b")
-    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
+    a, c = _leiden_arrays(edges["a"].to_numpy(), edges["b"].to_numpy(), edges["weight"].to_numpy(),
+                          resolution=resolution, seed=seed, n_iterations=n_iterations)
+    return pl.DataFrame({"a": a, "community": c}, schema=EMPTY)
+
+
+def _leiden_arrays(a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: float, seed: int,
+                   n_iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, community) as arrays: :func:`leiden` without a data frame per call.
+
+    :func:`split` runs Leiden once per community (thousands of small graphs); frame
+    operations cost more than Leiden itself there, so this works on numpy arrays only.
+    Edges are ordered by (a, b) before igraph sees them, so the partition does not
+    depend on the input order.
+    """
+    order = np.lexsort((b, a))
+    a, b, w = a[order], b[order], w[order]
     nodes = np.unique(np.concatenate([a, b]))
     pairs = np.column_stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)])
     g = ig.Graph(n=len(nodes), edges=pairs, directed=False)
@@ -38,13 +52,17 @@ def leiden(edges: pl.DataFrame, *, resolution: float = 1.0, seed: int = 0, n_ite
     state = random.getstate()
     random.seed(seed)
     try:
-        part = g.community_leiden(objective_function="modularity", weights=edges["weight"].to_numpy(),
-                                  resolution=resolution, n_iterations=n_iterations)
+        part = g.community_leiden(objective_function="modularity", weights=w, resolution=resolution,
+                                  n_iterations=n_iterations)
     finally:
         random.setstate(state)
-    frame = pl.DataFrame({"a": nodes.astype(np.uint32), "c": np.asarray(part.membership, dtype=np.uint32)})
-    first = frame.group_by("c").agg(pl.col("a").min().alias("first")).sort("first").with_row_index("community")
-    return frame.join(first.select("c", pl.col("community").cast(pl.UInt32)), on="c").select("a", "community").sort("a")
+    membership = np.asarray(part.membership, dtype=np.int64)
+    # Nodes are sorted, so a community's first occurrence is its smallest account:
+    # numbering communities by first occurrence numbers them by their smallest account.
+    labels, first = np.unique(membership, return_index=True)
+    rank = np.empty(len(labels), dtype=np.uint32)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(labels), dtype=np.uint32)
+    return nodes.astype(np.uint32), rank[np.searchsorted(labels, membership)]
 
 
 def split(edges: pl.DataFrame, members: pl.DataFrame, *, resolution: float, seed: int) -> pl.DataFrame:
@@ -57,11 +75,20 @@ def split(edges: pl.DataFrame, members: pl.DataFrame, *, resolution: float, seed
     inner = (edges.select("a", "b", "weight").join(members.rename({"group": "ga"}), on="a")
              .join(members.rename({"a": "b", "group": "gb"}), on="b").filter(pl.col("ga") == pl.col("gb"))
              .sort("ga", "a", "b"))
-    out = []
-    for (group,), sub in inner.group_by(["ga"], maintain_order=True):
-        parts = leiden(sub.select("a", "b", "weight"), resolution=resolution, seed=seed)
-        if parts["community"].n_unique() >= 2:
-            out.append(parts.select("a", pl.lit(group).cast(pl.UInt32).alias("group"), pl.col("community").alias("part")))
-    if not out:
+    if inner.height == 0:
         return pl.DataFrame(schema={"a": pl.UInt32, "group": pl.UInt32, "part": pl.UInt32})
-    return pl.concat(out)
+    ga = inner["ga"].to_numpy()
+    a_all, b_all, w_all = inner["a"].to_numpy(), inner["b"].to_numpy(), inner["weight"].to_numpy()
+    # Rows are sorted by group: each group's subgraph is one contiguous slice.
+    bounds = np.flatnonzero(np.diff(ga)) + 1
+    out_a, out_g, out_p = [], [], []
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ga)]):
+        nodes, comm = _leiden_arrays(a_all[lo:hi], b_all[lo:hi], w_all[lo:hi], resolution=resolution, seed=seed)
+        if comm.max() >= 1:
+            out_a.append(nodes)
+            out_g.append(np.full(len(nodes), ga[lo], dtype=np.uint32))
+            out_p.append(comm)
+    if not out_a:
+        return pl.DataFrame(schema={"a": pl.UInt32, "group": pl.UInt32, "part": pl.UInt32})
+    return pl.DataFrame({"a": np.concatenate(out_a), "group": np.concatenate(out_g), "part": np.concatenate(out_p)},
+                        schema={"a": pl.UInt32, "group": pl.UInt32, "part": pl.UInt32})

@@ -55,10 +55,9 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
     # Together: k members in one stretch of n_c events; a member's chance of an event there is
     # about n_c / N, so mu_c = E_C * n_c / N; Bonferroni over the stretches the group touches.
     n_events = max(1, int(plat.account_shops["events"].sum()))
-    seg = mem.join(segments, on="a")
+    seg = mem.unique(["cid", "a"]).join(segments, on="a")
     touched = seg.group_by("cid").agg(pl.col("c").n_unique().alias("touched"))
-    together = (seg.group_by("cid", "m", "c").agg(pl.col("a").n_unique().alias("kc"), pl.col("n_c").first())
-                .filter(pl.col("kc") >= 2).join(totals, on="cid").join(touched, on="cid"))
+    together = (_per_stretch(seg).filter(pl.col("kc") >= 2).join(totals, on="cid").join(touched, on="cid"))
     if together.height:
         mu_c = together["E"].to_numpy() * together["n_c"].to_numpy() / n_events
         p_c = np.minimum(1.0, poisson_sf(together["kc"].to_numpy(), mu_c) * together["touched"].to_numpy())
@@ -66,6 +65,30 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
         present = present.join(together, on=["cid", "m"], how="left").with_columns(
             pl.min_horizontal("p", pl.col("p_c").fill_null(1.0)).alias("p"))
     return present.filter(pl.col("p") <= alpha).select("cid", "m", "k", "mu", "p").sort("cid", "m")
+
+
+def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
+    """(cid, m, c, kc, n_c): members of each group in each stretch, from (cid, a, m, c, n_c)
+    rows unique in (cid, a, c).
+
+    The rows come from the largest join of membership (every candidate's members times
+    their stretches), so they are counted on one integer key where it fits in 63 bits: a
+    stretch belongs to one shop and has one event count, and (cid, a, c) is unique, so
+    ``kc`` is a row count. Multi-column group-bys over tens of millions of rows cost
+    several times more.
+    """
+    if seg.height == 0:
+        return seg.select("cid", "m", "c", pl.lit(0, pl.UInt32).alias("kc"), "n_c").head(0)
+    c_max = int(seg["c"].max()) + 1
+    cid_max = int(seg["cid"].max()) + 1
+    if c_max >= 0 and cid_max * c_max < (1 << 62):
+        keyed = seg.select((pl.col("cid").cast(pl.Int64) * c_max + pl.col("c")).alias("key"), "m", "n_c")
+        out = keyed.group_by("key").agg(pl.len().cast(pl.UInt32).alias("kc"), pl.col("m").first(),
+                                        pl.col("n_c").first())
+        return out.select((pl.col("key") // c_max).cast(seg.schema["cid"]).alias("cid"), "m",
+                          (pl.col("key") % c_max).cast(seg.schema["c"]).alias("c"), "kc", "n_c")
+    return seg.group_by("cid", "c").agg(pl.len().cast(pl.UInt32).alias("kc"), pl.col("m").first(),
+                                        pl.col("n_c").first()).select("cid", "m", "c", "kc", "n_c")
 
 
 def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
@@ -169,9 +192,8 @@ def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, 
     shares a week with one ring member makes that stretch "hot" himself.) Conditioning on
     the shop keeps this test apart from the shop test: it asks *when*, not *where*.
     """
-    seg = cands.members.join(segments, on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-    hot = (seg.group_by("cid", "m", "c").agg(pl.col("a").n_unique().alias("kc"), pl.col("n_c").first())
-           .filter(pl.col("kc") >= 2))
+    seg = cands.members.unique(["cid", "a"]).join(segments, on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    hot = _per_stretch(seg).filter(pl.col("kc") >= 2)
     # Conditional on being at shop s at all: the hot stretch-incidences per event there
     # (each event lies in one stretch of each of the two tilings).
     per_shop = (hot.group_by("cid", "m").agg(pl.col("n_c").sum().alias("hot_events"))

@@ -30,8 +30,11 @@ from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
 from .projection import project
 
-#: Raw co-activity pairs materialised at once (bounds memory; about 100 MB per chunk).
-PAIRS_PER_CHUNK = 8_000_000
+#: Raw co-activity pairs materialised at once (bounds memory: a chunk's pairs, their shop
+#: and packed key take about 40 B each, so about 80 MB per chunk). Chunking changes no
+#: result: stretches hold at most ``segment_size`` events, below the clique limit, so no
+#: random sparsifier runs on them.
+PAIRS_PER_CHUNK = 2_000_000
 EDGE_SCHEMA = {"a": pl.UInt32, "b": pl.UInt32, "w": pl.Float64}
 
 
@@ -143,9 +146,20 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
     # all fall in one chunk, so the per-shop maximum over the two tilings is exact.
     estimate = inc.height * p.segment_size
     chunks = max(1, min(256, estimate // PAIRS_PER_CHUNK + 1))
+    # A pair at a shop is one integer, (a * N + b) * S + m, where that fits in 63 bits:
+    # grouping on one integer column is several times cheaper than on two.
+    n_acc = int(inc["a"].max()) + 1
+    n_shop = int(inc["m"].max()) + 1
+    packed = n_acc * n_acc * n_shop < (1 << 62)
     parts, contexts, hubs = [], 0, 0
+    # One pass splits the incidences by chunk (a filter per chunk would rescan them all).
+    by_chunk = (inc.with_columns((pl.col("m") % chunks).alias("_k")).partition_by("_k", as_dict=True,
+                                                                                include_key=False)
+                if chunks > 1 else {(0,): inc})
     for k in range(chunks):
-        part = inc.filter(pl.col("m") % chunks == k) if chunks > 1 else inc
+        part = by_chunk.pop((k,), None)
+        if part is None:
+            continue
         proj = project(part.select("a", "c"), clique_max=max(p.clique_max, p.segment_size), hub_max=p.hub_max,
                        k=p.sparsify_k, seed=seed + k)
         contexts, hubs = contexts + proj.n_contexts, hubs + proj.n_hubs
@@ -153,15 +167,23 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
             continue
         shop_of = part.select("c", "m").unique("c")
         pairs = proj.pairs.join(shop_of, on="c")
-        key = (pairs["a"].cast(pl.UInt64) * (1 << 32) + pairs["b"].cast(pl.UInt64)).alias("key")
-        parts.append(pl.DataFrame({"key": key, "m": pairs["m"], "w": pairs["w"].cast(pl.Float32)})
-                     .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
+        if packed:
+            key = ((pairs["a"].cast(pl.Int64) * n_acc + pairs["b"].cast(pl.Int64)) * n_shop
+                   + pairs["m"].cast(pl.Int64)).alias("key")
+            best = (pl.DataFrame({"key": key, "w": pairs["w"].cast(pl.Float32)}).group_by("key")
+                    .agg(pl.col("w").max()))
+            parts.append(best.select(pl.col("key") // n_shop, "w"))
+        else:
+            key = (pairs["a"].cast(pl.UInt64) * (1 << 32) + pairs["b"].cast(pl.UInt64)).alias("key")
+            parts.append(pl.DataFrame({"key": key, "m": pairs["m"], "w": pairs["w"].cast(pl.Float32)})
+                         .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
     if not parts:
         return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), inc.height, contexts, hubs)
+    base = n_acc if packed else 1 << 32
     edges = (pl.concat(parts).group_by("key").agg(fixed_sum(pl.col("w")).alias("w"), pl.len().alias("shops"))
              .filter(pl.col("shops") >= p.min_shared_shops)
-             .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("a"),
-                     (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
+             .select((pl.col("key") // base).cast(pl.UInt32).alias("a"),
+                     (pl.col("key") % base).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
     return Layer("coactivity", edges, inc.height, contexts, hubs)
 
 

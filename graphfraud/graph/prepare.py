@@ -173,10 +173,16 @@ def _identifiers(ds: Dataset, code) -> tuple[pl.DataFrame, pl.DataFrame]:
     long = pl.concat(parts)
     values = (long.select("kind", "value").unique().sort("kind", "value").with_row_index("v")
               .with_columns(pl.col("v").cast(U32)))
+    # One integer key v * A + a per (identifier value, account): a value has one kind, and
+    # one-column group-bys are several times cheaper than three-column ones.
+    n_acc = int(long["a"].max() or 0) + 1
     ident = (long.join(values, on=["kind", "value"])
-             .group_by("a", "kind", "v").agg(pl.col("first").min(), pl.col("last").max(),
-                                             pl.len().cast(pl.UInt32).alias("uses"))
-             .select(list(schema)).sort("v", "a"))
+             .select((pl.col("v").cast(pl.Int64) * n_acc + pl.col("a").cast(pl.Int64)).alias("key"), "first", "last")
+             .group_by("key").agg(pl.col("first").min(), pl.col("last").max(), pl.len().cast(pl.UInt32).alias("uses"))
+             .sort("key")
+             .select((pl.col("key") % n_acc).cast(U32).alias("a"), (pl.col("key") // n_acc).cast(U32).alias("v"),
+                     "first", "last", "uses"))
+    ident = ident.with_columns(values["kind"].gather(ident["v"]).alias("kind")).select(list(schema))
     return ident, values.select("v", "kind", "value")
 
 

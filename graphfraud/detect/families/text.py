@@ -13,6 +13,8 @@ controls share it too.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import polars as pl
 
@@ -47,7 +49,7 @@ def test(inp: Inputs) -> pl.DataFrame:
             .join(inp.cands.members, on=["cid", "a"], how="anti").sort("cid", "m", "h")
             .filter(pl.int_range(pl.len()).over("cid", "m") < pl.col("k")))
     used = pl.concat([mine.select("r", "text"), ctrl.select("r", "text")]).unique("r").sort("r")
-    X = tfidf(used["text"], idf_table(rv["text"]))
+    X = tfidf(used["text"], _idf(rv))
     code = pl.DataFrame({"r": used["r"], "row": np.arange(used.height)})
     mine = mine.join(code, on="r").sort("cid", "m", "h")
     ctrl = ctrl.join(code, on="r").sort("cid", "m", "h")
@@ -89,6 +91,20 @@ def test(inp: Inputs) -> pl.DataFrame:
     sd = np.sqrt(np.maximum(n * (n + 1) * (2 * n + 1) / 24, 1e-12))
     z = (agg["w"].fill_null(0).to_numpy() - mean - 0.5) / sd
     return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
+
+
+#: The last reviews table's IDF: the family runs twice per fit (candidates, final rings)
+#: on the same table, and the IDF is the costliest part of it. Held by a weak reference
+#: to that table, so another dataset never sees it.
+_IDF_CACHE: list = [None, None]
+
+
+def _idf(reviews: pl.DataFrame) -> np.ndarray:
+    ref, idf = _IDF_CACHE
+    if ref is None or ref() is not reviews:
+        idf = idf_table(reviews["text"])
+        _IDF_CACHE[:] = [weakref.ref(reviews), idf]
+    return idf
 
 
 def _dense(X, rows: np.ndarray) -> np.ndarray:
