@@ -259,23 +259,37 @@ class Monitor:
         return s
 
     def _advance(self, b: int) -> list[Alert]:
-        """Close buckets ``cur .. b-1``; skip stretches with nothing in any window at once."""
+        """Close buckets ``cur .. b-1``: the one with events is tested, empty ones only age."""
         alerts: list[Alert] = []
-        while self._cur < b:
-            if not self._pending and not self._W.any():
-                gap = b - self._cur
-                self._forget(gap, np.zeros(len(self._A)))
-                self._C[:] = 0
-                self._cur = b
-                break
-            alerts += self._close(self._cur)
+        if self._pending:
+            alerts = self._close(self._cur)
             self._cur += 1
+        if self._cur < b:
+            self._skip(self._cur, b - self._cur)
+            self._cur = b
         return alerts
 
-    def _forget(self, buckets: int, counts: np.ndarray) -> None:
+    def _skip(self, c: int, m: int) -> None:
+        """Close ``m`` empty buckets from ``c`` at once: windows slide, baselines age, nothing is tested."""
+        N = self._n_slots
+        for k, nb in enumerate(self._nb):
+            # buckets leaving scale k's window: c+1-nb .. c+m-nb; only those <= c hold events
+            lo, hi = max(c + 1 - nb, c - N + 1), min(c + m - nb, c)
+            if lo <= hi:
+                slots = np.arange(lo, hi + 1) % N
+                self._W[k] -= self._C[slots].sum(axis=0)
+        if m >= N:
+            self._C[:] = 0
+        else:
+            self._C[np.arange(c + 1, c + m + 1) % N] = 0
+        self._forget(m, None)
+
+    def _forget(self, buckets: int, counts: np.ndarray | None) -> None:
         decay = self._decay ** buckets
         n = len(self._shop_ids)
-        self._A[:n] = self._A[:n] * decay + counts[:n]
+        self._A[:n] *= decay
+        if counts is not None:
+            self._A[:n] += counts[:n]
         # exposure: the geometric sum of bucket lengths over the stretch
         self._B[:n] = self._B[:n] * decay + self.config.bucket_s * (1 - decay) / (1 - self._decay)
         for kind, n_ids in self._n_ids.items():
@@ -310,23 +324,28 @@ class Monitor:
         n_shops = len(self._shop_ids)
         W = self._W[:, :n_shops]
         level = self.surge_level
-        _, prior_rate = self._rates()
-        A, B = self._A[:n_shops], self._B[:n_shops]
+        rates, prior_rate = self._rates()
+        total_rate = rates.sum()
         live = live[live < n_shops]
+        A, B = self._A[live], self._B[live]
         best_p = np.ones(n_shops)
         best_k = np.zeros(n_shops, np.int64)
         best_mu = np.zeros(n_shops)
         for k, w in enumerate(self.config.scales_s):
-            n = W[k].astype(float)
+            n = W[k, live].astype(float)
             # Baseline without the window itself (its counts are recent, so weight ~1).
             a = prior_rate * self._prior_s + np.maximum(A - n, 0)
             bb = self._prior_s + np.maximum(B - w, 0)
             rate = a / bb
             # How busy the rest of the platform is now against its own baseline (add-one smoothed).
-            busy = (n.sum() - n + 1) / ((rate.sum() - rate) * w + 1)
-            mu = busy[live] * rate[live] * w
+            busy = (W[k].sum() - n + 1) / ((total_rate - rates[live]) * w + 1)
+            mu = busy * rate * w
             # Negative binomial tail P(N >= n) = I_{1-p}(n, r) with r = a, p = bb / (bb + busy w).
-            p = special.betainc(n[live], a[live], busy[live] * w / (bb[live] + busy[live] * w))
+            p = special.betainc(n, a, busy * w / (bb + busy * w))
+            # A shop is tested at a scale once its baseline has a window's worth of exposure
+            # outside the window (before that the prior alone speaks, and a popular shop's
+            # ordinary day would look like a surge of the platform's average shop).
+            p = np.where(B >= 2 * w, p, 1.0)
             better = p < best_p[live]
             idx = live[better]
             best_p[idx], best_k[idx], best_mu[idx] = p[better], k, mu[better]
@@ -417,6 +436,17 @@ class Monitor:
                 if key[0] in STRONG_KINDS:
                     self._sharing.update(users)
 
+    def _popularity(self, key: tuple[str, str], ring) -> float:
+        """Users of identifier ``key`` relative to its kind's mean (popular identifiers gain users faster).
+
+        The null is preferential: an identifier with ten times the usual users (a campus
+        or carrier IP) gains new users ten times as fast, so a hub is no evidence.
+        """
+        kind = key[0]
+        users = max(ring.platform_accounts.get(key, 0), len(self._users.get(key, ())), 1)
+        mean = (self._n_ids[kind] + self._new_users[kind]) / self._n_ids[kind] if self._n_ids[kind] else 1.0
+        return users / mean
+
     def _new_user_rate(self, kind: str) -> float:
         """New users per identifier and second for ``kind``: Gamma(1, 1 identifier-day) prior."""
         return (self._new_users[kind] + 1) / (self._id_exposure[kind] + DAY_S)
@@ -458,8 +488,7 @@ class Monitor:
                 if self._cooldown.get(("infra", rid), -math.inf) > t:
                     continue
                 newcomers = list(dict.fromkeys(a for _, a, _ in dq))
-                kinds = Counter(k for k, _ in ring.identifiers)
-                mu = sum(n * self._new_user_rate(kind) * W for kind, n in kinds.items())
+                mu = sum(self._new_user_rate(i[0]) * W * self._popularity(i, ring) for i in ring.identifiers)
                 p = float(stats.poisson.sf(len(newcomers) - 1, mu))
                 level = self._budget / (n_rings * DAY_S / W)
                 if p <= level:
