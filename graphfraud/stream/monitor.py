@@ -3,7 +3,7 @@
 Three detectors, each a test against an explicit null (``docs/monitor.md`` derives them):
 
 * **shop surge** — per shop, the event rate is Gamma-distributed a priori (prior mean:
-  the platform's mean per-shop rate, weight :attr:`MonitorConfig.prior_days`) and
+  the platform's mean per-shop rate, weight :attr:`MonitorConfig.prior_events`) and
   updated with exponentially forgotten counts (half-life
   :attr:`MonitorConfig.half_life_days`); the count in each window (5 min, 1 h, 1 day)
   is then negative binomial (the Gamma-Poisson predictive), scaled by how busy the
@@ -69,8 +69,11 @@ class MonitorConfig:
         Time resolution: windows advance and are tested once per bucket.
     half_life_days
         Half-life of the per-shop baseline (one week spans the weekly cycle).
-    prior_days
-        Weight of the platform prior on a shop's rate, in days of exposure.
+    prior_events
+        Weight of the platform prior on a shop's rate, in pseudo-events: the prior is
+        Gamma(shape ``prior_events``, mean the platform's mean per-shop rate). One event is
+        the weakest proper prior with that mean; a popular shop's own counts outweigh it
+        within minutes, and a new shop's predictive is a heavy (geometric-like) tail.
     false_alarms_per_day
         Expected false alarms per day, all detectors together, under their nulls.
     warmup_days
@@ -84,7 +87,7 @@ class MonitorConfig:
     scales_s: tuple[int, ...] = (300, 3_600, DAY_S)
     bucket_s: int = 60
     half_life_days: float = 7.0
-    prior_days: float = 1.0
+    prior_events: float = 1.0
     false_alarms_per_day: float = 1.0
     warmup_days: float = 1.0
     ring_window_s: int = DAY_S
@@ -98,7 +101,7 @@ class MonitorConfig:
         if bad:
             raise ParameterError(f"windows {bad}: each window must be a positive multiple of the {self.bucket_s} s "
                                  "bucket.")
-        for name in ("half_life_days", "prior_days", "false_alarms_per_day"):
+        for name in ("half_life_days", "prior_events", "false_alarms_per_day"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ParameterError(f"{name}={value!r}: give a positive number.")
@@ -156,7 +159,6 @@ class Monitor:
         self._nb = [s // c.bucket_s for s in c.scales_s]
         self._n_slots = max(self._nb)
         self._decay = 0.5 ** (c.bucket_s / (c.half_life_days * DAY_S))
-        self._prior_s = c.prior_days * DAY_S
         detectors = 3 if len(self.known) else 1
         self._budget = c.false_alarms_per_day / detectors
         self._shop_code: dict[str, int] = {}
@@ -176,7 +178,7 @@ class Monitor:
         self._n_ids: Counter = Counter()
         self._new_users: Counter = Counter()
         self._id_exposure: Counter = Counter()  # identifier-seconds per kind
-        self._accounts: set[str] = set()
+        self._accounts: dict[str, float] = {}  # first event time per account
         self._sharing: set[str] = set()
         # known rings
         self._ring_act: dict[tuple[str, int], deque] = {}
@@ -219,7 +221,7 @@ class Monitor:
             self._pending.append(s)
             ids = tuple((kind, values[i]) for kind, values in id_lists if values[i] is not None)
             self._recent.setdefault(s, deque()).append((ti, acc, ids, ratings[i], tables[i]))
-            self._track(acc, ids)
+            self._track(ti, acc, ids)
             if self.known.rings:
                 alerts += self._known(ti, acc, s, ids)
         self.stats.events += events.height
@@ -317,8 +319,9 @@ class Monitor:
         n = len(self._shop_ids)
         A, B = self._A[:n], self._B[:n]
         exposure = B.max() if n else 0.0
-        prior_rate = A.sum() / (n * exposure) if exposure > 0 else 0.0
-        return (prior_rate * self._prior_s + A) / (self._prior_s + B), prior_rate
+        # Before any exposure: one event per shop and day (only the first bucket uses it).
+        prior_rate = A.sum() / (n * exposure) if exposure > 0 and A.sum() > 0 else 1.0 / DAY_S
+        return (self.config.prior_events + A) / (self.config.prior_events / prior_rate + B), prior_rate
 
     def _test(self, end: float, live: np.ndarray) -> list[Alert]:
         n_shops = len(self._shop_ids)
@@ -334,8 +337,8 @@ class Monitor:
         for k, w in enumerate(self.config.scales_s):
             n = W[k, live].astype(float)
             # Baseline without the window itself (its counts are recent, so weight ~1).
-            a = prior_rate * self._prior_s + np.maximum(A - n, 0)
-            bb = self._prior_s + np.maximum(B - w, 0)
+            a = self.config.prior_events + np.maximum(A - n, 0)
+            bb = self.config.prior_events / prior_rate + np.maximum(B - w, 0)
             rate = a / bb
             # How busy the rest of the platform is now against its own baseline (add-one smoothed).
             busy = (W[k].sum() - n + 1) / ((total_rate - rates[live]) * w + 1)
@@ -356,6 +359,7 @@ class Monitor:
             k = int(best_k[s])
             if ep is not None:
                 ep.last = end
+                ep.scale = max(ep.scale, k)  # the episode lasts as long as its longest significant window
             if ep is None:
                 ep = self._episodes[s] = _Episode(end, k, end)
                 alerts.append(self._surge_alert(s, k, end, float(best_p[s]), float(best_mu[s]), level, ep))
@@ -367,9 +371,13 @@ class Monitor:
         return alerts
 
     def _close_episodes(self, end: float) -> list[Alert]:
-        """An episode ends once a whole window of its scale has passed without a significant test."""
-        scales = self.config.scales_s
-        for s in [s for s, ep in self._episodes.items() if end - ep.last > scales[ep.scale]]:
+        """An episode ends once the longest window has passed without a significant test.
+
+        Shops are tested when they have new events, so a quiet shop after its surge may go
+        untested for hours; waiting the longest window means one surge is one episode.
+        """
+        longest = max(self.config.scales_s)
+        for s in [s for s, ep in self._episodes.items() if end - ep.last > longest]:
             del self._episodes[s]
         return []
 
@@ -421,9 +429,9 @@ class Monitor:
         )
 
     # ------------------------------------------------------------------ identifiers
-    def _track(self, acc: str, ids: tuple[tuple[str, str], ...]) -> None:
+    def _track(self, t: float, acc: str, ids: tuple[tuple[str, str], ...]) -> None:
         if acc not in self._accounts:
-            self._accounts.add(acc)
+            self._accounts[acc] = t
             self.stats.accounts = len(self._accounts)
         for key in ids:
             users = self._users.get(key)
@@ -476,31 +484,31 @@ class Monitor:
                     shop_id=self._shop_ids[s], ring_id=rid, accounts=tuple(active[: self.config.evidence_accounts]),
                     evidence={"ring_type": ring.ring_type, "ring_q": ring.q_ring, "ring_members": len(ring.members),
                               "member_visit_chance": float(f"{q:.3g}"), "events": len(dq)}))
+        n_identifiers = max(1, len(self.known.by_identifier))
         for key in ids:
             for rid in self.known.by_identifier.get(key, ()):
                 ring = self.known.rings[rid]
                 if acc in ring.members:
                     continue
-                dq = self._infra.setdefault(rid, deque())
-                dq.append((t, acc, key))
+                dq = self._infra.setdefault((rid, key), deque())
+                dq.append((t, acc))
                 while dq[0][0] < t - W:
                     dq.popleft()
-                if self._cooldown.get(("infra", rid), -math.inf) > t:
+                if self._cooldown.get(("infra", rid, key), -math.inf) > t:
                     continue
-                newcomers = list(dict.fromkeys(a for _, a, _ in dq))
-                mu = sum(self._new_user_rate(i[0]) * W * self._popularity(i, ring) for i in ring.identifiers)
+                newcomers = list(dict.fromkeys(a for _, a in dq))
+                # Each identifier on its own: new users in the window against its kind's rate,
+                # scaled by its popularity; Bonferroni over every known identifier.
+                mu = self._new_user_rate(key[0]) * W * self._popularity(key, ring)
                 p = float(stats.poisson.sf(len(newcomers) - 1, mu))
-                level = self._budget / (n_rings * DAY_S / W)
+                level = self._budget / (n_identifiers * DAY_S / W)
                 if p <= level:
-                    self._cooldown[("infra", rid)] = t + W
-                    used = tuple(dict.fromkeys(k for _, _, k in dq))
+                    self._cooldown[("infra", rid, key)] = t + W
                     alerts.append(Alert(
                         "ring_infrastructure", t, p, level, (t - W, t), len(newcomers), mu, shop_id=self._shop_ids[s],
-                        ring_id=rid, accounts=tuple(newcomers[: self.config.evidence_accounts]),
-                        identifiers=used[: self.config.evidence_accounts],
+                        ring_id=rid, accounts=tuple(newcomers[: self.config.evidence_accounts]), identifiers=(key,),
                         evidence={"ring_type": ring.ring_type, "ring_q": ring.q_ring,
-                                  "ring_identifiers": len(ring.identifiers),
-                                  "identifier_platform_accounts": {f"{k}:{v}": ring.platform_accounts.get((k, v), 0)
-                                                                   for k, v in used[:10]},
-                                  "new_to_stream": [a for a in newcomers if a not in ring.members][:10]}))
+                                  "ring_members": len(ring.members), "ring_identifiers": len(ring.identifiers),
+                                  "identifier_platform_accounts": ring.platform_accounts.get(key, 0),
+                                  "first_seen_in_window": [a for a in newcomers if self._accounts[a] >= t - W][:10]}))
         return alerts
