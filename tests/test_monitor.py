@@ -13,8 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from graphfraud.contract import DEFAULT_TZ
 from graphfraud.ingest.follow import NO_TABLE, Chunk, parse_chunk
 from graphfraud.ingest.transform import BAD_RATING, BAD_TIMESTAMP, MISSING
+from graphfraud.parse import parse_timestamp
 from graphfraud.stream import KnownRings, Monitor, MonitorConfig
 
 DAY = 86_400
@@ -125,7 +127,7 @@ def test_zoo_flash_sales_and_livestreams_raise_no_ring_alert():
     events = pl.concat([
         tables["orders"].with_columns(pl.lit("orders").alias("table")),
         tables["reviews"].with_columns(pl.lit("reviews").alias("table")),
-    ], how="diagonal").with_columns(pl.col("created_at").cast(pl.Datetime("ms", "UTC")))
+    ], how="diagonal").with_columns(parse_timestamp(pl.col("created_at"), DEFAULT_TZ))
     crowd = set(res.benign_groups.filter(pl.col("group_kind").is_in(["flash_sale", "livestream"]))["account_id"])
     assert crowd
     alerts = replay(Monitor(), events, batch=2_000)

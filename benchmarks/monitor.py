@@ -1,0 +1,131 @@
+"""``graphfraud monitor``: throughput, alert delay on planted campaigns, false alarms on benign traffic.
+
+Usage::
+
+    uv run python benchmarks/monitor.py [--accounts 20000] [--seed 0] [--dense-rate 200] [--dense-hours 6]
+
+Prints three figures:
+
+* **events/s on one core** — (a) a dense stream: Poisson orders at ``--dense-rate``
+  events/s of event time over ``--dense-shops`` shops with log-normal popularity, every
+  buyer on own identifiers; (b) the tactic zoo replayed (orders and reviews of 120 days,
+  sparse: most 1-minute buckets hold no event or one, so per-bucket work dominates).
+  Both through :class:`graphfraud.stream.Monitor` only, in batches of ``--batch`` events
+  (parsing costs are the batch reader's and measured by ``benchmarks/scale.py``).
+* **alert delay on planted campaigns** — in the tactic zoo, a campaign is a (planted ring,
+  shop) pair with at least ``--min-orders`` ring orders at that shop; its start is the
+  first such order. It counts as alerted when an alert at that shop lists a ring member
+  at or after the start; the delay is event time from the start to that alert. Median
+  and 95th percentile over alerted campaigns, and the share alerted.
+* **false alarms per day on benign traffic** — the zoo with look-alike families only
+  (flash sales, livestreams, fan clubs, promotions, group buys, households, ...: no
+  planted ring), every alert counted, per type, divided by the replayed days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+import numpy as np
+import polars as pl
+
+from graphfraud.contract import DEFAULT_TZ
+from graphfraud.parse import parse_timestamp
+from graphfraud.stream import Monitor, MonitorConfig
+from graphfraud.synth.zoo import LOOKALIKES, synthesize_zoo
+
+T0 = 1_709_251_200  # 2024-03-01T00:00:00Z
+
+
+def dense_stream(rate: float, hours: float, shops: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(rate * hours * 3600)
+    t = np.sort(rng.uniform(0, hours * 3600, n)) + T0
+    pop = rng.lognormal(0, 1.0, shops)
+    shop = rng.choice(shops, n, p=pop / pop.sum())
+    acc = rng.integers(0, 1_000_000, n)
+    ids = [f"{a}" for a in acc]
+    return pl.DataFrame({"table": "orders", "account_id": ids, "merchant_id": [f"M{s}" for s in shop],
+                         "created_at": t, "device_id": ids, "ip": ids, "payment_account_id": ids, "address": ids})
+
+
+def zoo_events(res) -> pl.DataFrame:
+    t = res.tables
+    return pl.concat([t["orders"].with_columns(pl.lit("orders").alias("table")),
+                      t["reviews"].with_columns(pl.lit("reviews").alias("table"))], how="diagonal").with_columns(
+        parse_timestamp(pl.col("created_at"), DEFAULT_TZ)).sort("created_at")
+
+
+def replay(events: pl.DataFrame, batch: int, config: MonitorConfig | None = None) -> tuple[list, float, Monitor]:
+    mon = Monitor(config)
+    t0 = time.process_time()
+    alerts = []
+    for part in events.iter_slices(batch):
+        alerts += mon.update(part)
+    alerts += mon.flush()
+    return alerts, time.process_time() - t0, mon
+
+
+def campaigns(res, min_orders: int) -> pl.DataFrame:
+    orders = res.tables["orders"].with_columns(parse_timestamp(pl.col("created_at"), DEFAULT_TZ)).join(res.ring_members.select("ring_id", "account_id", "ring_kind"), on="account_id")
+    return (orders.group_by("ring_id", "ring_kind", "merchant_id")
+            .agg(pl.len().alias("orders"), pl.col("created_at").min().alias("start"),
+                 pl.col("account_id").unique().alias("members"))
+            .filter(pl.col("orders") >= min_orders))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--accounts", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=2_000)
+    ap.add_argument("--dense-rate", type=float, default=200.0, help="events per second of event time")
+    ap.add_argument("--dense-hours", type=float, default=6.0)
+    ap.add_argument("--dense-shops", type=int, default=2_000)
+    ap.add_argument("--min-orders", type=int, default=5)
+    args = ap.parse_args()
+
+    dense = dense_stream(args.dense_rate, args.dense_hours, args.dense_shops, args.seed)
+    alerts, cpu, _ = replay(dense, args.batch, MonitorConfig(warmup_days=0.1))
+    print(f"dense stream: {dense.height:,} events over {args.dense_hours:g} h at {args.dense_rate:g}/s, "
+          f"{args.dense_shops:,} shops: {dense.height / cpu:,.0f} events/s (CPU {cpu:.1f} s), {len(alerts)} alerts")
+
+    res = synthesize_zoo(args.accounts, seed=args.seed)
+    events = zoo_events(res)
+    days = (events["created_at"].max() - events["created_at"].min()).total_seconds() / 86_400
+    alerts, cpu, mon = replay(events, args.batch)
+    print(f"tactic zoo ({args.accounts:,} accounts, seed {args.seed}): {events.height:,} events over {days:.0f} days: "
+          f"{events.height / cpu:,.0f} events/s (CPU {cpu:.1f} s); alerts {dict(Counter(a.type for a in alerts))}")
+
+    camp = campaigns(res, args.min_orders)
+    by_shop: dict[str, list] = {}
+    for a in alerts:
+        by_shop.setdefault(a.shop_id, []).append(a)
+    delays, kinds = [], Counter()
+    for r in camp.iter_rows(named=True):
+        start = r["start"].timestamp()
+        members = set(r["members"])
+        hit = next((a for a in by_shop.get(r["merchant_id"], []) if a.time >= start and members & set(a.accounts)), None)
+        if hit is not None:
+            delays.append(hit.time - start)
+            kinds[r["ring_kind"]] += 1
+    d = np.array(delays) / 3600
+    print(f"planted campaigns (ring x shop, >= {args.min_orders} ring orders): {camp.height}; alerted "
+          f"{len(delays)} ({len(delays) / max(1, camp.height):.0%}); delay median {np.median(d):.1f} h, "
+          f"p95 {np.percentile(d, 95):.1f} h" if len(d) else f"planted campaigns: {camp.height}; none alerted")
+    print("  alerted campaigns per ring kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+
+    benign = synthesize_zoo(args.accounts, seed=args.seed, families=LOOKALIKES)
+    bevents = zoo_events(benign)
+    bdays = (bevents["created_at"].max() - bevents["created_at"].min()).total_seconds() / 86_400
+    balerts, cpu, _ = replay(bevents, args.batch)
+    per_type = Counter(a.type for a in balerts)
+    rate = {k: round(v / bdays, 3) for k, v in sorted(per_type.items())}
+    print(f"benign zoo (look-alikes only, {bevents.height:,} events over {bdays:.0f} days): alerts per day {rate} "
+          f"(all types {len(balerts) / bdays:.2f}/day; budget {MonitorConfig().false_alarms_per_day:g}/day)")
+
+
+if __name__ == "__main__":
+    main()
