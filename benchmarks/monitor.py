@@ -69,7 +69,8 @@ def replay(events: pl.DataFrame, batch: int, config: MonitorConfig | None = None
 
 
 def campaigns(res, min_orders: int) -> pl.DataFrame:
-    orders = res.tables["orders"].with_columns(parse_timestamp(pl.col("created_at"), DEFAULT_TZ)).join(res.ring_members.select("ring_id", "account_id", "ring_kind"), on="account_id")
+    orders = res.tables["orders"].with_columns(parse_timestamp(pl.col("created_at"), DEFAULT_TZ)).join(
+        res.ring_members.select("ring_id", "account_id", "ring_kind"), on="account_id")
     return (orders.group_by("ring_id", "ring_kind", "merchant_id")
             .agg(pl.len().alias("orders"), pl.col("created_at").min().alias("start"),
                  pl.col("account_id").unique().alias("members"))
@@ -95,7 +96,7 @@ def main() -> None:
     res = synthesize_zoo(args.accounts, seed=args.seed)
     events = zoo_events(res)
     days = (events["created_at"].max() - events["created_at"].min()).total_seconds() / 86_400
-    alerts, cpu, mon = replay(events, args.batch)
+    alerts, cpu, _ = replay(events, args.batch)
     print(f"tactic zoo ({args.accounts:,} accounts, seed {args.seed}): {events.height:,} events over {days:.0f} days: "
           f"{events.height / cpu:,.0f} events/s (CPU {cpu:.1f} s); alerts {dict(Counter(a.type for a in alerts))}")
 
@@ -107,14 +108,18 @@ def main() -> None:
     for r in camp.iter_rows(named=True):
         start = r["start"].timestamp()
         members = set(r["members"])
-        hit = next((a for a in by_shop.get(r["merchant_id"], []) if a.time >= start and members & set(a.accounts)), None)
+        shop_alerts = by_shop.get(r["merchant_id"], [])
+        hit = next((a for a in shop_alerts if a.time >= start and members & set(a.accounts)), None)
         if hit is not None:
             delays.append(hit.time - start)
             kinds[r["ring_kind"]] += 1
     d = np.array(delays) / 3600
-    print(f"planted campaigns (ring x shop, >= {args.min_orders} ring orders): {camp.height}; alerted "
-          f"{len(delays)} ({len(delays) / max(1, camp.height):.0%}); delay median {np.median(d):.1f} h, "
-          f"p95 {np.percentile(d, 95):.1f} h" if len(d) else f"planted campaigns: {camp.height}; none alerted")
+    if len(d):
+        print(f"planted campaigns (ring x shop, >= {args.min_orders} ring orders): {camp.height}; alerted "
+              f"{len(d)} ({len(d) / max(1, camp.height):.0%}); delay median {np.median(d):.1f} h, "
+              f"p95 {np.percentile(d, 95):.1f} h")
+    else:
+        print(f"planted campaigns: {camp.height}; none alerted")
     print("  alerted campaigns per ring kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
     benign = synthesize_zoo(args.accounts, seed=args.seed, families=LOOKALIKES)

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -229,7 +228,7 @@ CLI = [sys.executable, "-c", "import sys; from graphfraud.cli import run; sys.ar
 
 
 def test_cli_follows_an_appended_csv_file(tmp_path):
-    events, shop, start = _surge_stream()
+    events, shop, _ = _surge_stream()
     path = tmp_path / "orders.csv"
     out = tmp_path / "alerts.jsonl"
     csv = events.drop("table").with_columns(pl.col("created_at").cast(pl.Int64)).write_csv()

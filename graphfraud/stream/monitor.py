@@ -348,7 +348,7 @@ class Monitor:
             # A shop is tested at a scale once its baseline has a window's worth of exposure
             # outside the window (before that the prior alone speaks, and a popular shop's
             # ordinary day would look like a surge of the platform's average shop).
-            p = np.where(B >= 2 * w, p, 1.0)
+            p = np.where(2 * w <= B, p, 1.0)
             better = p < best_p[live]
             idx = live[better]
             best_p[idx], best_k[idx], best_mu[idx] = p[better], k, mu[better]
