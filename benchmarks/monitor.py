@@ -114,8 +114,10 @@ def zoo_figures(args) -> None:
     by_shop: dict[str, list] = {}
     for a in alerts:
         by_shop.setdefault(a.shop_id, []).append(a)
-    delays, kinds = [], Counter()
+    delays, kinds, burst_delays, bursts = [], Counter(), [], 0
     for r in camp.iter_rows(named=True):
+        burst = (r["end"] - r["start"]).total_seconds() <= 2 * 86_400
+        bursts += burst
         start, end = r["start"].timestamp(), r["end"].timestamp() + 86_400
         members = set(r["members"])
         shop_alerts = by_shop.get(r["merchant_id"], [])
@@ -123,6 +125,8 @@ def zoo_figures(args) -> None:
         if hit is not None:
             delays.append(hit.time - start)
             kinds[r["ring_kind"]] += 1
+            if burst:
+                burst_delays.append(hit.time - start)
     d = np.array(delays) / 3600
     if len(d):
         print(f"planted campaigns (ring x shop, >= {args.min_orders} ring orders): {camp.height}; alerted "
@@ -130,6 +134,10 @@ def zoo_figures(args) -> None:
               f"p95 {np.percentile(d, 95):.1f} h")
     else:
         print(f"planted campaigns: {camp.height}; none alerted")
+    if burst_delays:
+        b = np.array(burst_delays) / 3600
+        print(f"  burst campaigns (all ring orders at the shop within 2 days): {bursts}; alerted {len(b)} "
+              f"({len(b) / max(1, bursts):.0%}); delay median {np.median(b):.2f} h, p95 {np.percentile(b, 95):.2f} h")
     print("  alerted campaigns per ring kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
     benign = synthesize_zoo(args.accounts, seed=args.seed, families=LOOKALIKES)
