@@ -168,6 +168,7 @@ def test_new_accounts_on_known_ring_infrastructure_are_alerted_but_hubs_are_not(
     bg = background(3, seed=8)
     start = T0 + 2 * DAY
     newcomers = planted(start, 4, "M001", ["N1", "N2", "N3"], ["FARM-1"], span=3600, seed=10)
+    # 30 strangers behind one IP within the hour: a NAT or proxy exit, no infrastructure evidence
     hub = planted(start, 30, "M002", [f"H{i}" for i in range(30)], [f"HD{i}" for i in range(30)], span=3600,
                   seed=12).with_columns(pl.lit("HUB-IP").alias("ip"))
     known = _known([f"K{i}" for i in range(12)], "FARM-1", "HUB-IP")

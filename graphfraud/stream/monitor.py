@@ -22,8 +22,9 @@ Three detectors, each a test against an explicit null (``docs/monitor.md`` deriv
   in the window with the chance an average account does (shop rate / accounts seen),
   binomial tail.
 * **new accounts on known ring infrastructure** — ``m`` accounts outside a ring used its
-  identifiers within the window. Null: each identifier gains new users at its kind's
-  platform rate (learned online, Gamma(1, 1 identifier-day) prior), Poisson tail.
+  devices, payment accounts or addresses within the window. Null: each identifier gains
+  new users at its kind's platform rate (learned online, Gamma(1, 1 identifier-day)
+  prior) scaled by its popularity; Poisson tail.
 
 The false-alarm budget is split equally over the detectors in use.
 """
@@ -484,8 +485,12 @@ class Monitor:
                     shop_id=self._shop_ids[s], ring_id=rid, accounts=tuple(active[: self.config.evidence_accounts]),
                     evidence={"ring_type": ring.ring_type, "ring_q": ring.q_ring, "ring_members": len(ring.members),
                               "member_visit_chance": float(f"{q:.3g}"), "events": len(dq)}))
-        n_identifiers = max(1, len(self.known.by_identifier))
+        n_identifiers = max(1, sum(k[0] in STRONG_KINDS for k in self.known.by_identifier))
         for key in ids:
+            # IPs are left out as in the coordination test: a known ring's IP is often a NAT or
+            # proxy exit whose new users are heavy-tailed far beyond the kind's mean rate.
+            if key[0] not in STRONG_KINDS:
+                continue
             for rid in self.known.by_identifier.get(key, ()):
                 ring = self.known.rings[rid]
                 if acc in ring.members:
@@ -501,7 +506,9 @@ class Monitor:
                 # scaled by its popularity; Bonferroni over every known identifier.
                 mu = self._new_user_rate(key[0]) * W * self._popularity(key, ring)
                 p = float(stats.poisson.sf(len(newcomers) - 1, mu))
-                level = self._budget / (n_identifiers * DAY_S / W)
+                # Bonferroni over identifiers, windows per day and the looks within a window (the
+                # p-value changes only when the newcomer count does: m newcomers, m looks).
+                level = self._budget / (n_identifiers * DAY_S / W * len(newcomers))
                 if p <= level:
                     self._cooldown[("infra", rid, key)] = t + W
                     alerts.append(Alert(
