@@ -324,6 +324,83 @@ def diff(
         stdout.print(f"changes with their members: {json_out}")
 
 
+@app.command()
+def monitor(
+    source: str = typer.Argument("-", help="A file being appended (CSV with a header, or JSONL), a directory that "
+                                           "receives new files, or - for JSON lines on stdin."),
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="A run of 'graphfraud detect': also alert when its "
+                                                               "rings' members or identifiers are seen again."),
+    alerts: Optional[Path] = typer.Option(None, "--alerts", help="Append alerts (JSONL) to this file instead of "
+                                                                 "stdout."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Append reject records (JSONL) to this file "
+                                                                   "(default: one line each on stderr)."),
+    table: Optional[str] = typer.Option(None, "--table", help="orders or reviews, when the rows do not say "
+                                                              "(default: from order_id / review_id / a 'table' field)."),
+    false_alarms: float = typer.Option(1.0, "--false-alarms-per-day",
+                                       help="Expected false alarms per day under the nulls, all detectors together."),
+    warmup: float = typer.Option(1.0, "--warmup-days", help="Event time to learn baselines before surge alerts."),
+    idle_exit: Optional[float] = typer.Option(None, "--idle-exit",
+                                              help="Stop after this many seconds without new data (default: follow "
+                                                   "until interrupted; stdin stops at its end)."),
+    heartbeat: float = typer.Option(10.0, "--heartbeat", help="Seconds between progress lines on stderr."),
+    tz: str = TzOpt,
+    epoch_unit: str = EpochUnitOpt,
+    time_range: Optional[str] = TimeRangeOpt,
+) -> None:
+    """Watch order/review events as they arrive and alert on surges and known rings acting again."""
+    import datetime as dt
+    import json
+
+    from .contract import TimeRange
+    from .ingest.follow import follow
+    from .run import RunResult
+    from .stream import KnownRings, Monitor, MonitorConfig
+    from .stream.alerts import iso
+
+    known = None
+    if run_dir is not None:
+        run = RunResult.read(run_dir)
+        known = KnownRings.from_tables(run.rings, run.members, run.nodes)
+        _progress(f"watching {len(known)} known ring(s) from {run_dir}")
+    mon = Monitor(MonitorConfig(false_alarms_per_day=false_alarms, warmup_days=warmup), known)
+    span = TimeRange.parse(time_range, now=dt.datetime.now(dt.timezone.utc))
+    alert_fh = open(alerts, "a", encoding="utf-8") if alerts is not None else None  # noqa: SIM115
+    reject_fh = open(rejects, "a", encoding="utf-8") if rejects is not None else None  # noqa: SIM115
+
+    def on_alert(alert) -> None:
+        line = alert.to_json()
+        if alert_fh is not None:
+            alert_fh.write(line + "\n")
+            alert_fh.flush()
+        else:
+            print(line, flush=True)
+
+    def on_rejects(frame) -> None:
+        for r in frame.iter_rows(named=True):
+            if reject_fh is not None:
+                reject_fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            else:
+                console.print(f"[yellow]rejected {safe(r['file'])}:{r['line']}: {safe(r['reason'])}"
+                              f"{' (' + safe(r['column']) + ')' if r['column'] else ''}[/yellow]", highlight=False)
+        if reject_fh is not None:
+            reject_fh.flush()
+
+    def on_heartbeat(st) -> None:
+        clock = iso(mon.stats.clock) if mon.stats.clock is not None else "-"
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(mon.stats.alerts.items())) or "none"
+        _progress(f"{st.accepted:,} events, {st.rejected:,} rejected, {mon.stats.shops:,} shops, event time {clock}; "
+                  f"alerts: {counts}")
+
+    try:
+        follow(source, mon, on_alert=on_alert, on_rejects=on_rejects, on_heartbeat=on_heartbeat,
+               heartbeat_s=heartbeat, idle_exit_s=idle_exit, table=table, tz=tz, epoch_unit=epoch_unit,
+               time_range=span)
+    finally:
+        for fh in (alert_fh, reject_fh):
+            if fh is not None:
+                fh.close()
+
+
 neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, keep schema files current.",
                         no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
