@@ -125,10 +125,24 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
+@pytest.fixture(scope="module")
+def market(tmp_path_factory) -> Path:
+    """A 2,000-account market with planted rings, as files (small: the live tests share CI's budget)."""
+    from graphfraud.export.tables import write_tables
+
+    out = tmp_path_factory.mktemp("market")
+    write_tables(synthesize(2_000, seed=11).tables, out)
+    return out
+
+
 @pytest.mark.slow
-def test_detect_from_neo4j_reproduces_file_rings_and_replaces_them(neo, synth_small, run_dir, tmp_path):
-    ingest(load_dataset(synth_small).dataset, neo)
-    files_run = RunResult.read(run_dir)  # RingDetector(seed=7) on the same files (conftest)
+def test_detect_from_neo4j_reproduces_file_rings_and_replaces_them(neo, market, tmp_path):
+    from graphfraud.neo4j.rings import run_id
+    from graphfraud.pipeline import detect_files
+
+    ingest(load_dataset(market).dataset, neo)
+    files_run = detect_files(market, tmp_path / "files", detector=RingDetector(seed=7))
+    assert files_run.rings.height  # the planted rings are found
     first = _cli("detect", "--source", "neo4j", "--seed", "7", "--out", str(tmp_path / "a"), "--neo4j")
     assert first.returncode == 0, first.stderr
     from_neo4j = RunResult.read(tmp_path / "a")
@@ -136,13 +150,11 @@ def test_detect_from_neo4j_reproduces_file_rings_and_replaces_them(neo, synth_sm
     members = {(r["ring"], r["member"]) for r in neo.read(
         "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}
     assert members == set(from_neo4j.members.select("ring_id", "account_id").iter_rows())
-    # A second detection (another seed, another run id) replaces the rings: nothing stale is left.
-    second = _cli("detect", "--source", "neo4j", "--seed", "8", "--out", str(tmp_path / "b"), "--neo4j")
-    assert second.returncode == 0, second.stderr
-    run_b = RunResult.read(tmp_path / "b")
+    # A second detection (another seed, so another run id) replaces the rings: nothing stale is left.
+    run_b = detect_neo4j(neo, tmp_path / "b", detector=RingDetector(seed=8))
+    push_rings(run_b, neo)
+    assert run_id(run_b) != run_id(from_neo4j)
     rings = {(r["ring"], r["run"]) for r in neo.read("MATCH (r:Ring) RETURN r.ring_id AS ring, r.run_id AS run")}
-    from graphfraud.neo4j.rings import run_id
-
     assert rings == {(rid, run_id(run_b)) for rid in run_b.rings["ring_id"].to_list()}
     members_b = {(r["ring"], r["member"]) for r in neo.read(
         "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}
