@@ -312,3 +312,95 @@ def test_a_server_that_stops_mid_ingest_is_a_clear_error_and_a_rerun_completes(n
         gw.close()
     finally:
         stop(server)
+
+
+# ------------------------------------------------------------------ Neo4j Browser in a real browser
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def guide_server():
+    """Serves cypher/ (guide and style) at GRAPHFRAUD_GUIDE_URL, the origin the server allow-lists."""
+    import functools
+    import http.server
+    import threading
+    from urllib.parse import urlparse
+
+    url = os.environ["GRAPHFRAUD_GUIDE_URL"]
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def end_headers(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", "*")  # Browser fetches guides cross-origin
+            super().end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    parsed = urlparse(url)
+    server = http.server.ThreadingHTTPServer((parsed.hostname, parsed.port),
+                                             functools.partial(Handler, directory=str(ROOT / "cypher")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(not (os.environ.get("NEO4J_HTTP_URL") and os.environ.get("GRAPHFRAUD_GUIDE_URL")),
+                    reason="needs the local server of .ci/run (NEO4J_HTTP_URL, GRAPHFRAUD_GUIDE_URL)")
+def test_the_guide_runs_in_neo4j_browser_and_draws_the_ring_in_graphfraud_style(neo, market, guide_server):
+    from playwright.sync_api import sync_playwright
+
+    ingest(load_dataset(market).dataset, neo)
+    run = detect_neo4j(neo, None, detector=RingDetector(seed=7))
+    push_rings(run, neo)
+    ring = run.rings.sort(["evidence", "ring_id"], descending=[True, False])["ring_id"][0]
+    n_members = run.members.filter(pl.col("ring_id") == ring).height
+    settings = settings_from_env(prompt=False)
+    red = "#E53935"  # node.RingMember in cypher/style/graphfraud.grass
+    assert f"node.RingMember {{\n  color: {red};" in (ROOT / "cypher/style/graphfraud.grass").read_text()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{os.environ['NEO4J_HTTP_URL']}/browser/?dbms={settings.uri}&preselectAuthMethod=basic")
+        page.wait_for_selector("[data-testid=authenticationMethod]", timeout=60_000)
+        page.select_option("[data-testid=authenticationMethod]", "NATIVE")
+        page.fill("[data-testid=username]", settings.username)
+        page.fill("[data-testid=password]", settings.password)
+        page.click("[data-testid=connect]")
+        # browser.post_connect_cmd applies the style and plays the guide from the allow-listed origin.
+        page.wait_for_selector("text=graphfraud: investigating a ring", timeout=60_000)
+        titles = page.evaluate("[...document.querySelectorAll('slide h3')].map(h => h.textContent)")
+
+        def run_in_editor(text: str) -> None:
+            page.click("[data-testid=activeEditor]")
+            page.keyboard.insert_text(text)
+            page.click("[data-testid=editor-Run]")
+
+        run_in_editor(f":param ring_id => '{ring}'")
+        page.wait_for_timeout(1_000)
+        # Run the saved query from the guide's slide: clicking a runnable block puts it into the editor.
+        slide_queries = page.locator("pre.runnable")
+        target = [i for i in range(slide_queries.count())
+                  if "MATCH (r:Ring {ring_id: $ring_id})" in slide_queries.nth(i).inner_text()]
+        assert target, "the guide has no slide with the ring evidence query"
+        while not slide_queries.nth(target[0]).is_visible():
+            page.locator(".carousel-button, [data-testid=guideNext], button:has-text('Next')").last.click()
+        slide_queries.nth(target[0]).click()
+        page.click("[data-testid=editor-Run]")
+        page.wait_for_selector("svg g.node", timeout=60_000)
+        page.wait_for_timeout(3_000)  # the force layout settles
+        members_drawn = page.evaluate(
+            "[...document.querySelectorAll('svg g.node circle.b-outline')]"
+            f".filter(c => (c.getAttribute('fill') || '').toUpperCase() === '{red}').length")
+        (ROOT / "docs" / "img").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "docs" / "img" / "neo4j-browser-guide.png"))
+        browser.close()
+    assert titles[:3] == ["graphfraud: investigating a ring", "Top rings", "One ring's evidence"]
+    assert members_drawn == n_members
