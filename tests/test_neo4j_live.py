@@ -187,7 +187,7 @@ def test_every_saved_query_returns_the_expected_rows(pushed):
     assert {r["membership"][0]["account_id"] for r in rows} == set(
         members.filter(pl.col("ring_id") == ring)["account_id"])
     shops = {r["shops"][-1]["merchant_id"] for r in rows if r["shops"]}
-    assert shops == set(run.nodes.filter((pl.col("ring_id") == ring) & (pl.col("node_type") == "merchant"))["key"])
+    assert shops == set(run.nodes.filter((pl.col("ring_id") == ring) & (pl.col("node_type") == "Merchant"))["key"])
     checked.add("ring_evidence")
 
     reviews = ds.get("reviews")
