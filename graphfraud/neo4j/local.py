@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ..errors import GraphfraudError
 
@@ -153,7 +154,9 @@ def write_conf(server: LocalServer, bolt_port: int, http_port: int) -> Path:
         "dbms.security.procedures.unrestricted": "gds.*,apoc.*",
         "dbms.usage_report.enabled": "false",
         # Browser fetches the guide and the style from the origin that serves cypher/.
-        "browser.remote_content_hostname_whitelist": guide,  # the name Neo4j 5.26 declares
+        # Named ..._whitelist in 5.26. Browser compares host names, so list the guide's host name
+        # as well as its origin.
+        "browser.remote_content_hostname_whitelist": f"{urlparse(guide).hostname},{guide}",
         "browser.post_connect_cmd": f"style {guide}/style/graphfraud.grass; play {guide}/guide/investigate.html",
     }
     conf.write_text("# Written by graphfraud neo4j serve; edits are overwritten on the next start.\n"
