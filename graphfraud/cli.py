@@ -488,6 +488,59 @@ def neo4j_schema() -> None:
     stdout.print(f"{n} constraints and indexes in place.")
 
 
+serve_app = typer.Typer(help="A local Neo4j 5.26 (Browser, APOC, GDS) from Maven Central, without Docker.",
+                        no_args_is_help=True)
+neo4j_app.add_typer(serve_app, name="serve")
+HomeOpt = typer.Option(Path(".neo4j-local"), "--home", help="Server directory (conf, data, logs, jars).")
+
+
+def _local(home: Path, pom: Path = Path("neo4j/local/pom.xml"), bolt_port: int = 7687, http_port: int = 7474,
+           guide_url: str = "http://127.0.0.1:8001"):
+    from .neo4j.local import LocalServer
+
+    return LocalServer(home=home.resolve(), pom=pom.resolve(), bolt_port=bolt_port, http_port=http_port,
+                       guide_url=guide_url)
+
+
+@serve_app.command("start")
+def serve_start(
+    home: Path = HomeOpt,
+    pom: Path = typer.Option(Path("neo4j/local/pom.xml"), "--pom", help="The pinned Maven module listing the jars."),
+    bolt_port: int = typer.Option(7687, "--bolt-port", min=0, help="Bolt port on 127.0.0.1 (0: a free one)."),
+    http_port: int = typer.Option(7474, "--http-port", min=0, help="Browser/HTTP port on 127.0.0.1 (0: a free one)."),
+    guide_url: str = typer.Option("http://127.0.0.1:8001", "--guide-url",
+                                  help="Origin serving cypher/ (guide, style); allow-listed for Browser."),
+    password_file: Optional[Path] = typer.Option(None, "--password-file",
+                                                 help="File holding the password (else NEO4J_PASSWORD)."),
+) -> None:
+    """Start the local server in the background (auth on, loopback only) and wait until Bolt answers."""
+    from .neo4j.local import password_from, start
+
+    st = start(_local(home, pom, bolt_port, http_port, guide_url), password_from(password_file=password_file))
+    stdout.print(f"Neo4j running (pid {st.pid}): export NEO4J_URI={st.bolt_uri} NEO4J_USERNAME=neo4j; "
+                 f"Browser at {st.http_url}/browser/")
+
+
+@serve_app.command("stop")
+def serve_stop(home: Path = HomeOpt) -> None:
+    """Stop the local server cleanly."""
+    from .neo4j.local import stop
+
+    stdout.print("Neo4j stopped." if stop(_local(home)) else "Neo4j was not running.")
+
+
+@serve_app.command("status")
+def serve_status(home: Path = HomeOpt) -> None:
+    """Say whether the local server runs, and where."""
+    from .neo4j.local import status
+
+    st = status(_local(home))
+    if not st.running:
+        stdout.print(f"Neo4j is not running (home {safe(st.home)}).")
+        raise typer.Exit(3)
+    stdout.print(f"Neo4j running (pid {st.pid}) at {st.bolt_uri}; Browser at {st.http_url}/browser/")
+
+
 @neo4j_app.command("generate")
 def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project root holding cypher/ and docs/.")) -> None:
     """Regenerate cypher/schema.cypher, the Browser style and guide, and docs/schema.md from the schema."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -256,8 +257,8 @@ def test_live_rings_are_replaced_and_queries_answer(neo, run_dir, synth_small):
     assert got == set(run.members.select("ring_id", "account_id").iter_rows())
     # A run with one ring fewer: the dropped ring and its RingMember labels disappear.
     smaller = run.rings.head(run.rings.height - 1)
-    run2 = type(run)(run.path, smaller, run.members.join(smaller.select("ring_id"), on="ring_id"), run.candidates,
-                     run.nodes, run.edges, {**run.manifest, "created_at": "later"})
+    run2 = dataclasses.replace(run, rings=smaller, members=run.members.join(smaller.select("ring_id"), on="ring_id"),
+                               manifest={**run.manifest, "created_at": "later"})
     push_rings(run2, neo)
     got2 = {(r["ring"], r["member"]) for r in neo.read(
         "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}

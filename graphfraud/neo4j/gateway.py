@@ -31,13 +31,24 @@ def _transient() -> tuple[type[BaseException], ...]:
 
 def with_retries(fn: Callable[[], Any], attempts: int = 5, backoff_s: float = 0.5,
                  sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Call ``fn``; retry transient Neo4j errors (deadlocks, leader switches) with backoff."""
+    """Call ``fn``; retry transient Neo4j errors (deadlocks, leader switches) with backoff.
+
+    A server that stays unreachable through every attempt (5 attempts, 7.5 s of backoff in
+    all) becomes a :class:`Neo4jConnectionError` that says how to resume.
+    """
+    from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
     transient = _transient()
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except transient:
+        except transient as exc:
             if attempt == attempts:
+                if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+                    raise Neo4jConnectionError(
+                        "lost the connection to Neo4j (the server stopped or the network dropped); start it "
+                        "again and re-run the same command: every write is an idempotent MERGE, so nothing "
+                        "is duplicated.") from None
                 raise
             sleep(backoff_s * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -61,9 +72,10 @@ class DriverGateway:
                 "check NEO4J_USERNAME and NEO4J_PASSWORD.") from None
         except (ServiceUnavailable, OSError):
             raise Neo4jConnectionError(
-                f"cannot reach Neo4j at {uri}; start it (docker compose -f docker/compose.yaml up -d) "
+                f"cannot reach Neo4j at {uri}; start it (graphfraud neo4j serve start, or docker compose -f docker/compose.yaml up -d) "
                 "or fix NEO4J_URI.") from None
-        except (ConfigurationError, ValueError) as exc:
+        except (ConfigurationError, ValueError, ImportError) as exc:
+            # ImportError: the driver maps http(s):// to its HTTP query API, whose client is optional.
             raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(exc)}); "
                                        "use e.g. bolt://localhost:7687 or neo4j://host:7687.") from None
 

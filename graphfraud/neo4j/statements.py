@@ -67,19 +67,26 @@ LOADS: tuple[Load, ...] = (
     Load("merchants", "merchants", ("merchant_id", "name", "category", "created_at"),
          f"UNWIND $rows AS row MERGE {_node('m', 'Merchant', 'row.merchant_id')} "
          "SET m.name = row.name, m.category = row.category, m.created_at = row.created_at"),
-    Load("reviews", "reviews", ("review_id", "account_id", "merchant_id", "rating", "created_at", "text", "order_id"),
+    # device_id and ip are kept on the event too: the account-level USES_DEVICE/USES_IP links lose
+    # which event used them, and `detect --source neo4j` needs them to see what the files show.
+    Load("reviews", "reviews", ("review_id", "account_id", "merchant_id", "rating", "created_at", "text", "order_id",
+                                "device_id", "ip"),
          f"UNWIND $rows AS row MATCH {_node('a', 'Account', 'row.account_id')} "
          f"MATCH {_node('m', 'Merchant', 'row.merchant_id')} "
          f"MERGE {_node('r', 'Review', 'row.review_id')} "
-         "SET r.rating = row.rating, r.created_at = row.created_at, r.text = row.text, r.order_id = row.order_id "
+         "SET r.rating = row.rating, r.created_at = row.created_at, r.text = row.text, r.order_id = row.order_id, "
+         "r.device_id = row.device_id, r.ip = row.ip "
          f"MERGE (a)-[:{_rel('WROTE')}]->(r) MERGE (r)-[:{_rel('ABOUT')}]->(m)"),
     _link("review_devices", "reviews", ACCOUNT, ("Device", "device_id"), "USES_DEVICE"),
     _link("review_ips", "reviews", ACCOUNT, ("IP", "ip"), "USES_IP"),
-    Load("orders", "orders", ("order_id", "account_id", "merchant_id", "created_at", "amount", "product_id"),
+    Load("orders", "orders", ("order_id", "account_id", "merchant_id", "created_at", "amount", "product_id",
+                              "device_id", "ip", "payment_account_id", "address"),
          f"UNWIND $rows AS row MATCH {_node('a', 'Account', 'row.account_id')} "
          f"MATCH {_node('m', 'Merchant', 'row.merchant_id')} "
          f"MERGE {_node('o', 'Order', 'row.order_id')} "
-         "SET o.created_at = row.created_at, o.amount = row.amount, o.product_id = row.product_id "
+         "SET o.created_at = row.created_at, o.amount = row.amount, o.product_id = row.product_id, "
+         "o.device_id = row.device_id, o.ip = row.ip, o.payment_account_id = row.payment_account_id, "
+         "o.address = row.address "
          f"MERGE (a)-[:{_rel('PLACED')}]->(o) MERGE (o)-[:{_rel('AT')}]->(m)"),
     _link("order_devices", "orders", ACCOUNT, ("Device", "device_id"), "USES_DEVICE"),
     _link("order_ips", "orders", ACCOUNT, ("IP", "ip"), "USES_IP"),
@@ -131,10 +138,12 @@ SOURCE_QUERIES: dict[str, str] = {
                   "m.category AS category, m.created_at AS created_at"),
     "reviews": ("MATCH (a:Account)-[:WROTE]->(r:Review)-[:ABOUT]->(m:Merchant) "
                 "RETURN r.review_id AS review_id, a.account_id AS account_id, m.merchant_id AS merchant_id, "
-                "r.rating AS rating, r.created_at AS created_at, r.text AS text, r.order_id AS order_id"),
+                "r.rating AS rating, r.created_at AS created_at, r.text AS text, r.order_id AS order_id, "
+                "r.device_id AS device_id, r.ip AS ip"),
     "orders": ("MATCH (a:Account)-[:PLACED]->(o:Order)-[:AT]->(m:Merchant) "
                "RETURN o.order_id AS order_id, a.account_id AS account_id, m.merchant_id AS merchant_id, "
-               "o.created_at AS created_at, o.amount AS amount, o.product_id AS product_id"),
+               "o.created_at AS created_at, o.amount AS amount, o.product_id AS product_id, o.device_id AS device_id, "
+               "o.ip AS ip, o.payment_account_id AS payment_account_id, o.address AS address"),
     "account_devices": ("MATCH (a:Account)-[e:USES_DEVICE]->(d:Device) RETURN a.account_id AS account_id, "
                         "d.device_id AS device_id, e.first_seen AS first_seen, e.last_seen AS last_seen"),
     "account_payments": ("MATCH (a:Account)-[:PAYS_WITH]->(p:PaymentAccount) "
