@@ -72,8 +72,8 @@ class DriverGateway:
                 "check NEO4J_USERNAME and NEO4J_PASSWORD.") from None
         except (ServiceUnavailable, OSError):
             raise Neo4jConnectionError(
-                f"cannot reach Neo4j at {uri}; start it (graphfraud neo4j serve start, or docker compose -f docker/compose.yaml up -d) "
-                "or fix NEO4J_URI.") from None
+                f"cannot reach Neo4j at {uri}; start it (graphfraud neo4j serve start, or docker compose -f "
+                "docker/compose.yaml up -d) or fix NEO4J_URI.") from None
         except (ConfigurationError, ValueError, ImportError) as exc:
             # ImportError: the driver maps http(s):// to its HTTP query API, whose client is optional.
             raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(exc)}); "
