@@ -29,7 +29,7 @@ class Evidence:
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, dict[str, int | bool]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Evidence:
