@@ -16,7 +16,6 @@ import pytest
 from graphfraud.errors import ParameterError
 from graphfraud.export.casefile import REDACT_KEY_ENV, SENSITIVE_TYPES, export_cases
 from graphfraud.run import RunResult
-from graphfraud.ingest import load_dataset
 from graphfraud.textsafe import restore_cells
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -10,6 +10,7 @@ decides what is flagged: every candidate is tested against explicit nulls afterw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -86,7 +87,7 @@ def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resol
 
 
 def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, resolution: float,
-             seed: int, extra: list[tuple[str, pl.DataFrame]] = ()) -> Candidates:
+             seed: int, extra: Sequence[tuple[str, pl.DataFrame]] = ()) -> Candidates:
     """Candidates from every graph (name -> edges a, b, weight) and from generators that
     propose groups directly (``extra``: name, (a, group)), de-duplicated."""
     groups: list[tuple[str, pl.DataFrame]] = list(extra)

@@ -12,7 +12,8 @@ import inspect
 import math
 import resource
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
@@ -20,12 +21,13 @@ from ..dataset import Dataset
 from ..errors import NotFittedError, ParameterError
 from ..graph.layers import GraphParams
 from ..graph.money import MoneyParams
-from ..graph.prepare import Prepared, account_frame
+from ..graph.prepare import account_frame
 from .evidence import Evidence
 from .expand import expand as expand_tips
-from .report import FAMILY_NAMES, MEMBER_COLUMNS, RING_COLUMNS, STAT_COLUMNS, ring_tables
+from .report import FAMILY_NAMES, STAT_COLUMNS, ring_tables
 from .results import Expansion, Ring
 from .steps import Settings, run
+
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux

@@ -29,7 +29,7 @@ class Evidence:
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, dict[str, int | bool]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Evidence:
@@ -56,7 +56,7 @@ def _iso(col: str) -> pl.Expr:
     return pl.from_epoch(pl.col(col), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _frame(df: pl.DataFrame, schema: dict, **exprs: pl.Expr) -> pl.DataFrame:
+def _frame(df: pl.DataFrame, schema: dict[str, type[pl.DataType]], **exprs: pl.Expr) -> pl.DataFrame:
     """Select ``exprs`` (name -> expression) from ``df`` into the full typed schema."""
     if df.height == 0:
         return pl.DataFrame(schema=schema)

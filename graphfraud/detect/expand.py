@@ -26,7 +26,7 @@ import polars as pl
 from .candidates import Candidates
 from .communities import leiden
 from .membership import core, focus_shops, ties
-from .steps import State, Settings, test
+from .steps import Settings, State, test
 
 EXPANSION_COLUMNS = ("tip", "tip_kind", "status", "ring_id", "cid", "accounts_matched", "looked_at")
 

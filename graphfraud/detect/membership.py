@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ..schema import IDENTIFIER_KINDS
 from .candidates import Candidates
 from .platform import Platform
-from ..schema import IDENTIFIER_KINDS
 from .stats import poisson_sf
 
 #: Per-member evidence columns (see :func:`core`).

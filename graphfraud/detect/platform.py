@@ -40,7 +40,7 @@ class Platform:
     orders: pl.DataFrame  # o, a, m, shop_paid, paid_back: per order, paid with a shop's account / paid back by its shop
     n_created: int  # accounts with a known registration time
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int | float]:
         return {"accounts": self.n_accounts, "visits": self.total_visits, "shops": self.shop_visitors.height,
                 "top_share": round(self.top_share, 4), "low_share": round(self.low_share, 4),
                 "identifier_values": self.identifier_users.height, "money_origins": self.origin_recipients.height,

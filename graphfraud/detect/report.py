@@ -14,7 +14,8 @@ import polars as pl
 
 from ..graph.prepare import Prepared, account_frame
 from .candidates import Candidates
-from .evidence import Evidence, build as build_evidence
+from .evidence import Evidence
+from .evidence import build as build_evidence
 from .families import Inputs, registry
 from .families.infra import shared_values
 from .platform import Platform

@@ -14,14 +14,16 @@ logarithms stay finite; a floored value still sorts below every real one.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import special
 
 #: Smallest p-value represented (about 1e-300): keeps ``-log10 p`` finite.
 P_FLOOR = 1e-300
 
 
-def _floor(p: np.ndarray) -> np.ndarray:
-    return np.clip(np.nan_to_num(np.asarray(p, dtype=float), nan=1.0), P_FLOOR, 1.0)
+def _floor(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    floored: npt.NDArray[np.float64] = np.clip(np.nan_to_num(np.asarray(p, dtype=float), nan=1.0), P_FLOOR, 1.0)
+    return floored
 
 
 def poisson_sf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -35,7 +37,7 @@ def poisson_sf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return _floor(out)
 
 
-def binom_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+def binom_sf(k: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (1 where ``k <= 0``, 0 where ``k > n``).
 
     >>> binom_sf(np.array([2]), np.array([2]), np.array([0.5])).tolist()
@@ -52,7 +54,8 @@ def binom_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     return _floor(out)
 
 
-def hypergeom_sf(k: np.ndarray, total: np.ndarray, good: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def hypergeom_sf(k: npt.ArrayLike, total: npt.ArrayLike, good: npt.ArrayLike,
+                 draws: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """``P(X >= k)`` when ``draws`` items are taken without replacement from ``total``
     of which ``good`` are marked — bounded by the binomial with the same mean.
 
@@ -123,9 +126,10 @@ def bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def log10p(p: np.ndarray) -> np.ndarray:
+def log10p(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """``-log10 p``, the evidence scale of scores and reasons."""
-    return -np.log10(_floor(p))
+    evidence: npt.NDArray[np.float64] = -np.log10(_floor(p))
+    return evidence
 
 
 def poisson_binomial_tails(observed: np.ndarray, mean: np.ndarray, var: np.ndarray,

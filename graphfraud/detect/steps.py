@@ -17,14 +17,24 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from ..dataset import Dataset
-from ..graph.layers import (GraphParams, Layer, affiliation_layer, coactivity_layer, combine as combine_layers,
-                            fixed_sum, identifier_layer, likes_layer, money_layer, segments, staff_groups)
+from ..graph.layers import (
+    GraphParams,
+    Layer,
+    affiliation_layer,
+    coactivity_layer,
+    identifier_layer,
+    likes_layer,
+    money_layer,
+    segments,
+    staff_groups,
+)
+from ..graph.layers import combine as combine_layers
 from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, prepare
+from ..schema import IDENTIFIER_KINDS
 from .candidates import Candidates, generate
 from .combine import combine
 from .families import Inputs, registry
-from ..schema import IDENTIFIER_KINDS
 from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
 

@@ -295,8 +295,8 @@ def summary_markdown(case: Case) -> str:
             (pl.col("kind") == "review").sum().alias("reviews"), (pl.col("kind") == "order").sum().alias("orders"),
         ).sort("first")
         out += ["| shop | first | last | orders | reviews |", "|---|---|---|---|---|"]
-        out += [f"| {md(_shop_cell(m, names))} | {md(f)} | {md(l)} | {o} | {r} |"
-                for m, _e, f, l, r, o in per_shop.iter_rows()]
+        out += [f"| {md(_shop_cell(m, names))} | {md(first)} | {md(last)} | {o} | {r} |"
+                for m, _e, first, last, r, o in per_shop.iter_rows()]
     else:
         out.append("No dated orders or reviews in the evidence.")
     out += ["", "## Sample reviews and template clusters", ""]

@@ -39,7 +39,8 @@ import ipaddress
 import json
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ParameterError
 from ..schema import SENSITIVE_NODE_TYPES

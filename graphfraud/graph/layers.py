@@ -65,7 +65,7 @@ class Layer:
     contexts: int
     hubs_dropped: int
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, str | int]:
         return {"name": self.name, "incidences": self.incidences, "contexts": self.contexts,
                 "hubs_dropped": self.hubs_dropped, "edges": self.edges.height}
 

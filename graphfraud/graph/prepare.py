@@ -7,6 +7,7 @@ candidate generators and the evidence families; nothing computed later flows bac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +147,7 @@ def prepare(ds: Dataset) -> Prepared:
                     .sort("p", "m"), transfers, likes)
 
 
-def _identifiers(ds: Dataset, code) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(a, kind, v, first, last, uses) for every identifier kind, with value codes."""
     parts = []
     for kind in IDENTIFIER_KINDS:
@@ -186,7 +187,7 @@ def _identifiers(ds: Dataset, code) -> tuple[pl.DataFrame, pl.DataFrame]:
     return ident, values.select("v", "kind", "value")
 
 
-def _payments(ds: Dataset, code) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+def _payments(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
     """Every payment account id, its buyer users (p_id, a) and its shop owners (p_id, m)."""
     ids, users = [], []
     if ds.has("account_payments"):

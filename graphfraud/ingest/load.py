@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
-from ..contract import CONTRACT, DEFAULT_TZ, REQUIRED_TABLES, TABLE_ORDER, USABLE_REJECT_SHARE, TimeRange
+from ..contract import CONTRACT, DEFAULT_TZ, ENCODINGS, REQUIRED_TABLES, TABLE_ORDER, USABLE_REJECT_SHARE, TimeRange
 from ..dataset import Dataset
 from ..errors import DataContractError
 from ..parse import EPOCH_UNITS
 from ..textsafe import excerpt, neutralise_cells
-from .read import ENCODINGS, locate_tables, read_raw
+from .read import locate_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..contract import CONTRACT, ENCODINGS, MAX_HEADER_BYTES, SUFFIXES
+from ..contract import CONTRACT, MAX_HEADER_BYTES, SUFFIXES
 from ..errors import DataContractError
 from ..textsafe import EXCERPT_CHARS, excerpt
 from .transform import LINE, REJECT_SCHEMA
@@ -467,7 +467,7 @@ def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFram
         if frame.height == line_numbers.size:
             return (_stringify(frame).with_columns(pl.Series(LINE, line_numbers, dtype=pl.Int64)),
                     pl.DataFrame(schema=REJECT_SCHEMA))
-    except Exception:  # noqa: BLE001 - polars raises several types; the slow path says which line is bad
+    except Exception:  # polars raises several types; the slow path says which line is bad
         pass
     return _jsonl_slow(data, starts, ends, line_numbers, path, table)
 

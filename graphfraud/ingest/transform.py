@@ -4,6 +4,7 @@ Nothing here touches files; every function takes and returns polars objects, so
 the rules are tested without I/O.
 
 >>> import polars as pl
+>>> from graphfraud.parse import parse_timestamp
 >>> df = pl.DataFrame({"t": ["2024-01-02 03:04:05", "1700000000", "soon"]})
 >>> df.select(parse_timestamp(pl.col("t"), "UTC")).to_series().to_list()[1]
 datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
@@ -14,12 +15,12 @@ datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import polars as pl
 
 from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
-from ..parse import normalise_id, parse_number, parse_timestamp, parse_timestamp_text, timestamp_text
+from ..parse import normalise_id, parse_number, parse_timestamp_text, timestamp_text
 from ..textsafe import EXCERPT_CHARS
 
 #: Column holding each row's line number in its source file (1-based, header = line 1).

@@ -12,8 +12,8 @@ registration batches, shop staff. A ring needs both (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import polars as pl
 

@@ -73,7 +73,6 @@ def _shift(pi: np.ndarray, k: np.ndarray, group: np.ndarray, n_groups: int, offs
 
 
 def test(inp: Inputs) -> pl.DataFrame:
-    plat = inp.plat
     rv = inp.prep.reviews.select("a", "m", pl.col("rating").round(0).clip(1, 5).cast(pl.Int64).alias("k"))
     base = np.bincount(rv["k"].to_numpy(), minlength=6)[1:].astype(float)
     base = base / max(base.sum(), 1.0)

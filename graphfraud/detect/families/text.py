@@ -14,6 +14,7 @@ controls share it too.
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -96,7 +97,7 @@ def test(inp: Inputs) -> pl.DataFrame:
 #: The last reviews table's IDF: the family runs twice per fit (candidates, final rings)
 #: on the same table, and the IDF is the costliest part of it. Held by a weak reference
 #: to that table, so another dataset never sees it.
-_IDF_CACHE: list = [None, None]
+_IDF_CACHE: list[Any] = [None, None]  # [weak reference to the reviews table, its IDF]
 
 
 def _idf(reviews: pl.DataFrame) -> np.ndarray:
