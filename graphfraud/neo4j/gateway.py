@@ -64,7 +64,10 @@ class DriverGateway:
         self._database = settings.database
         uri = display_uri(settings.uri)  # what messages may show
         try:
-            self._driver = GraphDatabase.driver(settings.uri, auth=(settings.username, settings.password))
+            # Retries happen in one place, with_retries (bounded, and the same for every gateway);
+            # the driver's own retry loop (30 s per transaction by default) would multiply them.
+            self._driver = GraphDatabase.driver(settings.uri, auth=(settings.username, settings.password),
+                                                max_transaction_retry_time=0)
             self._driver.verify_connectivity()
         except AuthError:
             raise Neo4jConnectionError(
