@@ -77,8 +77,7 @@ class DriverGateway:
             raise Neo4jConnectionError(
                 f"cannot reach Neo4j at {uri}; start it (graphfraud neo4j serve start, or docker compose -f "
                 "docker/compose.yaml up -d) or fix NEO4J_URI.") from None
-        except (ConfigurationError, ValueError, ImportError) as exc:
-            # ImportError: the driver maps http(s):// to its HTTP query API, whose client is optional.
+        except (ConfigurationError, ValueError) as exc:
             raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(exc)}); "
                                        "use e.g. bolt://localhost:7687 or neo4j://host:7687.") from None
 

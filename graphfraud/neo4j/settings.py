@@ -25,12 +25,24 @@ def display_uri(text: str) -> str:
     return _USERINFO.sub("***@", str(text))
 
 
+def check_scheme(uri: str) -> None:
+    """Refuse a URI that is not Bolt, before any driver sees it."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme not in BOLT_SCHEMES:
+        raise Neo4jConnectionError(
+            f"NEO4J_URI={display_uri(uri)!r} is not usable (graphfraud speaks Bolt: {', '.join(BOLT_SCHEMES)}); "
+            "use e.g. bolt://localhost:7687 or neo4j://host:7687.")
+
+
 @dataclass(frozen=True)
 class Settings:
     uri: str
     username: str
     database: str
     password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_scheme(self.uri)  # also for settings built directly, not from the environment
 
     def __repr__(self) -> str:  # the password never reaches a log or a traceback
         return (f"Settings(uri={display_uri(self.uri)!r}, username={self.username!r}, database={self.database!r}, "
@@ -56,11 +68,7 @@ def settings_from_env(env: dict[str, str] | None = None, prompt: bool | None = N
         raise Neo4jConnectionError(
             f"NEO4J_URI ({display_uri(uri)}) carries credentials in the URI; the driver does not accept them there. "
             "Put the user in NEO4J_USERNAME and the password in NEO4J_PASSWORD, and keep NEO4J_URI to scheme://host:port.")
-    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
-    if scheme not in BOLT_SCHEMES:
-        raise Neo4jConnectionError(
-            f"NEO4J_URI={display_uri(uri)!r} is not usable (graphfraud speaks Bolt: {', '.join(BOLT_SCHEMES)}); "
-            "use e.g. bolt://localhost:7687 or neo4j://host:7687.")
+    check_scheme(uri)
     password = env.get("NEO4J_PASSWORD")
     if not password:
         interactive = sys.stdin.isatty() if prompt is None else prompt
