@@ -26,14 +26,14 @@ FIRED = 0.01
 COVERAGE = 0.9
 
 
-def _fired(row: dict[str, Any], family: str) -> bool:
-    p = row.get(f"p_{family}")
-    return p is not None and not (isinstance(p, float) and math.isnan(p)) and p <= FIRED
-
-
 def _p(row: dict[str, Any], family: str) -> float:
+    """The family's p-value on the ring; 1 where it was not measured."""
     p = row.get(f"p_{family}")
     return 1.0 if p is None or (isinstance(p, float) and math.isnan(p)) else float(p)
+
+
+def _fired(row: dict[str, Any], family: str) -> bool:
+    return _p(row, family) <= FIRED
 
 
 def _infra_defines(row: dict[str, Any], n: Any) -> bool:
