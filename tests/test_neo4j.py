@@ -17,7 +17,6 @@ from neo4j.exceptions import ClientError, TransientError
 from graphfraud.dataset import Dataset
 from graphfraud.errors import Neo4jConnectionError
 from graphfraud.export.casefile import export_cases
-from graphfraud.run import RunResult
 from graphfraud.ingest import load_dataset
 from graphfraud.neo4j.gateway import RecordingGateway
 from graphfraud.neo4j.generate import generated, guide_blocks
@@ -25,8 +24,16 @@ from graphfraud.neo4j.ingest import ingest, load_rows
 from graphfraud.neo4j.rings import push_rings
 from graphfraud.neo4j.settings import settings_from_env
 from graphfraud.neo4j.source import read_dataset
-from graphfraud.neo4j.statements import (LOADS, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP, RING_UPSERT,
-                                         SOURCE_QUERIES, all_statements, constraint_statements)
+from graphfraud.neo4j.statements import (
+    LOADS,
+    RING_DELETE_OTHER_RUNS,
+    RING_MEMBER_CLEANUP,
+    RING_UPSERT,
+    SOURCE_QUERIES,
+    all_statements,
+    constraint_statements,
+)
+from graphfraud.run import RunResult
 from graphfraud.schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
 from graphfraud.synth import synthesize
 

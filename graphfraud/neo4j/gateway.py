@@ -8,8 +8,9 @@ Callers pass a query *template* and a parameter dict, never a formatted string.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..errors import Neo4jConnectionError
 from .settings import Settings, display_uri

@@ -8,8 +8,8 @@ Running it twice changes nothing: every statement is an idempotent MERGE.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import polars as pl
 

@@ -10,8 +10,14 @@ import polars as pl
 from ..run import RunResult
 from .gateway import Gateway, with_retries
 from .ingest import write_batches
-from .statements import (EVIDENCE_TYPES, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP, RING_MEMBERS, RING_UPSERT,
-                         ring_evidence_statement)
+from .statements import (
+    EVIDENCE_TYPES,
+    RING_DELETE_OTHER_RUNS,
+    RING_MEMBER_CLEANUP,
+    RING_MEMBERS,
+    RING_UPSERT,
+    ring_evidence_statement,
+)
 
 
 def run_id(run: RunResult) -> str:
