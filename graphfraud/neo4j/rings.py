@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TypedDict
 
 import polars as pl
 
@@ -20,6 +21,15 @@ from .statements import (
 )
 
 
+class PushReport(TypedDict):
+    """What :func:`push_rings` wrote."""
+
+    rings: int
+    members: int
+    evidence_links: int
+    run_id: str
+
+
 def run_id(run: RunResult) -> str:
     """Identifies one detection run: its creation time, parameters and ring ids."""
     basis = json.dumps([run.manifest.get("created_at"), run.manifest.get("parameters"),
@@ -27,7 +37,7 @@ def run_id(run: RunResult) -> str:
     return hashlib.sha1(basis.encode()).hexdigest()[:12]
 
 
-def push_rings(run: RunResult, gw: Gateway, batch_size: int = 5_000) -> dict[str, int]:
+def push_rings(run: RunResult, gw: Gateway, batch_size: int = 5_000) -> PushReport:
     """Replace the rings in Neo4j by this run's: rings, members (``RingMember``), evidence links.
 
     Order matters: other runs' rings are deleted first (with their MEMBER_OF links), the
