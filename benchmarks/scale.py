@@ -140,8 +140,8 @@ def _child_run(args) -> dict:
     run.write(out)
     progress("end")
     total = time.perf_counter() - start
-    return {"stages": rows, "seconds": total, "cpu_s": _cpu_s() - cpu0, "peak_gb": peak.value, "rings": run.rings.height,
-            "accounts_flagged": run.members.height}
+    return {"stages": rows, "seconds": total, "cpu_s": _cpu_s() - cpu0, "peak_gb": peak.value,
+            "rings": run.rings.height, "accounts_flagged": run.members.height}
 
 
 CHILDREN = {"synth": _child_synth, "floor": _child_floor, "run": _child_run}

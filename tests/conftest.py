@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,36 @@ def write(dir_: Path, name: str, text: str | bytes) -> Path:
     path = dir_ / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return path
+
+
+@pytest.fixture
+def entry_point(capfd, monkeypatch, tmp_path):
+    """``graphfraud ARGS`` through the console-script entry point, in this process.
+
+    The same code as the installed command (:func:`graphfraud.cli.run`: exit statuses and
+    one-line errors) without paying a new interpreter and its imports per call. Returns a
+    ``CompletedProcess`` like ``subprocess.run(..., capture_output=True, text=True)``.
+    """
+    from graphfraud import terminal
+    from graphfraud.cli import run
+
+    def invoke(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", ["graphfraud", *args])
+        monkeypatch.setitem(terminal._state, "debug", False)
+        if stdin is not None:
+            # A real file: the stdin reader waits on the descriptor with select().
+            path = tmp_path / "stdin.txt"
+            path.write_text(stdin, "utf-8")
+            monkeypatch.setattr(sys, "stdin", path.open("r", encoding="utf-8"))
+        capfd.readouterr()
+        with pytest.raises(SystemExit) as done:
+            run()
+        if stdin is not None:
+            sys.stdin.close()
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["graphfraud", *args], done.value.code, out, err)
+
+    return invoke
 
 
 @pytest.fixture

@@ -160,7 +160,8 @@ def test_report_html_works_offline_in_a_real_browser(case):
         members = page.locator("table#members tr").count() - 1
         page.locator("svg#graph circle.node:visible").first.click(force=True)
         details = page.locator("#details").inner_text()
-        items = page.locator("svg#graph circle.node[data-type='Review'], svg#graph circle.node[data-type='Order']").count()
+        items = page.locator("svg#graph circle.node[data-type='Review'], "
+                             "svg#graph circle.node[data-type='Order']").count()
         hidden_items = ("[...document.querySelectorAll('svg#graph circle.node')].filter(c => c.style.display === 'none'"
                         " && ['Review', 'Order'].includes(c.getAttribute('data-type'))).length")
         page.locator("#hideItems").uncheck()

@@ -65,17 +65,17 @@ def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def test_error_is_one_line_without_traceback(tmp_path):
-    proc = _cli("validate", str(tmp_path / "nowhere"))
+def test_error_is_one_line_without_traceback(tmp_path, entry_point):
+    proc = entry_point("validate", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "error:" in proc.stderr and "not a directory" in proc.stderr
 
 
-def test_validate_reports_rejects_and_exits_zero(minimal, tmp_path):
+def test_validate_reports_rejects_and_exits_zero(minimal, tmp_path, entry_point):
     (minimal / "accounts.csv").write_text("account_id\n007\nA2\n007\n", "utf-8")
     report = tmp_path / "rej.csv"
-    proc = _cli("validate", str(minimal), "--report", str(report))
+    proc = entry_point("validate", str(minimal), "--report", str(report))
     assert proc.returncode == 0, proc.stderr
     assert "1 rejected row(s)" in proc.stdout
     assert "duplicate primary key" in report.read_text("utf-8")
@@ -169,9 +169,9 @@ def test_unexpected_errors_exit_1_with_a_summary_and_traceback_only_under_debug(
     assert "Traceback (most recent call last)" in proc.stderr and "simulated bug" in proc.stderr
 
 
-def test_os_errors_are_one_line(tmp_path, minimal):
+def test_os_errors_are_one_line(tmp_path, minimal, entry_point):
     (tmp_path / "report-is-a-dir").mkdir()
-    proc = _entry("validate", str(minimal), "--report", str(tmp_path / "report-is-a-dir"))
+    proc = entry_point("validate", str(minimal), "--report", str(tmp_path / "report-is-a-dir"))
     assert proc.returncode == 1
     assert "report-is-a-dir" in (line := _one_line_error(proc)) and "is a directory" in line.lower()
 

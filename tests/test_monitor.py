@@ -228,6 +228,7 @@ def _surge_stream() -> tuple[pl.DataFrame, str, float]:
 CLI = [sys.executable, "-c", "import sys; from graphfraud.cli import run; sys.argv[0] = 'graphfraud'; run()"]
 
 
+@pytest.mark.slow  # a real process that waits out --idle-exit
 def test_cli_follows_an_appended_csv_file(tmp_path):
     events, shop, _ = _surge_stream()
     path = tmp_path / "orders.csv"
@@ -262,12 +263,11 @@ def test_cli_follows_an_appended_csv_file(tmp_path):
     assert "events" in err  # heartbeat
 
 
-def test_cli_reads_jsonl_on_stdin(tmp_path):
+def test_cli_reads_jsonl_on_stdin(tmp_path, entry_point):
     events, shop, _ = _surge_stream()
     text = "\n".join(["{broken", *_jsonl(events)]) + "\n"
     rejects = tmp_path / "rejects.jsonl"
-    proc = subprocess.run([*CLI, "monitor", "-", "--rejects", str(rejects)], input=text, capture_output=True,
-                          text=True, timeout=120)
+    proc = entry_point("monitor", "-", "--rejects", str(rejects), stdin=text)
     assert proc.returncode == 0, proc.stderr
     alerts = [json.loads(line) for line in proc.stdout.splitlines()]
     assert any(a["shop_id"] == shop and a["type"] == "surge_ring" for a in alerts)
@@ -275,6 +275,7 @@ def test_cli_reads_jsonl_on_stdin(tmp_path):
     assert bad[0]["line"] == 1 and "JSON" in bad[0]["reason"]
 
 
+@pytest.mark.slow  # a real process that waits for a second file, then out --idle-exit
 def test_cli_reads_new_files_in_a_directory(tmp_path):
     events, shop, _ = _surge_stream()
     inbox = tmp_path / "inbox"
@@ -290,6 +291,6 @@ def test_cli_reads_new_files_in_a_directory(tmp_path):
     assert any(json.loads(line)["shop_id"] == shop for line in out.splitlines())
 
 
-def test_cli_refuses_a_missing_source(tmp_path):
-    proc = subprocess.run([*CLI, "monitor", str(tmp_path / "nope.csv")], capture_output=True, text=True, timeout=60)
+def test_cli_refuses_a_missing_source(tmp_path, entry_point):
+    proc = entry_point("monitor", str(tmp_path / "nope.csv"))
     assert proc.returncode != 0 and "no such file" in proc.stderr and "Traceback" not in proc.stderr

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,6 @@ from neo4j.exceptions import ClientError, TransientError
 from graphfraud.dataset import Dataset
 from graphfraud.errors import Neo4jConnectionError
 from graphfraud.export.casefile import export_cases
-from graphfraud.run import RunResult
 from graphfraud.ingest import load_dataset
 from graphfraud.neo4j.gateway import RecordingGateway
 from graphfraud.neo4j.generate import generated, guide_blocks
@@ -25,8 +25,16 @@ from graphfraud.neo4j.ingest import ingest, load_rows
 from graphfraud.neo4j.rings import push_rings
 from graphfraud.neo4j.settings import settings_from_env
 from graphfraud.neo4j.source import read_dataset
-from graphfraud.neo4j.statements import (LOADS, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP, RING_UPSERT,
-                                         SOURCE_QUERIES, all_statements, constraint_statements)
+from graphfraud.neo4j.statements import (
+    LOADS,
+    RING_DELETE_OTHER_RUNS,
+    RING_MEMBER_CLEANUP,
+    RING_UPSERT,
+    SOURCE_QUERIES,
+    all_statements,
+    constraint_statements,
+)
+from graphfraud.run import RunResult
 from graphfraud.schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
 from graphfraud.synth import synthesize
 
@@ -131,7 +139,7 @@ def test_unreachable_server_is_a_clear_error():
     from graphfraud.neo4j.gateway import DriverGateway
 
     settings = settings_from_env({"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_PASSWORD": "x"})
-    with pytest.raises(Neo4jConnectionError, match="cannot reach Neo4j at bolt://127.0.0.1:9"):
+    with pytest.raises(Neo4jConnectionError, match=re.escape("cannot reach Neo4j at bolt://127.0.0.1:9")):
         DriverGateway(settings)
 
 
@@ -183,7 +191,8 @@ def test_the_parser_check_can_fail():
     """The harness itself reports a broken statement (so the test above means something)."""
     if shutil.which("node") is None or not (LINT / "node_modules").exists():
         pytest.skip("Neo4j's Cypher parser is not installed: run 'npm ci --prefix tests/cypherlint'")
-    proc = subprocess.run(["node", str(LINT / "lint.mjs")], input=json.dumps(["MATCH (a RETURN a", "MATCH (a) RETURN b"]),
+    proc = subprocess.run(["node", str(LINT / "lint.mjs")],
+                          input=json.dumps(["MATCH (a RETURN a", "MATCH (a) RETURN b"]),
                           capture_output=True, text=True, timeout=120, cwd=LINT)
     assert [p["index"] for p in json.loads(proc.stdout)] == [0, 1]
 
@@ -203,7 +212,7 @@ def test_saved_queries_have_headers_and_parameters_only():
     for path in (ROOT / "cypher" / "queries").glob("*.cypher"):
         lines = path.read_text("utf-8").splitlines()
         assert lines[0].startswith("// ") and lines[1].startswith("// Parameters:"), path.name
-        body = "\n".join(l for l in lines if not l.startswith("//"))
+        body = "\n".join(line for line in lines if not line.startswith("//"))
         assert "'" not in body.replace("'not in a ring'", ""), f"{path.name}: values must be $parameters"
 
 

@@ -36,7 +36,8 @@ class Candidates:
 
     def subset(self, cids: pl.Series | list[int]) -> Candidates:
         keep = pl.Series("cid", cids, dtype=pl.UInt32).implode()
-        return Candidates(self.members.filter(pl.col("cid").is_in(keep)), self.sources.filter(pl.col("cid").is_in(keep)))
+        return Candidates(self.members.filter(pl.col("cid").is_in(keep)),
+                          self.sources.filter(pl.col("cid").is_in(keep)))
 
     @classmethod
     def empty(cls) -> Candidates:

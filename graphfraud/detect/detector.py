@@ -26,7 +26,7 @@ from .evidence import Evidence
 from .expand import expand as expand_tips
 from .report import FAMILY_NAMES, STAT_COLUMNS, ring_tables
 from .results import Expansion, Ring
-from .steps import Settings, run
+from .steps import Built, Settings, Tested, run
 
 
 def _peak_gb() -> float:
@@ -169,14 +169,16 @@ class RingDetector:
         say = progress or (lambda _m: None)
         timings: dict[str, float] = {}
         memory: dict[str, float] = {}
-        clock = {"name": None, "t": time.perf_counter()}
+        running: str | None = None
+        since = time.perf_counter()
 
         def stage(name: str | None) -> None:
+            nonlocal running, since
             now = time.perf_counter()
-            if clock["name"] is not None:
-                timings[clock["name"]] = round(timings.get(clock["name"], 0.0) + now - clock["t"], 3)
-                memory[clock["name"]] = round(_peak_gb(), 3)
-            clock.update(name=name, t=now)
+            if running is not None:
+                timings[running] = round(timings.get(running, 0.0) + now - since, 3)
+                memory[running] = round(_peak_gb(), 3)
+            running, since = name, now
             if name is not None:
                 say(name)
 
@@ -189,7 +191,7 @@ class RingDetector:
         self.memory_ = memory
         return self
 
-    def _finish(self, built, tested, table: pl.DataFrame, n_cores: int) -> None:
+    def _finish(self, built: Built, tested: Tested, table: pl.DataFrame, n_cores: int) -> None:
         out = ring_tables(built.prep, built.plat, tested.cands, tested.focus, tested.table, tested.member_evidence)
         self.rings_ = out.rings.drop("cid")
         self.membership_ = out.members
@@ -254,10 +256,11 @@ class RingDetector:
         self.ring(ring_id)
         return self.evidence_.ring(ring_id)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Parameters, platform measurements, layers, counts and timings (a copy)."""
         self._check_fitted()
-        return {"params": self.get_params(), "platform": dict(self.platform_), "layers": [dict(x) for x in self.layers_],
+        return {"params": self.get_params(), "platform": dict(self.platform_),
+                "layers": [dict(x) for x in self.layers_],
                 "candidates_tested": self.n_candidates_, "rings": self.rings_.height,
                 "flagged_accounts": self.membership_.height, "timings_s": dict(self.timings_),
                 "peak_memory_gb": dict(self.memory_)}

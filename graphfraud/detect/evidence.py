@@ -10,6 +10,7 @@ shops); the true totals are kept in :attr:`Evidence.counts`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,6 +18,9 @@ from ..graph.prepare import Prepared, account_frame
 from ..schema import EVIDENCE_EDGE_COLUMNS, EVIDENCE_NODE_COLUMNS, IDENTIFIER_KINDS
 from .platform import TOP_RATING, Platform
 from .textsim import cluster_within
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64}
 NODE_SCHEMA = {c: _DTYPES[t] for c, t in EVIDENCE_NODE_COLUMNS.items()}
@@ -36,10 +40,11 @@ class Evidence:
         return cls(pl.DataFrame(schema=NODE_SCHEMA), pl.DataFrame(schema=EDGE_SCHEMA), {})
 
     def ring(self, ring_id: str) -> Evidence:
-        return Evidence(self.nodes.filter(pl.col("ring_id") == ring_id), self.edges.filter(pl.col("ring_id") == ring_id),
+        return Evidence(self.nodes.filter(pl.col("ring_id") == ring_id),
+                        self.edges.filter(pl.col("ring_id") == ring_id),
                         {ring_id: self.counts.get(ring_id, {})})
 
-    def to_networkx(self):
+    def to_networkx(self) -> nx.MultiDiGraph:
         """A ``networkx.MultiDiGraph`` with ``node_type`` / ``rel_type`` and every property."""
         import networkx as nx
 
@@ -81,8 +86,9 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
     ids = account_frame(prep).with_columns(prep.nicknames.alias("nickname"))
     mem = members.join(ids, on="a").join(member_ev, on=["cid", "a"], how="left")
     acc = pl.col("account_id")
-    nodes = [_frame(mem, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Account", acc), node_type=pl.lit("Account"),
-                    key=acc, label=pl.coalesce("nickname", "account_id"), role=pl.lit("member"),
+    nodes = [_frame(mem, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Account", acc),
+                    node_type=pl.lit("Account"), key=acc, label=pl.coalesce("nickname", "account_id"),
+                    role=pl.lit("member"),
                     member_evidence=(-pl.col("presence_p").clip(1e-300, 1).log10()).round(2),
                     focus_visits=pl.col("focus_visits"), ties=pl.col("ties"),
                     created_at=pl.from_epoch(pl.col("created"), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))]
@@ -109,8 +115,9 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
                         rel_type=pl.col("rel"), count=pl.col("uses"), first_seen=_iso("first"), last_seen=_iso("last")))
 
     # Activity at the focus shops: aggregated edges, and sampled reviews and orders.
-    rv = prep.reviews.join(mem.select("cid", "ring_id", "a", "account_id"), on="a").join(fshops, on=["cid", "m", "ring_id"])
-    od = prep.orders.join(mem.select("cid", "ring_id", "a", "account_id"), on="a").join(fshops, on=["cid", "m", "ring_id"])
+    mem_ids = mem.select("cid", "ring_id", "a", "account_id")
+    rv = prep.reviews.join(mem_ids, on="a").join(fshops, on=["cid", "m", "ring_id"])
+    od = prep.orders.join(mem_ids, on="a").join(fshops, on=["cid", "m", "ring_id"])
     agg_rv = rv.group_by("ring_id", "account_id", "merchant_id").agg(
         pl.len().alias("n"), (pl.col("rating") >= TOP_RATING).sum().alias("five"), pl.col("t").min().alias("first"),
         pl.col("t").max().alias("last"))
@@ -136,10 +143,12 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
         text = {"text": pl.col("text"), "template": pl.col("template")}
     rev_key = pl.col("review_id")
     nodes.append(_frame(rv_s, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Review", rev_key),
-                        node_type=pl.lit("Review"), key=rev_key, label=pl.col("rating").cast(pl.Int64).cast(pl.String) + "★",
+                        node_type=pl.lit("Review"), key=rev_key,
+                        label=pl.col("rating").cast(pl.Int64).cast(pl.String) + "★",
                         rating=pl.col("rating"), created_at=_iso("t"), **text))
     edges.append(_frame(rv_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
-                        target=_node("Review", rev_key), rel_type=pl.lit("WROTE"), count=pl.lit(1), first_seen=_iso("t")))
+                        target=_node("Review", rev_key), rel_type=pl.lit("WROTE"), count=pl.lit(1),
+                        first_seen=_iso("t")))
     edges.append(_frame(rv_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Review", rev_key),
                         target=_node("Merchant", shop_key), rel_type=pl.lit("ABOUT"), count=pl.lit(1)))
     od_s = od.sort("ring_id", "t", "order_id", descending=[False, True, False]).filter(
@@ -149,14 +158,15 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
     nodes.append(_frame(od_s, NODE_SCHEMA, ring_id=pl.col("ring_id"), node_id=_node("Order", ord_key),
                         node_type=pl.lit("Order"), key=ord_key, label=ord_key, created_at=_iso("t"), **o_amount))
     edges.append(_frame(od_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Account", acc),
-                        target=_node("Order", ord_key), rel_type=pl.lit("PLACED"), count=pl.lit(1), first_seen=_iso("t")))
+                        target=_node("Order", ord_key), rel_type=pl.lit("PLACED"), count=pl.lit(1),
+                        first_seen=_iso("t")))
     edges.append(_frame(od_s, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("Order", ord_key),
                         target=_node("Merchant", shop_key), rel_type=pl.lit("AT"), count=pl.lit(1)))
 
     # Money: origins shared by three or more members, and what they paid each member.
     pay = pl.DataFrame({"p": pl.arange(0, prep.payment_ids.len(), eager=True).cast(pl.UInt32),
                         "payment_account_id": prep.payment_ids})
-    orig = plat.origins.join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+    orig = plat.origins.join(mem_ids, on="a")
     shared_orig = (orig.group_by("cid", "origin").agg(pl.len().alias("k"), pl.col("hops").min())
                    .filter(pl.col("k") >= 3).join(plat.origin_recipients, on="origin").join(rid, on="cid")
                    .join(pay, left_on="origin", right_on="p"))
@@ -170,7 +180,7 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
     # Matched refunds from any payer (the outcome test's evidence).
     from .families.refund import TAU
 
-    ref = (plat.refunds.filter(pl.col("u") <= TAU).join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+    ref = (plat.refunds.filter(pl.col("u") <= TAU).join(mem_ids, on="a")
            .join(pay, left_on="src", right_on="p")
            .group_by("ring_id", "account_id", "payment_account_id").agg(
                pl.len().alias("n"), pl.col("amount").sum().round(2), pl.col("t").min().alias("first"),
@@ -179,10 +189,10 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
                         node_id=_node("PaymentAccount", pa_key), node_type=pl.lit("PaymentAccount"), key=pa_key,
                         label=pa_key, role=pl.lit("refund payer")))
     edges.append(_frame(ref, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("PaymentAccount", pa_key),
-                        target=_node("Account", acc), rel_type=pl.lit("PAID"), count=pl.col("n"), amount=pl.col("amount"),
-                        first_seen=_iso("first"), last_seen=_iso("last")))
+                        target=_node("Account", acc), rel_type=pl.lit("PAID"), count=pl.col("n"),
+                        amount=pl.col("amount"), first_seen=_iso("first"), last_seen=_iso("last")))
     # Staff: members paying with a shop's own payment account.
-    staff = (prep.payment_users.join(prep.payment_shops, on="p").join(mem.select("cid", "ring_id", "a", "account_id"), on="a")
+    staff = (prep.payment_users.join(prep.payment_shops, on="p").join(mem_ids, on="a")
              .join(pay, on="p").join(shops, on="m"))
     nodes.append(_frame(staff.unique(["ring_id", "m"]), NODE_SCHEMA, ring_id=pl.col("ring_id"),
                         node_id=_node("Merchant", shop_key), node_type=pl.lit("Merchant"), key=shop_key,

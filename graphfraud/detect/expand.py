@@ -20,6 +20,7 @@ A shop tip asks for the groups whose focus shops include that shop.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import polars as pl
 
@@ -72,7 +73,7 @@ def expand(state: State, settings: Settings, flagged_members: pl.DataFrame, tips
     b = state.built
     seeds = resolve_tips(state, tips)
     shop_tips = _shop_tips(state, tips)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     local: list[tuple[str, list[int]]] = []  # (tip, accounts of the group to measure)
     pointed: list[pl.DataFrame] = [seeds.select("tip", "a")]  # accounts each tip points at
     cand_members = state.cores.members
@@ -105,8 +106,8 @@ def expand(state: State, settings: Settings, flagged_members: pl.DataFrame, tips
         # The candidates around the tip; else a local group in the account graph.
         containing = cand_members.join(accs.select("a").unique(), on="a").select("cid").unique()
         if containing.height:
-            groups = cand_members.join(containing, on="cid")
-            local += [(tip, g["a"].to_list()) for _, g in groups.group_by("cid", maintain_order=True)]
+            around = cand_members.join(containing, on="cid")
+            local += [(tip, g["a"].to_list()) for _, g in around.group_by("cid", maintain_order=True)]
         else:
             group = _neighbourhood(state.graph, accs["a"].unique().to_list(), hops, settings.seed)
             if len(group) >= settings.min_size:
@@ -123,8 +124,8 @@ def expand(state: State, settings: Settings, flagged_members: pl.DataFrame, tips
             if results.height else pl.DataFrame(schema={"tip": pl.String, "cid": pl.UInt32, "p_ring": pl.Float64}))
     looked: dict[str, int] = {}
     tried: dict[str, int] = {}
-    for tip, accs in local:
-        looked[tip] = looked.get(tip, 0) + len(accs)
+    for tip, group_accounts in local:
+        looked[tip] = looked.get(tip, 0) + len(group_accounts)
         tried[tip] = tried.get(tip, 0) + 1
     for row in rows:
         if row["status"] != "pending":
@@ -165,7 +166,8 @@ def _neighbourhood(graph: pl.DataFrame, seeds: list[int], hops: int, seed: int) 
     return sorted(parts.filter(pl.col("community").is_in(home.implode()))["a"].to_list())
 
 
-def _measure(state: State, settings: Settings, local: list[tuple[str, list[int]]]):
+def _measure(state: State, settings: Settings,
+             local: list[tuple[str, list[int]]]) -> tuple[Candidates, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Membership and every family, in full, for the groups around the tips."""
     b = state.built
     schema = {"cid": pl.UInt32, "a": pl.UInt32}

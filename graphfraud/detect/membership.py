@@ -79,8 +79,7 @@ def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
     """
     if seg.height == 0:
         return seg.select("cid", "m", "c", pl.lit(0, pl.UInt32).alias("kc"), "n_c").head(0)
-    c_max = int(seg["c"].max()) + 1
-    cid_max = int(seg["cid"].max()) + 1
+    c_max, cid_max = (int(n) + 1 for n in seg.select(pl.col("c").max(), pl.col("cid").max()).row(0))
     if c_max >= 0 and cid_max * c_max < (1 << 62):
         keyed = seg.select((pl.col("cid").cast(pl.Int64) * c_max + pl.col("c")).alias("key"), "m", "n_c")
         out = keyed.group_by("key").agg(pl.len().cast(pl.UInt32).alias("kc"), pl.col("m").first(),
@@ -140,7 +139,8 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     tie_lists = tied.group_by("cid", "a").agg(pl.col("tie").unique().sort().str.join("+").alias("ties"))
     ev = (cands.members.join(fv, on=["cid", "a"], how="left").join(tie_lists, on=["cid", "a"], how="left")
           .join(plat.account_shops.select("a", "d_a"), on="a", how="left").join(fsum, on="cid", how="left")
-          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0), pl.col("focus_d").fill_null(0)))
+          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0),
+                        pl.col("focus_d").fill_null(0)))
     mu = ev["d_a"].to_numpy() * ev["focus_d"].to_numpy() / M
     p_shops = poisson_sf(ev["focus_visits"].to_numpy(), mu)
     hot = _hot_presence(cands, focus, visits, segments, plat)

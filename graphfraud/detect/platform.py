@@ -53,14 +53,16 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
     """Measure the platform once (cost linear in the rows)."""
     visits = prep.visits
     rv = prep.reviews
-    top = (rv["rating"] >= TOP_RATING).mean() if rv.height else 0.0
-    low = (rv["rating"] <= LOW_RATING).mean() if rv.height else 0.0
+    top, low = (rv.select((pl.col("rating") >= TOP_RATING).mean().alias("top"),
+                          (pl.col("rating") <= LOW_RATING).mean().alias("low")).row(0)
+                if rv.height else (0.0, 0.0))
     # A shop paying its own buyers directly is a refund or compensation — ordinary commerce,
     # not a tie between its buyers. Shops further upstream (shop -> relay -> buyer) stay.
     shop_pay = prep.payment_shops.select(pl.col("p").alias("origin")).unique()
     traced = trace_origins(prep, money)
     origins = pl.concat([traced.filter(pl.col("hops") > 1),
-                         traced.filter(pl.col("hops") == 1).join(shop_pay, on="origin", how="anti")]).sort("a", "origin")
+                         traced.filter(pl.col("hops") == 1).join(shop_pay, on="origin", how="anti")]
+                        ).sort("a", "origin")
     return Platform(
         n_accounts=prep.n_accounts,
         total_visits=visits.height,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -37,6 +38,9 @@ from .combine import combine
 from .families import Inputs, registry
 from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
+
+#: Called with the name of each stage as it starts (progress and timings).
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Tested:
     n_tested: int
 
 
-def build(ds: Dataset, s: Settings, say) -> Built:
+def build(ds: Dataset, s: Settings, say: Say) -> Built:
     say("prepare")
     prep = prepare(ds)
     segs = segments(prep.events(), s.graph.segment_size)
@@ -96,7 +100,7 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def propose(b: Built, s: Settings, say) -> tuple[Candidates, pl.DataFrame]:
+def propose(b: Built, s: Settings, say: Say) -> tuple[Candidates, pl.DataFrame]:
     """Candidates from every view, and the summed graph (what fragments are merged on)."""
     say("candidates")
     graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
@@ -128,7 +132,7 @@ def _dedupe(c: Candidates) -> Candidates:
     return c.subset(keep)
 
 
-def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say) -> pl.DataFrame:
+def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say) -> pl.DataFrame:
     """Run every family; corroboration only where the outcome could still pass the FDR."""
     families = registry()
     outcome = [f for f in families if f.role == "outcome"]
@@ -149,7 +153,7 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say) -> 
 
 
 def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,
-            say) -> Tested:
+            say: Say) -> Tested:
     """Turn overlapping flagged candidates into disjoint rings, merge the fragments of one
     ring, re-measure membership and every family on the final groups."""
     flagged = table.filter("flagged")
@@ -157,7 +161,7 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
                    pl.DataFrame(schema=MEMBER_EVIDENCE), table.head(0), table.height)
     if flagged.height == 0:
         return empty
-    cutoff = float(flagged["p_ring"].max())
+    cutoff = float(flagged.select(pl.col("p_ring").max()).item())
     say("resolve rings")
     groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
     groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
@@ -276,7 +280,7 @@ class State:
     tested: Tested
 
 
-def run(ds: Dataset, s: Settings, say) -> State:
+def run(ds: Dataset, s: Settings, say: Say) -> State:
     b = build(ds, s, say)
     cands, graph = propose(b, s, say)
     say("membership")

@@ -18,9 +18,11 @@ components of verified pairs.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 #: Normalised texts shorter than this are "generic" and never form a template.
@@ -37,7 +39,10 @@ _PRIME = np.uint64((1 << 61) - 1)
 _CHUNK = 1 << 18  # bigrams per numpy block: bounds memory at ~_CHUNK x _PERMS x 8 bytes
 
 
-def normalise_text(expr: pl.Expr) -> pl.Expr:
+_Text = TypeVar("_Text", pl.Expr, pl.Series)
+
+
+def normalise_text(expr: _Text) -> _Text:
     """Lower-case, without punctuation, symbols, digits or spaces."""
     return expr.str.to_lowercase().str.replace_all(_STRIP, "")
 
@@ -159,10 +164,8 @@ def idf_table(texts: pl.Series) -> np.ndarray:
     return np.log((1 + len(norm)) / (1 + df)) + 1.0
 
 
-def tfidf(texts: pl.Series, idf: np.ndarray):
+def tfidf(texts: pl.Series, idf: np.ndarray) -> csr_matrix:
     """L2-normalised TF-IDF rows (scipy CSR) of ``texts`` over hashed character n-grams."""
-    from scipy.sparse import csr_matrix
-
     norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
     grams = _ngrams(norm).group_by("row", "h").agg(pl.len().alias("tf"))
     rows, cols = grams["row"].to_numpy(), grams["h"].to_numpy()

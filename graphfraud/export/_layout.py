@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import igraph as ig
 import polars as pl
@@ -53,11 +54,11 @@ class Layout:
     positions: dict[str, list[float]]
     labels: dict[str, str]
     roles: dict[str, str]
-    groups: list[dict]
+    groups: list[dict[str, Any]]
     items_hidden: bool
     method: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"positions": self.positions, "labels": self.labels, "roles": self.roles, "groups": self.groups,
                 "items_hidden": self.items_hidden, "method": self.method}
 
@@ -82,7 +83,7 @@ def node_label(node_type: str, key: str | None, label: str | None) -> str:
     return short(f"order {key}")
 
 
-def _groups(nodes: pl.DataFrame, edges: pl.DataFrame, labels: dict[str, str]) -> list[dict]:
+def _groups(nodes: pl.DataFrame, edges: pl.DataFrame, labels: dict[str, str]) -> list[dict[str, Any]]:
     """Members summarised by their most-shared infrastructure, then by their main shop."""
     members = nodes.filter(pl.col("node_type") == "Account")["node_id"].to_list()
     if len(members) <= COLLAPSE_AT:
@@ -112,7 +113,7 @@ def _groups(nodes: pl.DataFrame, edges: pl.DataFrame, labels: dict[str, str]) ->
     for m in loose:
         if m in main_shop:
             by_shop.setdefault(main_shop[m], []).append(m)
-    out = []
+    out: list[dict[str, Any]] = []
     for key, ms in sorted(by_key.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         kind = types[key]
         out.append({"id": f"group:{key}", "members": sorted(ms), "via": key,
@@ -131,12 +132,12 @@ def layout(nodes: pl.DataFrame, edges: pl.DataFrame, seed: int = 0) -> Layout:
     Deterministic: the same evidence gives the same positions (igraph's layered layout
     has no random step; igraph's generator is seeded anyway for the duration).
     """
-    rows = nodes.select("node_id", "node_type", "key", "label").iter_rows()
-    labels = {nid: node_label(t, k, lab) for nid, t, k, lab in rows}
-    types = dict(nodes.select("node_id", "node_type").iter_rows())
+    labels = {nid: node_label(t, k, lab)
+              for nid, t, k, lab in nodes.select("node_id", "node_type", "key", "label").iter_rows()}
+    types: dict[str, str] = dict(nodes.select("node_id", "node_type").iter_rows())
     roles = {nid: (ROLES[t][1] if t in ROLES else "reviews and orders") for nid, t in types.items()}
     groups = _groups(nodes, edges, labels)
-    in_group = {m: g["id"] for g in groups for m in g["members"]}
+    in_group: dict[str, str] = {m: g["id"] for g in groups for m in g["members"]}
     # The drawn structure: groups stand in for their members; items are placed afterwards.
     struct = sorted({in_group.get(n, n) for n, t in types.items() if t not in _ITEMS})
     index = {n: i for i, n in enumerate(struct)}

@@ -33,8 +33,11 @@ import re
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import polars as pl
@@ -62,16 +65,16 @@ CASE_FILES = ("manifest.json", "summary.md", "report.html", "nodes.csv", "edges.
 class Case:
     """The data of one ring's case file."""
 
-    ring: dict
+    ring: dict[str, Any]
     members: pl.DataFrame
     nodes: pl.DataFrame
     edges: pl.DataFrame
-    manifest: dict
+    manifest: dict[str, Any]
     #: Daily series of the ring at its focus shops with the shops' baseline (None: no dataset given).
     activity: RingActivity | None = None
 
 
-def properties(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[dict]:
+def properties(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[dict[str, Any]]:
     """Each row's non-null property columns as a dict (what GraphML, Cypher and the report take)."""
     cols = [c for c in frame.columns if c not in fixed]
     return [{k: v for k, v in row.items() if v is not None} for row in frame.select(cols).iter_rows(named=True)]
@@ -118,7 +121,8 @@ def build_case(run: RunResult, ring_id: str, redactor: Redactor | None = None,
     manifest = {
         "ring_id": ring_id, "ring_type": ring["ring_type"], "evidence": ring["evidence"], "p_value": ring["p_ring"],
         "q_value": ring["q_ring"],
-        "families": {k[2:]: ring[k] for k in ring if k.startswith("p_") and k not in ("p_ring",) and ring[k] is not None},
+        "families": {k[2:]: ring[k] for k in ring
+                     if k.startswith("p_") and k not in ("p_ring",) and ring[k] is not None},
         "features": {k: ring[k] for k in ring if not k.startswith("p_") and k not in ("ring_id", "reasons")},
         "reasons": ring["reasons"].split("; ") if ring["reasons"] else [],
         "detector": {"parameters": m.get("parameters"), "seed": m.get("seed")},
@@ -139,17 +143,19 @@ def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.D
         kind, _, key = value.partition(":")
         return f"{kind}:{r.token(kind, key) if kind in SENSITIVE_TYPES else r.identifier(key)}"
 
-    def key(struct: dict) -> str | None:
+    def key(struct: dict[str, Any]) -> str | None:
         if struct["key"] is None:
             return None
-        return r.token(struct["node_type"], struct["key"]) if struct["node_type"] in SENSITIVE_TYPES else r.identifier(struct["key"])
+        if struct["node_type"] in SENSITIVE_TYPES:
+            return r.token(struct["node_type"], struct["key"])
+        return r.identifier(struct["key"])
 
-    def label(struct: dict) -> str | None:
+    def label(struct: dict[str, Any]) -> str | None:
         if struct["node_type"] in SENSITIVE_TYPES:
             return key(struct)
         return r.identifier(struct["label"]) if struct["label"] == struct["key"] else r.text(struct["label"])
 
-    def mapped(col: str, fn, *fields: str) -> pl.Expr:
+    def mapped(col: str, fn: Callable[[dict[str, Any]], str | None], *fields: str) -> pl.Expr:
         return pl.struct(*fields).map_elements(fn, return_dtype=pl.String).alias(col)
 
     def texts(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[pl.Expr]:
@@ -169,7 +175,7 @@ def _redact(nodes: pl.DataFrame, edges: pl.DataFrame, r: Redactor) -> tuple[pl.D
 
 
 # ------------------------------------------------------------------ writers
-def _xml(value):
+def _xml(value: Any) -> Any:
     """Strings made XML-legal (a NUL or an ESC in the data must not break the file); others as they are."""
     return xml_text(value) if isinstance(value, str) else value
 
@@ -177,8 +183,8 @@ def _xml(value):
 def write_graphml(case: Case, path: Path) -> None:
     g = nx.MultiDiGraph(ring_id=_xml(case.ring["ring_id"]))
     for row, props in zip(case.nodes.iter_rows(named=True), properties(case.nodes, _NODE_FIXED)):
-        g.add_node(_xml(row["node_id"]), node_type=row["node_type"], key=_xml(row["key"]), label=_xml(row["label"] or ""),
-                   **{_xml(k): _xml(v) for k, v in props.items()})
+        g.add_node(_xml(row["node_id"]), node_type=row["node_type"], key=_xml(row["key"]),
+                   label=_xml(row["label"] or ""), **{_xml(k): _xml(v) for k, v in props.items()})
     for row, props in zip(case.edges.iter_rows(named=True), properties(case.edges, _EDGE_FIXED)):
         g.add_edge(_xml(row["source"]), _xml(row["target"]), rel_type=row["rel_type"],
                    **{_xml(k): _xml(v) for k, v in props.items()})
@@ -220,11 +226,11 @@ def cypher_script(case: Case) -> str:
     return "\n".join(lines)
 
 
-def _clean(props: dict) -> dict:
+def _clean(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None and not isinstance(v, (dict, list))}
 
 
-def _cypher_literal(value) -> str:
+def _cypher_literal(value: Any) -> str:
     """A Cypher map/list literal for a cypher-shell ``:param`` (data only, keys are identifiers)."""
     if value is None:
         return "null"
@@ -261,7 +267,8 @@ def summary_markdown(case: Case) -> str:
         top = shared.join(users, left_on="node_id", right_on="target", how="left").sort("members", descending=True,
                                                                                         nulls_last=True).head(15)
         out += ["| type | identifier | members using it |", "|---|---|---|"]
-        out += [f"| {md(t)} | {md(k)} | {m or 0} |" for t, k, m in top.select("node_type", "key", "members").iter_rows()]
+        out += [f"| {md(t)} | {md(k)} | {m or 0} |"
+                for t, k, m in top.select("node_type", "key", "members").iter_rows()]
     else:
         out.append("No identifier is shared inside this ring.")
     out += ["", "## Campaign timeline", ""]
@@ -348,7 +355,7 @@ TIMELINE_SHOPS = 6
 _SERIES = ("ring_orders", "ring_reviews", "other_orders", "other_reviews")
 
 
-def activity_series(case: Case) -> dict:
+def activity_series(case: Case) -> dict[str, Any]:
     """Per-shop daily series for the timeline: from the dataset if given, else from the dated evidence."""
     if case.activity is not None and case.activity.daily.height:
         daily, baseline, tz = case.activity.daily, True, case.activity.tz
@@ -363,7 +370,9 @@ def activity_series(case: Case) -> dict:
             (pl.col("kind") == "review").sum().cast(pl.Int64).alias("ring_reviews")).rename({"merchant": "merchant_id"})
         if counts.height == 0:
             return {"shops": [], "baseline": False, "tz": tz, "more": 0}
-        days = pl.DataFrame({"day": pl.date_range(counts["day"].min(), counts["day"].max(), "1d", eager=True)})
+        first, last = counts["day"].min(), counts["day"].max()
+        assert isinstance(first, date) and isinstance(last, date)  # a Date column with rows
+        days = pl.DataFrame({"day": pl.date_range(first, last, "1d", eager=True)})
         daily = (counts.select("merchant_id").unique().join(days, how="cross")
                  .join(counts, on=["merchant_id", "day"], how="left").fill_null(0)
                  .with_columns(pl.lit(None, pl.Int64).alias("other_orders"),
@@ -384,7 +393,8 @@ def activity_series(case: Case) -> dict:
 def _reviews(case: Case) -> pl.DataFrame:
     rv = case.nodes.filter(pl.col("node_type") == "Review")
     if rv.height == 0:
-        return pl.DataFrame(schema={"node_id": pl.String, "rating": pl.Float64, "text": pl.String, "template": pl.Int64})
+        return pl.DataFrame(schema={"node_id": pl.String, "rating": pl.Float64, "text": pl.String,
+                                    "template": pl.Int64})
     return rv.select("node_id", "rating", "text", "template")
 
 
@@ -393,7 +403,8 @@ def _timeline(case: Case) -> pl.DataFrame:
     dated = case.nodes.filter(pl.col("node_type").is_in(["Review", "Order"])).select(
         pl.col("node_type").str.to_lowercase().alias("kind"), "node_id", pl.col("created_at").alias("when"))
     shop = case.edges.filter(pl.col("rel_type").is_in(["ABOUT", "AT"])).select(
-        pl.col("source").alias("node_id"), pl.col("target").str.split_exact(":", 1).struct.field("field_1").alias("merchant"))
+        pl.col("source").alias("node_id"),
+        pl.col("target").str.split_exact(":", 1).struct.field("field_1").alias("merchant"))
     return dated.join(shop, on="node_id").filter(pl.col("when").is_not_null()).sort("when")
 
 
@@ -405,7 +416,8 @@ def report_html(case: Case) -> str:
         "ring": {k: v for k, v in case.ring.items()},
         # The export time stays in manifest.json: the report is byte-identical across exports.
         "manifest": {k: v for k, v in case.manifest.items() if k != "created_at"},
-        "nodes": [{**{k: row[k] for k in _NODE_FIXED if k != "ring_id"}, "properties": json.dumps(props, ensure_ascii=False)}
+        "nodes": [{**{k: row[k] for k in _NODE_FIXED if k != "ring_id"},
+                   "properties": json.dumps(props, ensure_ascii=False)}
                   for row, props in zip(case.nodes.iter_rows(named=True), properties(case.nodes, _NODE_FIXED))],
         "edges": [{**{k: row[k] for k in _EDGE_FIXED if k != "ring_id"}, "count": row["count"],
                    "properties": json.dumps(props, ensure_ascii=False)}
@@ -444,7 +456,8 @@ def _is_case_folder(path: Path) -> bool:
         manifest = json.loads((path / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
         return False
-    return path.is_dir() and isinstance(manifest, dict) and "ring_id" in manifest and (path / "checksums.sha256").is_file()
+    return (path.is_dir() and isinstance(manifest, dict) and "ring_id" in manifest
+            and (path / "checksums.sha256").is_file())
 
 
 def _is_case_zip(path: Path) -> bool:

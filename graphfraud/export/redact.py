@@ -40,7 +40,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import ParameterError
 from ..schema import SENSITIVE_NODE_TYPES
@@ -57,7 +57,8 @@ _EMAIL = (r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:
 _IPV6 = (r"(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
          r"(?![0-9A-Fa-f:]|\.\d)")
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
-_ID_CARD = r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
+_ID_CARD = (r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+            r"(?![0-9A-Za-z])")
 _CN_MOBILE = r"(?<![\d+])(?:(?:\+|00)86[ \-]?|86[ \-])?1[3-9]\d(?:[ \-]?\d{4}){2}(?!\d)"
 _CN_LANDLINE = r"(?<![\d+])(?:\(0\d{2,3}\)|0\d{2,3})[ \-]?\d{7,8}(?!\d)"
 _INTL_PHONE = r"(?<![\w+])\+\d{1,3}(?:[ .\-]{0,2}\(?\d{1,4}\)?){2,6}(?!\d)"
@@ -65,10 +66,23 @@ _CARD = r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])"
 _CN_STREET = (rf"(?:大道|路|街|巷|弄|胡同|道)[ ]?[0-9０-９]{{1,6}}[ ]?号"
               rf"(?:[ ]?[0-9０-９A-Za-z{_CJK}]{{0,12}}?(?:号楼|栋|幢|座|单元|楼|层|室)){{0,6}}")
 #: Words that introduce an address; kept in clear so the pseudonym covers the address alone.
-_ADDRESS_LEAD = re.compile(r"^(?:(?:我们|我家|我|本人|家)?(?:家住|住在|住|在)|收货地址|收件地址|详细地址|家庭住址|地址|住址"
+_ADDRESS_LEAD = re.compile(r"^(?:(?:我们|我家|我|本人|家)?(?:家住|住在|住|在)"
+                           r"|收货地址|收件地址|详细地址|家庭住址|地址|住址"
                            r"|寄到|寄往|送到|发到|位于)[:：]?\s*")
 _EN_ADDRESS = (r"(?<![\w])\d{1,5}[A-Za-z]?[ \t]{1,3}(?:[A-Z][A-Za-z]{0,30}[ \t]{1,3}){1,4}"
                r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Drive|Dr|Way|Court|Ct|Place|Pl|Square|Sq)\b\.?")
+
+class _Substitutes(Protocol):
+    """What PATTERNS holds: a compiled regex, or a matcher with the same ``sub`` and ``pattern``."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str, /) -> str: ...
+
+
+_ANY = re.compile(r".*", re.S)
+
 
 class _ChineseAddress:
     """Chinese street addresses: ``<place and street name><路|街|...><number>号[building, unit, room]``.
@@ -82,26 +96,30 @@ class _ChineseAddress:
     name_char = re.compile(rf"[{_CJK}0-9]")
     pattern = _CN_STREET
 
-    def sub(self, repl: Callable[[re.Match], str], text: str) -> str:
-        out, last = [], 0
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str, /) -> str:
+        out: list[str] = []
+        last = 0
         for m in self.street.finditer(text):
             start = m.start()
             while start > last and m.start() - start < 32 and self.name_char.match(text, start - 1):
                 start -= 1
             if start == m.start():
                 continue  # a street marker without a street name
-            out += [text[last:start], repl(re.match(r".*", text[start:m.end()], re.S))]
+            # repl takes a match, as from re.sub; this one spans the address alone.
+            address = _ANY.match(text, start, m.end())
+            assert address is not None  # ".*" under DOTALL matches any text
+            out += [text[last:start], repl(address)]
             last = m.end()
         return "".join(out) + text[last:] if out else text
 
 
 #: (kind, pattern) in the order they are applied: more specific forms first, so a phone
 #: inside an e-mail address is not cut out on its own and +86 numbers stay phones.
-PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(p)) for kind, p in (
+PATTERNS: tuple[tuple[str, _Substitutes], ...] = (*((kind, re.compile(p)) for kind, p in (
     ("Email", _EMAIL), ("IP", _IPV6), ("IP", _IPV4), ("IDCard", _ID_CARD), ("Phone", _CN_MOBILE),
     ("Phone", _INTL_PHONE), ("Phone", _CN_LANDLINE), ("PaymentAccount", _CARD),
     ("Address", _EN_ADDRESS),
-)) + (("Address", _ChineseAddress()),)
+)), ("Address", _ChineseAddress()))
 #: The kinds an identifier (an account, review or order id) may be made of: a login that
 #: is a phone number or an e-mail leaks as much as the Phone node would. Card and address
 #: patterns are left out: 18-digit order numbers are ids, not cards.
@@ -160,7 +178,8 @@ class Redactor:
         if not key:
             raise ParameterError(
                 f"--redact needs a secret key in the environment variable {REDACT_KEY_ENV} (keep it to map "
-                f"tokens back; use the same key to get the same tokens), e.g. export {REDACT_KEY_ENV}=\"$(openssl rand -hex 32)\".")
+                f"tokens back; use the same key to get the same tokens), "
+                f"e.g. export {REDACT_KEY_ENV}=\"$(openssl rand -hex 32)\".")
         return cls(key.encode())
 
     def token(self, kind: str, value: str) -> str:
@@ -180,8 +199,8 @@ class Redactor:
         """An id with any phone, e-mail, IP or ID-card number in it pseudonymised."""
         return self.text(value, ID_KINDS)
 
-    def _replacer(self, kind: str) -> Callable[[re.Match], str]:
-        def replace(m: re.Match) -> str:
+    def _replacer(self, kind: str) -> Callable[[re.Match[str]], str]:
+        def replace(m: re.Match[str]) -> str:
             found = m.group()
             if _TOKEN.fullmatch(found) or (kind == "IP" and _ip(found) is None):
                 return found  # a pseudonym already, or a time / version number that only looks like an IP

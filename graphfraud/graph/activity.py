@@ -25,8 +25,8 @@ __all__ = ["ACTIVITY_SCHEMA", "PAD_DAYS", "RingActivity", "ring_activity"]
 #: show the shop's usual level (weekday/weekend cycle included) around the campaign.
 PAD_DAYS = 14
 #: Columns of :attr:`RingActivity.daily`.
-ACTIVITY_SCHEMA = {"merchant_id": pl.String, "day": pl.Date, "ring_orders": pl.Int64, "ring_reviews": pl.Int64,
-                   "other_orders": pl.Int64, "other_reviews": pl.Int64}
+ACTIVITY_SCHEMA = pl.Schema({"merchant_id": pl.String, "day": pl.Date, "ring_orders": pl.Int64,
+                             "ring_reviews": pl.Int64, "other_orders": pl.Int64, "other_reviews": pl.Int64})
 _EVENTS = {"orders": "orders", "reviews": "reviews"}
 
 
@@ -104,9 +104,13 @@ def ring_activity(dataset: Dataset, members: Iterable[str], shops: Iterable[str]
     if ring_days.is_empty():
         return empty
     first, last = ring_days.min(), ring_days.max()
+    data_first, data_last = events["day"].min(), events["day"].max()
+    # Date columns with rows: their extremes are dates.
+    assert isinstance(first, date) and isinstance(last, date)
+    assert isinstance(data_first, date) and isinstance(data_last, date)
     # Never beyond the data: days after the export's last event are not quiet days.
-    lo = max(first - timedelta(days=pad_days), events["day"].min())
-    hi = min(last + timedelta(days=pad_days), events["day"].max())
+    lo = max(first - timedelta(days=pad_days), data_first)
+    hi = min(last + timedelta(days=pad_days), data_last)
     counts = (events.filter(pl.col("day").is_between(lo, hi))
               .group_by("merchant_id", "day").agg(
                   *[((pl.col("ring") == ring) & (pl.col("kind") == kind)).sum().cast(pl.Int64).alias(

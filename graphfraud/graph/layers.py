@@ -125,7 +125,7 @@ def segments(events: pl.DataFrame, size: int) -> pl.DataFrame:
     if events.height == 0:
         return pl.DataFrame(schema=schema)
     ranked = events.sort("m", "t", "a").with_columns(pl.int_range(pl.len()).over("m").alias("pos"))
-    per = int(ranked["pos"].max() // size + 2)
+    per = int(ranked.select(pl.col("pos").max()).item() // size + 2)
     half = size // 2
     tilings = [ranked.select("a", "m", ((pl.col("m").cast(pl.Int64) * 2 + i) * per
                                         + (pl.col("pos") + off) // size).alias("c"))
@@ -148,8 +148,7 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
     chunks = max(1, min(256, estimate // PAIRS_PER_CHUNK + 1))
     # A pair at a shop is one integer, (a * N + b) * S + m, where that fits in 63 bits:
     # grouping on one integer column is several times cheaper than on two.
-    n_acc = int(inc["a"].max()) + 1
-    n_shop = int(inc["m"].max()) + 1
+    n_acc, n_shop = (int(n) + 1 for n in inc.select(pl.col("a").max(), pl.col("m").max()).row(0))
     packed = n_acc * n_acc * n_shop < (1 << 62)
     parts, contexts, hubs = [], 0, 0
     # One pass splits the incidences by chunk (a filter per chunk would rescan them all).

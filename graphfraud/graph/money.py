@@ -80,7 +80,8 @@ def trace_origins(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
     ...                                  "rating": pl.Float64, "created_at": pl.Int64}),
     ...     merchant_payments=pl.DataFrame({"merchant_id": ["m"], "payment_account_id": ["shop"]}),
     ...     account_payments=pl.DataFrame({"account_id": ["x"], "payment_account_id": ["card"]}),
-    ...     transfers=pl.DataFrame({"from_payment_account_id": ["shop", "mule"], "to_payment_account_id": ["mule", "card"],
+    ...     transfers=pl.DataFrame({"from_payment_account_id": ["shop", "mule"],
+    ...                             "to_payment_account_id": ["mule", "card"],
     ...                             "amount": [500.0, 60.0], "created_at": [100, 200]}))
     >>> from graphfraud.graph.prepare import prepare
     >>> prep = prepare(ds)
@@ -136,8 +137,9 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     """
     p = p or MoneyParams()
     rec = receipts(prep)
-    schema = {"rid": pl.UInt32, "a": pl.UInt32, "src": pl.UInt32, "t": pl.Int64, "amount": pl.Float64,
-              "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_after": pl.Float64, "m_after": pl.UInt32}
+    schema = pl.Schema({"rid": pl.UInt32, "a": pl.UInt32, "src": pl.UInt32, "t": pl.Int64, "amount": pl.Float64,
+                        "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_after": pl.Float64,
+                        "m_after": pl.UInt32})
     if rec.height == 0 or "amount" not in prep.orders.columns:
         return pl.DataFrame(schema=schema)
     # Money sent to oneself (between one's own payment accounts) is not a refund.

@@ -140,8 +140,9 @@ def prepare(ds: Dataset) -> Prepared:
                  .join(reviews.select("review_id", "r"), on="review_id").select("a", "r").unique().sort("a", "r"))
     else:
         likes = pl.DataFrame(schema={"a": U32, "r": U32})
-    return Prepared(acc["account_id"], nicknames, mer["merchant_id"], names, created, reviews, orders, visits, identifiers,
-                    values, pay_ids, users.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "a")
+    return Prepared(acc["account_id"], nicknames, mer["merchant_id"], names, created, reviews, orders, visits,
+                    identifiers, values, pay_ids,
+                    users.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "a")
                     .unique().sort("p", "a"),
                     shops.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "m").unique()
                     .sort("p", "m"), transfers, likes)
@@ -176,7 +177,7 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
               .with_columns(pl.col("v").cast(U32)))
     # One integer key v * A + a per (identifier value, account): a value has one kind, and
     # one-column group-bys are several times cheaper than three-column ones.
-    n_acc = int(long["a"].max() or 0) + 1
+    n_acc = int(long.select(pl.col("a").max()).item() or 0) + 1
     ident = (long.join(values, on=["kind", "value"])
              .select((pl.col("v").cast(pl.Int64) * n_acc + pl.col("a").cast(pl.Int64)).alias("key"), "first", "last")
              .group_by("key").agg(pl.col("first").min(), pl.col("last").max(), pl.len().cast(pl.UInt32).alias("uses"))
@@ -187,7 +188,8 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
     return ident, values.select("v", "kind", "value")
 
 
-def _payments(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+def _payments(ds: Dataset,
+              code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
     """Every payment account id, its buyer users (p_id, a) and its shop owners (p_id, m)."""
     ids, users = [], []
     if ds.has("account_payments"):

@@ -1,5 +1,6 @@
 """Ingest: read files (I/O) -> transform (pure) -> load (assemble a Dataset)."""
 
-from .load import DEFAULT_TZ, LoadReport, LoadResult, TableReport, load_dataset
+from ..contract import DEFAULT_TZ
+from .load import LoadReport, LoadResult, TableReport, load_dataset
 
 __all__ = ["DEFAULT_TZ", "LoadReport", "LoadResult", "TableReport", "load_dataset"]

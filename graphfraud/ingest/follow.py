@@ -74,20 +74,21 @@ class _Tail:
         self.path, self.fmt = path, _fmt(path)
         self.fh: BinaryIO | None = None
         self.pos, self.line, self.header, self.rest = 0, 1, b"", b""
-        self.inode = None
+        self.inode: int | None = None
         self.from_start = from_start
 
-    def _open(self) -> bool:
+    def _open(self) -> BinaryIO | None:
         try:
             fh = open(self.path, "rb")  # noqa: SIM115 - kept open while following
         except FileNotFoundError:
-            return False
+            return None
         self.fh, self.inode = fh, os.fstat(fh.fileno()).st_ino
         self.pos, self.line, self.header, self.rest = 0, 1, b"", b""
-        return True
+        return fh
 
     def read(self) -> Chunk | None:
-        if self.fh is None and not self._open():
+        fh = self.fh if self.fh is not None else self._open()
+        if fh is None:
             return None
         try:
             st = os.stat(self.path)
@@ -95,11 +96,12 @@ class _Tail:
             st = None
         if st is not None and (st.st_ino != self.inode or st.st_size < self.pos):
             # Rotated or truncated: read the new file from its start.
-            self.fh.close()
-            if not self._open():
+            fh.close()
+            fh = self._open()
+            if fh is None:
                 return None
-        self.fh.seek(self.pos)
-        data = self.fh.read(CHUNK_BYTES)
+        fh.seek(self.pos)
+        data = fh.read(CHUNK_BYTES)
         if not data:
             return None
         self.pos += len(data)

@@ -7,13 +7,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from ..contract import CONTRACT, DEFAULT_TZ, ENCODINGS, REQUIRED_TABLES, TABLE_ORDER, USABLE_REJECT_SHARE, TimeRange
+from ..contract import (
+    CONTRACT,
+    DEFAULT_TZ,
+    ENCODINGS,
+    EPOCH_UNITS,
+    REQUIRED_TABLES,
+    TABLE_ORDER,
+    USABLE_REJECT_SHARE,
+    TimeRange,
+)
 from ..dataset import Dataset
 from ..errors import DataContractError
-from ..parse import EPOCH_UNITS
 from ..textsafe import excerpt, neutralise_cells
 from .read import locate_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
@@ -54,8 +63,11 @@ class LoadReport:
         >>> rep = LoadReport([TableReport("reviews", "reviews.csv", "utf-8", 10, 0, {"x": 10}),
         ...                   TableReport("orders", "orders.csv", "utf-8", 10, 8, {"x": 2}),
         ...                   TableReport("logins", "logins.csv", "utf-8", 4, 0, {"x": 4})], pl.DataFrame())
-        >>> rep.problems()
-        (['reviews: all 10 row(s) rejected'], ['orders: 20.0% of 10 row(s) rejected', 'logins: 100.0% of 4 row(s) rejected'])
+        >>> errors, warnings = rep.problems()
+        >>> errors
+        ['reviews: all 10 row(s) rejected']
+        >>> warnings
+        ['orders: 20.0% of 10 row(s) rejected', 'logins: 100.0% of 4 row(s) rejected']
         """
         empty = {t.table for t in self.tables if t.table in REQUIRED_TABLES and t.accepted == 0}
         fatal = [f"{t.table}: all {t.read:,} row(s) rejected" if t.read else f"{t.table}: no rows"
@@ -81,7 +93,7 @@ class LoadReport:
         neutralise_cells(self.rejects).write_csv(path)
         return path
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {t.table: {"file": t.file, "encoding": t.encoding, "read": t.read, "accepted": t.accepted,
                           "rejected": t.rejected, "rejected_by_reason": t.rejected_by_reason}
                 for t in self.tables}
@@ -141,7 +153,7 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     tables: dict[str, pl.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     rejects: list[pl.DataFrame] = []
-    sources: dict[str, dict] = {}
+    sources: dict[str, dict[str, Any]] = {}
     for name in TABLE_ORDER:
         if name not in files:
             continue
@@ -158,8 +170,9 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
             names = [c for c in raw.frame.columns if c != LINE]
             header = excerpt(", ".join(names) or "nothing")
             sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
-            hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; re-export it with commas."
-                    if sep else " Rename the columns to the contract names (see README, 'Input contract').")
+            hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; "
+                    "re-export it with commas." if sep
+                    else " Rename the columns to the contract names (see README, 'Input contract').")
             raise DataContractError(
                 f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}).{hint}")
         accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz, epoch_unit=epoch_unit,
@@ -178,7 +191,8 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
 
     # Table order first (TABLE_ORDER), then line order within a table.
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
-    all_rejects = (pl.concat(rejects).with_columns(pl.col("table").replace_strict(order, return_dtype=pl.Int32).alias("_t"))
+    table_rank = pl.col("table").replace_strict(order, return_dtype=pl.Int32).alias("_t")
+    all_rejects = (pl.concat(rejects).with_columns(table_rank)
                    .sort("_t", "line", maintain_order=True).drop("_t") if rejects
                    else pl.DataFrame(schema=REJECT_SCHEMA))
     for (table, reason), n in Counter(zip(all_rejects["table"].to_list(), all_rejects["reason"].to_list())).items():

@@ -30,6 +30,7 @@ import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -141,11 +142,13 @@ def gunzip_bounded(data: bytes, path: Path) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
             out = gz.read(allowance + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataContractError(f"{path}: not a valid gzip file ({excerpt(exc, 120)}). Re-compress it or remove .gz.") from None
+        raise DataContractError(
+            f"{path}: not a valid gzip file ({excerpt(exc, 120)}). Re-compress it or remove .gz.") from None
     if len(out) > allowance:
         raise DataContractError(
             f"{path}: inflates to more than {allowance:,} bytes from {len(data):,} (limit: {GZIP_MAX_RATIO}x its size "
-            f"or {GZIP_MIN_ALLOWANCE:,} bytes); this looks like a decompression bomb. Decompress it yourself if it is real.")
+            f"or {GZIP_MIN_ALLOWANCE:,} bytes); this looks like a decompression bomb. "
+            "Decompress it yourself if it is real.")
     return out
 
 
@@ -157,8 +160,9 @@ def _first_bad_line(data: bytes, encoding: str) -> int | None:
         return data[: exc.start].count(b"\n") + 1
 
 
-_BINARY_SIGNATURES = ((b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"), (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) file"),
-                      (b"PAR1", "a Parquet file"), (b"\x1f\x8b", "gzip data"), (b"%PDF", "a PDF"))
+_BINARY_SIGNATURES = ((b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
+                      (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) file"), (b"PAR1", "a Parquet file"),
+                      (b"\x1f\x8b", "gzip data"), (b"%PDF", "a PDF"))
 
 
 def _binary(data: bytes) -> str | None:
@@ -409,7 +413,8 @@ def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.D
             continue
         got = parse(line)
         if isinstance(got, list) and len(got) == 1 and len(got[0]) == width:
-            rows.append(got[0]), row_lines.append(i + 1)
+            rows.append(got[0])
+            row_lines.append(i + 1)
             i += 1
             continue
         reason: str
@@ -420,7 +425,8 @@ def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.D
                 quotes += lines[j].count('"')
             joined = parse("\n".join(lines[i:j + 1])) if quotes % 2 == 0 else None
             if isinstance(joined, list) and len(joined) == 1 and len(joined[0]) == width:
-                rows.append(joined[0]), row_lines.append(i + 1)
+                rows.append(joined[0])
+                row_lines.append(i + 1)
                 i = j + 1
                 continue
             reason = UNCLOSED_QUOTE
@@ -428,7 +434,9 @@ def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.D
             reason = BAD_QUOTING.format(detail=got)
         else:
             reason = RAGGED.format(got=sum(len(r) for r in got), want=width)
-        bad_lines.append(i + 1), bad_values.append(line), bad_reasons.append(reason)
+        bad_lines.append(i + 1)
+        bad_values.append(line)
+        bad_reasons.append(reason)
         i += 1
     columns = list(zip(*rows)) if rows else [()] * width
     frame = pl.DataFrame({n: pl.Series(n, [v if v != "" else None for v in col], dtype=pl.String)
@@ -472,7 +480,7 @@ def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFram
     return _jsonl_slow(data, starts, ends, line_numbers, path, table)
 
 
-def _json_string(value) -> str | None:
+def _json_string(value: Any) -> str | None:
     """The string a JSON value becomes in a raw frame (as the fast path's :func:`_stringify`)."""
     if value is None:
         return None
@@ -489,19 +497,24 @@ def _json_string(value) -> str | None:
 
 def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers: np.ndarray, path: Path,
                 table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    records: list[dict] = []
+    records: list[dict[str, str | None]] = []
     good: list[int] = []
-    bad_lines, bad_values, bad_reasons = [], [], []
+    bad_lines: list[int] = []
+    bad_values: list[str] = []
+    bad_reasons: list[str] = []
     for n in line_numbers.tolist():
         raw = data[starts[n - 1]: ends[n - 1]].decode("utf-8")
         try:
             obj = json.loads(raw.lstrip("\ufeff"))  # a BOM where two exports were concatenated
         except (json.JSONDecodeError, RecursionError) as exc:
-            bad_lines.append(n), bad_values.append(raw)
+            bad_lines.append(n)
+            bad_values.append(raw)
             bad_reasons.append(BAD_JSON.format(detail=getattr(exc, "msg", "nested too deeply")))
             continue
         if not isinstance(obj, dict):
-            bad_lines.append(n), bad_values.append(raw), bad_reasons.append(NOT_OBJECT)
+            bad_lines.append(n)
+            bad_values.append(raw)
+            bad_reasons.append(NOT_OBJECT)
             continue
         records.append({k: _json_string(v) for k, v in obj.items()})
         good.append(n)
@@ -524,10 +537,10 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
             # timestamp parser rejects, instead of crashing the formatter.
             printable = col.dt.year().is_between(1, 9999)
             safe = pl.when(printable).then(col)
-            if dtype == pl.Date:
-                text = safe.dt.strftime("%Y-%m-%d")
-            else:
+            if isinstance(dtype, pl.Datetime):
                 text = safe.dt.strftime("%Y-%m-%dT%H:%M:%S%.f%:z" if dtype.time_zone else "%Y-%m-%dT%H:%M:%S%.f")
+            else:
+                text = safe.dt.strftime("%Y-%m-%d")
             exprs.append(pl.when(col.is_not_null() & ~printable).then(pl.lit("datetime beyond year 9999"))
                          .otherwise(text).alias(name))
         elif dtype.is_float():

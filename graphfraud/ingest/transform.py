@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
 from ..parse import normalise_id, parse_number, parse_timestamp_text, timestamp_text
@@ -121,8 +122,8 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
         def name(column: str | pl.Expr) -> pl.Expr:
             return column if isinstance(column, pl.Expr) else pl.lit(column)
 
-        reason_expr = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-        column_expr = pl.when(checks[0][0]).then(name(checks[0][1]))
+        reason_expr: Then | ChainedThen = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
+        column_expr: Then | ChainedThen = pl.when(checks[0][0]).then(name(checks[0][1]))
         for mask, column, reason in checks[1:]:
             reason_expr = reason_expr.when(mask).then(pl.lit(reason))
             column_expr = column_expr.when(mask).then(name(column))
@@ -133,7 +134,8 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
 
     pk = [k for k in spec.primary_key if k in frame.columns]
     if pk and len(pk) == len(spec.primary_key):
-        key = pl.col(f"__v_{pk[0]}") if len(pk) == 1 else pl.concat_str([pl.col(f"__v_{k}") for k in pk], separator="\x1f")
+        key = (pl.col(f"__v_{pk[0]}") if len(pk) == 1
+               else pl.concat_str([pl.col(f"__v_{k}") for k in pk], separator="\x1f"))
         valid = pl.col("_reason").is_null() & key.is_not_null()
         # Rows are in file order, so the first valid occurrence of a key wins.
         dup = valid & ~pl.when(valid).then(key).otherwise(None).is_first_distinct()

@@ -8,8 +8,9 @@ Callers pass a query *template* and a parameter dict, never a formatted string.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..errors import Neo4jConnectionError
 from .settings import Settings, display_uri
@@ -78,7 +79,7 @@ class DriverGateway:
                 f"cannot reach Neo4j at {uri}; start it (graphfraud neo4j serve start, or docker compose -f "
                 "docker/compose.yaml up -d) or fix NEO4J_URI.") from None
         except (ConfigurationError, ValueError) as exc:
-            raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(exc)}); "
+            raise Neo4jConnectionError(f"NEO4J_URI={uri!r} is not usable ({display_uri(str(exc))}); "
                                        "use e.g. bolt://localhost:7687 or neo4j://host:7687.") from None
 
     def write(self, query: str, parameters: dict[str, Any] | None = None) -> dict[str, int]:
@@ -102,12 +103,12 @@ class RecordingGateway:
     can check retries. ``responses`` maps a query template to the rows it returns.
     """
 
-    responses: dict[str, list[dict]] = field(default_factory=dict)
+    responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fail: dict[int, BaseException] = field(default_factory=dict)
-    calls: list[tuple[str, str, dict]] = field(default_factory=list)
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     attempts: int = 0
 
-    def _call(self, kind: str, query: str, parameters: dict | None) -> None:
+    def _call(self, kind: str, query: str, parameters: dict[str, Any] | None) -> None:
         self.attempts += 1
         if self.attempts in self.fail:
             raise self.fail[self.attempts]
@@ -129,7 +130,7 @@ class RecordingGateway:
         return [q for _, q, _ in self.calls]
 
 
-def batched(rows: list[dict], size: int) -> Iterable[list[dict]]:
+def batched(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
     """Consecutive slices of ``rows`` of at most ``size``.
 
     >>> [len(b) for b in batched([{}] * 5, 2)]

@@ -32,7 +32,8 @@ def grass() -> str:
                 f"  diameter: {t.size}px;", f'  caption: "{{{t.caption}}}";', "}"]
     # Last, so it wins over node.Account: members of a flagged ring are red and larger.
     out += [f"node.{RING_MEMBER_LABEL} {{", f"  color: {RING_MEMBER_COLOR};", "  border-color: #7F0000;",
-            "  border-width: 4px;", "  diameter: 65px;", f'  caption: "{{{GRAPH_SCHEMA.node("Account").caption}}}";', "}"]
+            "  border-width: 4px;", "  diameter: 65px;",
+            f'  caption: "{{{GRAPH_SCHEMA.node("Account").caption}}}";', "}"]
     for r in GRAPH_SCHEMA.relationships:
         out += [f"relationship.{r.type} {{", f'  caption: "{r.caption}";', "}"]
     return "\n".join(out) + "\n"

@@ -8,8 +8,10 @@ Running it twice changes nothing: every statement is an idempotent MERGE.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from functools import partial
+from typing import Any
 
 import polars as pl
 
@@ -60,17 +62,17 @@ class IngestReport:
 
 def apply_schema(gw: Gateway) -> int:
     for stmt in constraint_statements():
-        with_retries(lambda s=stmt: gw.write(s))
+        with_retries(partial(gw.write, stmt))
     return len(constraint_statements())
 
 
-def write_batches(gw: Gateway, query: str, rows: list[dict], batch_size: int,
-                  extra: dict | None = None, on_batch: Callable[[int], None] | None = None) -> int:
+def write_batches(gw: Gateway, query: str, rows: list[dict[str, Any]], batch_size: int,
+                  extra: dict[str, Any] | None = None, on_batch: Callable[[int], None] | None = None) -> int:
     """Send ``rows`` as ``$rows`` in batches, each in its own managed transaction with retries."""
     sent = 0
     for batch in batched(rows, batch_size):
         params = {"rows": batch, **(extra or {})}
-        with_retries(lambda p=params: gw.write(query, p))
+        with_retries(partial(gw.write, query, params))
         sent += len(batch)
         if on_batch:
             on_batch(len(batch))
@@ -87,7 +89,7 @@ def ingest(ds: Dataset, gw: Gateway, batch_size: int = 5_000,
         records = rows.to_dicts()
         done = 0
 
-        def tick(n: int, name=load.name, total=len(records)) -> None:
+        def tick(n: int, name: str = load.name, total: int = len(records)) -> None:
             nonlocal done
             done += n
             if progress:

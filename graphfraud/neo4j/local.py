@@ -100,7 +100,8 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _need(tool: str) -> str:
@@ -126,7 +127,8 @@ def resolve(server: LocalServer) -> None:
                               capture_output=True, text=True)
         if done.returncode:
             raise LocalServerError(f"Maven could not resolve {server.pom}: {done.stdout[-400:]}{done.stderr[-400:]} "
-                                   "— check that Maven Central is reachable, then run 'graphfraud neo4j serve start' again.")
+                                   "— check that Maven Central is reachable, "
+                                   "then run 'graphfraud neo4j serve start' again.")
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest)
 
@@ -252,12 +254,12 @@ def start(server: LocalServer, password: str, timeout_s: float = 180.0) -> Serve
         (server.home / sub).mkdir(parents=True, exist_ok=True)
     write_conf(server, bolt, http)
     set_initial_password(server, password)
-    log = open(server.home / "logs" / "console.log", "ab")
-    proc = subprocess.Popen(["java", f"-Xms{server.heap}", f"-Xmx{server.heap}", "-cp", server.classpath(),
-                             ENTRY_POINT, f"--home-dir={server.home}", f"--config-dir={server.home / 'conf'}"],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            env=_java_env(server), start_new_session=True)
-    log.close()
+    # The server keeps its own copy of the log's descriptor; ours closes once it is started.
+    with open(server.home / "logs" / "console.log", "ab") as log:
+        proc = subprocess.Popen(["java", f"-Xms{server.heap}", f"-Xmx{server.heap}", "-cp", server.classpath(),
+                                 ENTRY_POINT, f"--home-dir={server.home}", f"--config-dir={server.home / 'conf'}"],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=_java_env(server), start_new_session=True)
     server.pid_file.write_text(f"{proc.pid}\n")
     server.ports_file.write_text(f"{bolt} {http}\n")
     deadline = time.monotonic() + timeout_s

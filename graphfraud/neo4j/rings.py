@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TypedDict
 
 import polars as pl
 
 from ..run import RunResult
 from .gateway import Gateway, with_retries
 from .ingest import write_batches
-from .statements import (EVIDENCE_TYPES, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP, RING_MEMBERS, RING_UPSERT,
-                         ring_evidence_statement)
+from .statements import (
+    EVIDENCE_TYPES,
+    RING_DELETE_OTHER_RUNS,
+    RING_MEMBER_CLEANUP,
+    RING_MEMBERS,
+    RING_UPSERT,
+    ring_evidence_statement,
+)
+
+
+class PushReport(TypedDict):
+    """What :func:`push_rings` wrote."""
+
+    rings: int
+    members: int
+    evidence_links: int
+    run_id: str
 
 
 def run_id(run: RunResult) -> str:
@@ -21,7 +37,7 @@ def run_id(run: RunResult) -> str:
     return hashlib.sha1(basis.encode()).hexdigest()[:12]
 
 
-def push_rings(run: RunResult, gw: Gateway, batch_size: int = 5_000) -> dict[str, int]:
+def push_rings(run: RunResult, gw: Gateway, batch_size: int = 5_000) -> PushReport:
     """Replace the rings in Neo4j by this run's: rings, members (``RingMember``), evidence links.
 
     Order matters: other runs' rings are deleted first (with their MEMBER_OF links), the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from ..contract import CONTRACT, DEFAULT_TZ
@@ -11,7 +13,7 @@ from .gateway import Gateway
 from .statements import SOURCE_QUERIES
 
 
-def _native(value):
+def _native(value: Any) -> Any:
     """Neo4j temporal values to Python ones (polars understands those)."""
     return value.to_native() if hasattr(value, "to_native") else value
 

@@ -86,7 +86,7 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; text from the data goes through :mod:`graphfraud.textsafe`."""
-        return _clean({
+        cleaned: dict[str, Any] = _clean({
             "type": self.type, "time": iso(self.time), "shop_id": self.shop_id, "ring_id": self.ring_id,
             "p_value": float(f"{self.p_value:.3g}"), "level": float(f"{self.level:.3g}"),
             "window_start": iso(self.window[0]), "window_end": iso(self.window[1]),
@@ -94,6 +94,7 @@ class Alert:
             "expected": round(float(self.expected), 3), "accounts": list(self.accounts),
             "identifiers": [{"kind": k, "value": v} for k, v in self.identifiers], "evidence": self.evidence,
         })
+        return cleaned
 
     def to_json(self) -> str:
         """One JSONL line (no newline)."""

@@ -42,7 +42,7 @@ from scipy import special, stats
 from ..errors import ParameterError
 from ..schema import IDENTIFIER_KINDS
 from .alerts import Alert
-from .known import KnownRings
+from .known import KnownRing, KnownRings
 
 DAY_S = 86_400
 #: Tables whose rows are events the monitor reads.
@@ -56,6 +56,8 @@ STRONG_KINDS: frozenset[str] = frozenset(k.name for k in IDENTIFIER_KINDS if k.w
 #: Users remembered per identifier: beyond this it is a hub and new users are not counted
 #: (a hub's users tell nothing about a ring; the cap also bounds memory).
 MAX_USERS_PER_ID = 16
+#: One event kept for a shop's surge evidence: (time, account, identifiers, rating, table).
+_Event = tuple[float, str, tuple[tuple[str, str], ...], float | None, str]
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class MonitorStats:
     shops: int = 0
     accounts: int = 0
     clock: float | None = None
-    alerts: Counter = field(default_factory=Counter)
+    alerts: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -172,19 +174,19 @@ class Monitor:
         self._pending: list[int] = []
         self._cur: int | None = None
         self._t_start: float | None = None
-        self._recent: dict[int, deque] = {}
+        self._recent: dict[int, deque[_Event]] = {}
         self._episodes: dict[int, _Episode] = {}
         # identifiers: users per (kind, value), platform sharing rates
         self._users: dict[tuple[str, str], set[str]] = {}
-        self._n_ids: Counter = Counter()
-        self._new_users: Counter = Counter()
-        self._id_exposure: Counter = Counter()  # identifier-seconds per kind
+        self._n_ids: Counter[str] = Counter()
+        self._new_users: Counter[str] = Counter()
+        self._id_exposure: Counter[str] = Counter()  # identifier-seconds per kind
         self._accounts: dict[str, float] = {}  # first event time per account
         self._sharing: set[str] = set()
         # known rings
-        self._ring_act: dict[tuple[str, int], deque] = {}
-        self._infra: dict[str, deque] = {}
-        self._cooldown: dict[tuple, float] = {}
+        self._ring_act: dict[tuple[str, int], deque[tuple[float, str]]] = {}
+        self._infra: dict[tuple[str, tuple[str, str]], deque[tuple[float, str]]] = {}
+        self._cooldown: dict[tuple[str, str, object], float] = {}  # (test, ring, shop or identifier)
         self.stats = MonitorStats()
 
     # ------------------------------------------------------------------ public
@@ -263,13 +265,16 @@ class Monitor:
 
     def _advance(self, b: int) -> list[Alert]:
         """Close buckets ``cur .. b-1``: the one with events is tested, empty ones only age."""
+        cur = self._cur
+        assert cur is not None, "the first event sets the clock before any bucket closes"
         alerts: list[Alert] = []
         if self._pending:
-            alerts = self._close(self._cur)
-            self._cur += 1
-        if self._cur < b:
-            self._skip(self._cur, b - self._cur)
-            self._cur = b
+            alerts = self._close(cur)
+            cur += 1
+        if cur < b:
+            self._skip(cur, b - cur)
+            cur = b
+        self._cur = cur
         return alerts
 
     def _skip(self, c: int, m: int) -> None:
@@ -304,7 +309,8 @@ class Monitor:
         self._C[b % self._n_slots] = counts
         self._W += counts[None, :]
         end = (b + 1) * self.config.bucket_s
-        alerts = []
+        assert self._t_start is not None, "set with the clock by the first event"
+        alerts: list[Alert] = []
         if end - self._t_start >= self.config.warmup_days * DAY_S and counts.any():
             # Only shops with new events can newly cross the level (a window that lost events
             # is less surprising); the Bonferroni count still counts every shop at every bucket.
@@ -315,8 +321,8 @@ class Monitor:
         self._C[(b + 1) % self._n_slots] = 0
         return alerts
 
-    def _rates(self) -> np.ndarray:
-        """Posterior mean rate per shop (events/s), the platform mean per shop as prior."""
+    def _rates(self) -> tuple[np.ndarray, float]:
+        """Posterior mean rate per shop (events/s) and the platform mean per shop, its prior."""
         n = len(self._shop_ids)
         A, B = self._A[:n], self._B[:n]
         exposure = B.max() if n else 0.0
@@ -358,17 +364,19 @@ class Monitor:
         for s in sorted(significant):
             ep = self._episodes.get(s)
             k = int(best_k[s])
-            if ep is not None:
-                ep.last = end
-                ep.scale = max(ep.scale, k)  # the episode lasts as long as its longest significant window
+            new = ep is None
             if ep is None:
                 ep = self._episodes[s] = _Episode(end, k, end)
-                alerts.append(self._surge_alert(s, k, end, float(best_p[s]), float(best_mu[s]), level, ep))
-            elif not ep.escalated:
-                alert = self._surge_alert(s, k, end, float(best_p[s]), float(best_mu[s]), level, ep,
-                                          only_if_ring=True)
-                if alert is not None:
-                    alerts.append(alert)
+            else:
+                ep.last = end
+                ep.scale = max(ep.scale, k)  # the episode lasts as long as its longest significant window
+                if ep.escalated:
+                    continue
+            # A new episode always alerts; an open one only when it turns out to be a ring.
+            alert = self._surge_alert(s, k, end, float(best_p[s]), float(best_mu[s]), level, ep,
+                                      only_if_ring=not new)
+            if alert is not None:
+                alerts.append(alert)
         return alerts
 
     def _close_episodes(self, end: float) -> list[Alert]:
@@ -382,7 +390,7 @@ class Monitor:
             del self._episodes[s]
         return []
 
-    def _window_events(self, s: int, start: float) -> list[tuple]:
+    def _window_events(self, s: int, start: float) -> list[_Event]:
         dq = self._recent.get(s, deque())
         horizon = start - max(self.config.scales_s)
         while dq and dq[0][0] < horizon:
@@ -445,7 +453,7 @@ class Monitor:
                 if key[0] in STRONG_KINDS:
                     self._sharing.update(users)
 
-    def _popularity(self, key: tuple[str, str], ring) -> float:
+    def _popularity(self, key: tuple[str, str], ring: KnownRing) -> float:
         """Users of identifier ``key`` relative to its kind's mean (popular identifiers gain users faster).
 
         The null is preferential: an identifier with ten times the usual users (a campus
@@ -462,7 +470,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ known rings
     def _known(self, t: float, acc: str, s: int, ids: tuple[tuple[str, str], ...]) -> list[Alert]:
-        alerts = []
+        alerts: list[Alert] = []
         W = self.config.ring_window_s
         n_rings, n_shops = len(self.known.rings), max(1, len(self._shop_ids))
         for rid in self.known.by_account.get(acc, ()):

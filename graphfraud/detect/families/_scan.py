@@ -32,8 +32,8 @@ def scan(groups: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
     own = (groups.select("cid", pl.col("ref").cast(pl.Int64), pl.col("t").cast(pl.Int64)).sort("cid", "ref", "t")
            .with_columns(pl.struct("cid", "ref").rank("dense").cast(pl.Int64).alias("g"),
                          pl.len().over("cid", "ref").alias("k")).join(totals, on="ref"))
-    schema = {"cid": pl.UInt32, "ref": pl.Int64, "k": pl.UInt32, "N": pl.UInt32, "p": pl.Float64,
-              "scale_h": pl.Int64, "c": pl.Int64, "n": pl.Int64}
+    schema = pl.Schema({"cid": pl.UInt32, "ref": pl.Int64, "k": pl.UInt32, "N": pl.UInt32, "p": pl.Float64,
+                        "scale_h": pl.Int64, "c": pl.Int64, "n": pl.Int64})
     if own.height == 0:
         return pl.DataFrame(schema=schema)
     own = own.sort("g", "t")

@@ -21,7 +21,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     schema = {"cid": pl.UInt32, "p_payback": pl.Float64}
     if orders.height == 0 or not orders["paid_back"].any():
         return pl.DataFrame(schema=schema)
-    base = float(orders["paid_back"].mean())
+    base = float(orders.select(pl.col("paid_back").mean()).item())
     shops = orders.group_by("m").agg(pl.len().alias("n_s"), pl.col("paid_back").sum().alias("k_s"))
     mine = inp.cands.members.join(orders.select("a", "m", "paid_back"), on="a").join(
         inp.focus.select("cid", "m"), on=["cid", "m"])

@@ -36,7 +36,8 @@ def test(inp: Inputs) -> pl.DataFrame:
         pl.len().alias("refund_receipts"), (pl.col("u") <= TAU).sum().alias("refund_matched"),
         pl.col("before").sum().alias("refund_at_focus"),
         pl.col("after").sum().alias("refund_placebo"),
-        (pl.col("before") & ~pl.col("after")).sum().alias("k1"), (pl.col("after") & ~pl.col("before")).sum().alias("k2"),
+        (pl.col("before") & ~pl.col("after")).sum().alias("k1"),
+        (pl.col("after") & ~pl.col("before")).sum().alias("k2"),
         pl.col("src").filter(pl.col("before")).n_unique().alias("refund_payers"),
         pl.col("a").filter(pl.col("before")).n_unique().alias("refund_members"))
     k1, k2 = agg["k1"].to_numpy(), agg["k2"].to_numpy()

@@ -19,7 +19,7 @@ from . import Family, Inputs
 def test(inp: Inputs) -> pl.DataFrame:
     orders = inp.plat.orders
     schema = {"cid": pl.UInt32, "p_sales": pl.Float64}
-    rate = float(orders["shop_paid"].mean() or 0.0) if orders.height else 0.0
+    rate = float(orders.select(pl.col("shop_paid").mean()).item() or 0.0) if orders.height else 0.0
     if rate == 0.0:
         return pl.DataFrame(schema=schema)
     mine = inp.cands.members.join(orders.select("a", "m", "shop_paid"), on="a").join(

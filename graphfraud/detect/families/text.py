@@ -14,7 +14,7 @@ controls share it too.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -22,6 +22,9 @@ import polars as pl
 from ..stats import norm_sf
 from ..textsim import MIN_CHARS, idf_table, normalise_text, tfidf
 from . import Family, Inputs
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 #: Texts per (group, shop) compared, and as many controls (bounds the cost).
 MAX_TEXTS = 24
@@ -101,14 +104,16 @@ _IDF_CACHE: list[Any] = [None, None]  # [weak reference to the reviews table, it
 
 
 def _idf(reviews: pl.DataFrame) -> np.ndarray:
-    ref, idf = _IDF_CACHE
-    if ref is None or ref() is not reviews:
-        idf = idf_table(reviews["text"])
-        _IDF_CACHE[:] = [weakref.ref(reviews), idf]
+    ref, cached = _IDF_CACHE
+    if ref is not None and ref() is reviews:
+        idf: np.ndarray = cached
+        return idf
+    idf = idf_table(reviews["text"])
+    _IDF_CACHE[:] = [weakref.ref(reviews), idf]
     return idf
 
 
-def _dense(X, rows: np.ndarray) -> np.ndarray:
+def _dense(X: csr_matrix, rows: np.ndarray) -> np.ndarray:
     """Rows of a CSR matrix as a dense block over only the columns they use."""
     sub = X[rows]
     cols, inverse = np.unique(sub.indices, return_inverse=True)
