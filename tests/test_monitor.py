@@ -203,6 +203,18 @@ def test_malformed_rows_get_the_batch_readers_reject_records():
     assert mon.update(events) == []  # typed rows go straight in
 
 
+def test_a_column_no_event_of_a_chunk_has_is_a_row_reject_not_a_crash(entry_point, tmp_path):
+    # Nothing in this stream has created_at at all, so the column never appears in the chunk.
+    lines = [{"review_id": f"r{i}", "account_id": "a", "shop_id": "s", "merchant_id": "m", "rating": 5}
+             for i in range(3)]
+    rejects = tmp_path / "rejects.jsonl"
+    proc = entry_point("monitor", "-", "--rejects", str(rejects),
+                       stdin="".join(json.dumps(x) + "\n" for x in lines))
+    assert proc.returncode == 0, proc.stderr
+    bad = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    assert [(b["line"], b["column"], b["reason"]) for b in bad] == [(i, "created_at", MISSING) for i in (1, 2, 3)]
+
+
 def test_csv_chunks_keep_file_line_numbers_and_reject_ragged_rows():
     header = b"order_id,account_id,merchant_id,created_at\n"
     data = b"o1,a,m,2024-03-01 10:00:00\no2,a,m\no3,b,m,1709287200\n"

@@ -190,8 +190,13 @@ def parse_chunk(chunk: Chunk, *, table: str | None = None, tz: str = DEFAULT_TZ,
         if rows.height == 0:
             continue
         spec = CONTRACT[t]
-        ok, rej = transform_table(spec, rows.select([c for c in rows.columns if c in spec.column_index or c == LINE]),
-                                  chunk.name, tz, epoch_unit=epoch_unit, time_range=time_range)
+        rows = rows.select([c for c in rows.columns if c in spec.column_index or c == LINE])
+        # A stream has no header to refuse: an event that lacks a column is a row-level reject
+        # ("missing required value") like an empty field, not a file-level error.
+        absent = [c.name for c in spec.columns if c.name not in rows.columns]
+        if absent:
+            rows = rows.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+        ok, rej = transform_table(spec, rows, chunk.name, tz, epoch_unit=epoch_unit, time_range=time_range)
         bad.append(rej)
         if ok.height:
             parts.append(ok.with_columns(pl.lit(t).alias("table")))
