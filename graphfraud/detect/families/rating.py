@@ -86,12 +86,13 @@ def test(inp: Inputs) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
 
     # Shop distributions: all customers for outside reviews, the others for focus reviews.
-    def dist(frame: pl.DataFrame, minus: pl.DataFrame | None) -> np.ndarray:
-        counts = frame.join(shops, on="m", how="left").select(_CATS).fill_null(0).to_numpy().astype(float)
+    def dist(frame: pl.DataFrame, minus: np.ndarray | None) -> np.ndarray:
+        counts: np.ndarray = frame.join(shops, on="m", how="left").select(_CATS).fill_null(0).to_numpy().astype(float)
         if minus is not None:
             counts = counts - minus
         counts = np.clip(counts, 0, None) + SHOP_PRIOR * base
-        return counts / counts.sum(axis=1, keepdims=True)
+        shares: np.ndarray = counts / counts.sum(axis=1, keepdims=True)
+        return shares
 
     outside = mine.filter(~pl.col("in_focus"))
     acc_key = outside.select("cid", "a").unique(maintain_order=True).with_row_index("g")
@@ -133,7 +134,8 @@ def test(inp: Inputs) -> pl.DataFrame:
     p5_0 = np.exp(np.log(np.clip(pi[:, 4], 1e-12, None)) + 5 * offset - logz0)
     low = np.clip(pi[:, :3], 1e-12, None) * np.exp(_K[:3][None, :] * offset[:, None])
     plow_0 = low.sum(axis=1) / np.exp(logz0)
-    stats = (inside.select("cid", "m", (pl.col("k") >= TOP_RATING).alias("top"), (pl.col("k") <= LOW_RATING).alias("low"))
+    stats = (inside.select("cid", "m", (pl.col("k") >= TOP_RATING).alias("top"),
+                           (pl.col("k") <= LOW_RATING).alias("low"))
              .with_columns(pl.Series("e_top", p5_0), pl.Series("e_low", plow_0), pl.Series("g", g)))
     agg = stats.group_by("cid").agg(
         pl.len().alias("rating_reviews"), pl.col("m").n_unique().alias("rating_shops"),
