@@ -119,4 +119,5 @@ def _dense(X, rows: np.ndarray) -> np.ndarray:
 
 
 FAMILY = Family("text", "corroboration", test,
-                "members' texts against same-shop control texts (character n-gram TF-IDF, Wilcoxon signed-rank)")
+                "members' texts against same-shop control texts (character n-gram TF-IDF, Wilcoxon signed-rank)",
+                everywhere=False)
