@@ -98,6 +98,9 @@ def main() -> None:
                           "rating_shift", "p_rating", "p_tie"))
         real = t.filter(pl.col("jaccard") < 0.2).drop_nulls("p_rating")
         shift = real["rating_shift"].to_numpy()
+        print(f"   median tie evidence (-log10 p_tie): injected rings' best candidates "
+              f"{float(np.median(log10p(best['p_tie'].fill_null(1.0).to_numpy()))):.1f}, real candidates "
+              f"{float(np.median(log10p(real['p_tie'].fill_null(1.0).to_numpy()))):.1f}")
         print(f"   real candidates: {real.height}; rating their focus shops above the shops' others: "
               f"{(shift > 0).mean():.2f} (below: {(shift < 0).mean():.2f}); rating p-values below 0.05: "
               f"{(real['p_rating'] < 0.05).mean():.3f}, below 0.01: {(real['p_rating'] < 0.01).mean():.3f}")
