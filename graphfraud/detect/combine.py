@@ -11,7 +11,15 @@ batch, shop staff). For one candidate
   effect or no tie", valid at the level of its larger part without further correction.
 
 Benjamini–Hochberg over every candidate tested turns ``p_ring`` into ``q_ring``; a
-candidate is flagged when ``q_ring <= fdr``, the one strictness parameter.
+candidate is flagged when ``q_ring <= fdr``, the one strictness parameter. The step is
+*weighted* (Genovese, Roeder & Wasserman 2006): ``p_ring / w`` is ranked, with each
+candidate's weight ``w`` its tie evidence (``-log10`` of the ties' combined p-value, over
+the families measured on every candidate) divided by the mean over every candidate
+tested, so the weights average 1. The ties are other data than the outcomes (timing,
+identifiers, money — not ratings, refunds or paybacks), so given them the weights are
+fixed numbers and a candidate without an outcome effect still has a (super-)uniform
+``p_ring``: weighted BH with fixed weights of mean 1 keeps the false discovery rate for
+the outcome null at ``fdr``, and spends it where the groups are tied most strongly.
 
 >>> import polars as pl
 >>> t = pl.DataFrame({"cid": [0, 1, 2], "p_rating": [1e-9, 1e-9, 0.5], "p_infra": [1e-6, 0.6, 1e-12]})
@@ -21,10 +29,12 @@ candidate is flagged when ``q_ring <= fdr``, the one strictness parameter.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 
-from .stats import bh, combine_any, min_bonferroni
+from .stats import bh, combine_any, log10p, min_bonferroni
 
 
 def _cols(table: pl.DataFrame, names: list[str]) -> list[np.ndarray]:
@@ -34,26 +44,53 @@ def _cols(table: pl.DataFrame, names: list[str]) -> list[np.ndarray]:
             else np.full(table.height, np.nan) for c in names]
 
 
-def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: float,
-            extra_tests: int = 0) -> pl.DataFrame:
-    """Add ``p_outcome``, ``p_tie``, ``p_ring``, ``q_ring`` and ``flagged`` to a candidate table.
+def _p_tie(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
+    tie_cols = _cols(table, ties)
+    if not tie_cols:
+        return np.ones(table.height)
+    has_tie = np.any([~np.isnan(c) for c in tie_cols], axis=0)
+    p: np.ndarray = np.where(has_tie, combine_any(*tie_cols), 1.0)
+    return p
 
-    ``extra_tests`` counts candidates tested but left out of ``table`` because their
-    outcome alone already exceeded ``fdr`` (they enlarge the BH denominator only).
+
+def tie_weights(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
+    """Weights of mean 1 for the weighted BH step: each candidate's tie evidence
+    (``-log10`` of its ties' combined p-value) over the mean of every candidate's.
+
+    >>> t = pl.DataFrame({"cid": [0, 1, 2, 3], "p_sync": [1e-9, 1e-3, 1.0, None]})
+    >>> tie_weights(t, ["p_sync"]).round(2).tolist()
+    [3.05, 0.95, 0.0, 0.0]
+    """
+    evidence = log10p(_p_tie(table, ties)) + 0.0  # -log10 1 is -0.0
+    # An exact sum: the mean, and so every weight, must not depend on the row order.
+    mean = math.fsum(evidence.tolist()) / table.height if table.height else 0.0
+    weights: np.ndarray = evidence / mean if mean > 0 else np.ones(table.height)
+    return weights
+
+
+def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: float,
+            extra_tests: int = 0, weights: np.ndarray | None = None) -> pl.DataFrame:
+    """Add ``p_outcome``, ``p_tie``, ``p_ring``, ``weight``, ``q_ring`` and ``flagged`` to a
+    candidate table.
+
+    ``extra_tests`` counts candidates tested but left out of ``table`` because they could
+    not reach ``fdr`` (their outcome divided by their weight exceeds it; they enlarge the
+    BH denominator only). ``weights`` (one per row of ``table``, from :func:`tie_weights`
+    over every candidate tested) make the step weighted; none means all 1.
     """
     if table.height == 0:
         return table.with_columns(*[pl.lit(None, pl.Float64).alias(c) for c in ("p_outcome", "p_tie", "p_ring",
-                                                                                 "q_ring")],
+                                                                                 "weight", "q_ring")],
                                   pl.lit(False).alias("flagged"))
     p_out = min_bonferroni(*_cols(table, outcome))
-    tie_cols = _cols(table, ties)
-    if tie_cols:
-        has_tie = np.any([~np.isnan(c) for c in tie_cols], axis=0)
-        p_tie = np.where(has_tie, combine_any(*tie_cols), 1.0)
-    else:
-        p_tie = np.ones(table.height)
+    p_tie = _p_tie(table, ties)
     p_ring = np.maximum(p_out, p_tie)
-    padded = np.concatenate([p_ring, np.ones(extra_tests)])
+    w = np.ones(table.height) if weights is None else np.asarray(weights, dtype=float)
+    # A weight of 0 (no tie evidence at all) can never flag; p / w is then infinite.
+    with np.errstate(divide="ignore"):
+        scaled = np.where(w > 0, np.minimum(1.0, p_ring / np.where(w > 0, w, 1.0)), 1.0)
+    padded = np.concatenate([scaled, np.ones(extra_tests)])
     q = bh(padded)[: table.height]
     return table.with_columns(pl.Series("p_outcome", p_out), pl.Series("p_tie", p_tie), pl.Series("p_ring", p_ring),
-                              pl.Series("q_ring", q), pl.Series("flagged", q <= fdr))
+                              pl.Series("weight", np.round(w, 6)), pl.Series("q_ring", q),
+                              pl.Series("flagged", q <= fdr))

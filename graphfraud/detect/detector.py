@@ -40,8 +40,8 @@ class RingDetector:
     ----------
     fdr : float, default 0.01
         False discovery rate: the expected share of flagged rings that are not rings,
-        controlled by Benjamini–Hochberg over every candidate tested. The one
-        strictness parameter.
+        controlled by Benjamini–Hochberg over every candidate tested (weighted by each
+        candidate's tie evidence, mean weight 1). The one strictness parameter.
     min_ring_size : int, default 3
         Smallest group that can be a ring.
     max_ring_size : int, default 2000
@@ -66,7 +66,8 @@ class RingDetector:
     membership_ : polars.DataFrame
         ring_id, account_id and each member's own evidence (focus visits, ties).
     candidates_ : polars.DataFrame
-        Groups tested and not flagged whose outcome alone reached the FDR level.
+        Groups tested and not flagged that could have been: their outcome divided by
+        their weight reached the FDR level.
     tests_ : polars.DataFrame
         Every tested candidate with every family's result (for audits and benchmarks).
     evidence_ : Evidence

@@ -34,7 +34,7 @@ from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, prepare
 from ..schema import IDENTIFIER_KINDS
 from .candidates import Candidates, generate
-from .combine import combine
+from .combine import combine, tie_weights
 from .families import Inputs, registry
 from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
@@ -133,23 +133,30 @@ def _dedupe(c: Candidates) -> Candidates:
 
 
 def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say) -> pl.DataFrame:
-    """Run every family; corroboration only where the outcome could still pass the FDR."""
+    """Run every family. Outcomes and the ties measured everywhere run on every candidate
+    (the ties weight the FDR step); the rest only where a candidate can still be flagged."""
     families = registry()
     outcome = [f for f in families if f.role == "outcome"]
-    corroboration = [f for f in families if f.role == "corroboration"]
+    everywhere = [f for f in families if f.role == "corroboration" and f.everywhere]
+    where_alive = [f for f in families if f.role == "corroboration" and not f.everywhere]
     table = cands.sources
     inp = Inputs(b.prep, b.plat, cands, focus)
-    for fam in outcome:
+    for fam in outcome + everywhere:
         say(f"test {fam.name}")
         table = table.join(fam.test(inp), on="cid", how="left")
+    weights = tie_weights(table, [f"p_{f.name}" for f in everywhere])
     p_out = combine(table, outcome=[f"p_{f.name}" for f in outcome], ties=[], fdr=s.fdr)["p_outcome"]
-    alive = table.filter(pl.Series(p_out.to_numpy() <= s.fdr))
+    # Weighted BH never flags a candidate whose outcome over its weight exceeds the level
+    # (a level of 1 measures everything everywhere: final groups and tips are re-measured so).
+    can_flag = (p_out.to_numpy() <= s.fdr * weights) | (s.fdr >= 1.0)
+    alive = table.filter(pl.Series(can_flag))
     inp = Inputs(b.prep, b.plat, cands.subset(alive["cid"]), focus.join(alive.select("cid"), on="cid"))
-    for fam in corroboration:
+    for fam in where_alive:
         say(f"test {fam.name}")
         alive = alive.join(fam.test(inp), on="cid", how="left")
-    return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in corroboration],
-                   fdr=s.fdr, extra_tests=table.height - alive.height)
+    return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in families
+                                                                         if f.role == "corroboration"],
+                   fdr=s.fdr, extra_tests=table.height - alive.height, weights=weights[can_flag])
 
 
 def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,

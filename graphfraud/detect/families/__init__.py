@@ -35,10 +35,16 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Family:
+    """One evidence family. ``everywhere``: a corroborating family measured on every
+    candidate, so that its evidence can weight the false-discovery step
+    (:func:`graphfraud.detect.combine.tie_weights`); one whose cost grows with every
+    candidate's content (texts) is measured only where a candidate can still be flagged."""
+
     name: str
     role: str  # "outcome" or "corroboration"
     test: Callable[[Inputs], pl.DataFrame]
     description: str
+    everywhere: bool = True
 
 
 def registry() -> tuple[Family, ...]:

@@ -87,7 +87,7 @@ def test(inp: Inputs) -> pl.DataFrame:
 
     # Shop distributions: all customers for outside reviews, the others for focus reviews.
     def dist(frame: pl.DataFrame, minus: np.ndarray | None) -> np.ndarray:
-        counts = frame.join(shops, on="m", how="left").select(_CATS).fill_null(0).to_numpy().astype(float)
+        counts: np.ndarray = frame.join(shops, on="m", how="left").select(_CATS).fill_null(0).to_numpy().astype(float)
         if minus is not None:
             counts = counts - minus
         counts = np.clip(counts, 0, None) + SHOP_PRIOR * base

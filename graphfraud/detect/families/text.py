@@ -124,4 +124,5 @@ def _dense(X: csr_matrix, rows: np.ndarray) -> np.ndarray:
 
 
 FAMILY = Family("text", "corroboration", test,
-                "members' texts against same-shop control texts (character n-gram TF-IDF, Wilcoxon signed-rank)")
+                "members' texts against same-shop control texts (character n-gram TF-IDF, Wilcoxon signed-rank)",
+                everywhere=False)
