@@ -74,6 +74,26 @@ def _codes(name: str, values: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({name: values}).with_row_index("_code").with_columns(pl.col("_code").cast(U32))
 
 
+def _lookup(column: str, name: str, codes: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """frame -> frame with the code ``name`` of its ``column`` added, rows with unknown ids dropped.
+
+    Ids become codes by a cast to an enum of the table's ids, whose physical value is the
+    position, i.e. the code: one hash lookup per row on the id column alone, where a join
+    gathers every column of the frame (strings included) into a new frame. A table with
+    repeated ids (possible for frames built in code) cannot be an enum and is joined.
+    """
+    ids = codes[column]
+    if ids.null_count() or ids.n_unique() != ids.len():
+        return lambda frame: frame.join(codes, on=column, how="inner")
+    dtype = pl.Enum(ids)
+
+    def add(frame: pl.DataFrame) -> pl.DataFrame:
+        code = pl.col(column).cast(pl.String).cast(dtype, strict=False).to_physical().cast(U32)
+        return frame.with_columns(code.alias(name)).filter(pl.col(name).is_not_null())
+
+    return add
+
+
 def prepare(ds: Dataset) -> Prepared:
     """Code ``ds`` for the graph, candidate and evidence stages.
 
@@ -95,11 +115,13 @@ def prepare(ds: Dataset) -> Prepared:
     names = (merchants["name"].fill_null(merchants["merchant_id"]) if "name" in merchants.columns
              else merchants["merchant_id"]).alias("name")
 
+    lookups = {"account_id": _lookup("account_id", "a", acc), "merchant_id": _lookup("merchant_id", "m", mer)}
+
     def code(frame: pl.DataFrame) -> pl.DataFrame:
-        if "account_id" in frame.columns:
-            frame = frame.join(acc, on="account_id", how="inner")
-        if "merchant_id" in frame.columns:
-            frame = frame.join(mer, on="merchant_id", how="inner")
+        """Add the codes of the frame's account and shop ids, dropping rows whose id is unknown."""
+        for column, lookup in lookups.items():
+            if column in frame.columns:
+                frame = lookup(frame)
         return frame
 
     rv = ds["reviews"]
@@ -140,8 +162,9 @@ def prepare(ds: Dataset) -> Prepared:
                  .join(reviews.select("review_id", "r"), on="review_id").select("a", "r").unique().sort("a", "r"))
     else:
         likes = pl.DataFrame(schema={"a": U32, "r": U32})
-    return Prepared(acc["account_id"], nicknames, mer["merchant_id"], names, created, reviews, orders, visits, identifiers,
-                    values, pay_ids, users.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "a")
+    return Prepared(acc["account_id"], nicknames, mer["merchant_id"], names, created, reviews, orders, visits,
+                    identifiers, values, pay_ids,
+                    users.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "a")
                     .unique().sort("p", "a"),
                     shops.join(pcode, on="payment_account_id").select(pl.col("_code").alias("p"), "m").unique()
                     .sort("p", "m"), transfers, likes)
@@ -187,7 +210,8 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
     return ident, values.select("v", "kind", "value")
 
 
-def _payments(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+def _payments(ds: Dataset,
+              code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
     """Every payment account id, its buyer users (p_id, a) and its shop owners (p_id, m)."""
     ids, users = [], []
     if ds.has("account_payments"):
