@@ -55,9 +55,8 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
     # Together: k members in one stretch of n_c events; a member's chance of an event there is
     # about n_c / N, so mu_c = E_C * n_c / N; Bonferroni over the stretches the group touches.
     n_events = max(1, int(plat.account_shops["events"].sum()))
-    seg = mem.unique(["cid", "a"]).join(segments, on="a")
-    touched = seg.group_by("cid").agg(pl.col("c").n_unique().alias("touched"))
-    together = (_per_stretch(seg).filter(pl.col("kc") >= 2).join(totals, on="cid").join(touched, on="cid"))
+    shared, touched = _shared_stretches(mem, segments, min_members=2)
+    together = shared.join(totals, on="cid").join(touched, on="cid")
     if together.height:
         mu_c = together["E"].to_numpy() * together["n_c"].to_numpy() / n_events
         p_c = np.minimum(1.0, poisson_sf(together["kc"].to_numpy(), mu_c) * together["touched"].to_numpy())
@@ -65,6 +64,70 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
         present = present.join(together, on=["cid", "m"], how="left").with_columns(
             pl.min_horizontal("p", pl.col("p_c").fill_null(1.0)).alias("p"))
     return present.filter(pl.col("p") <= alpha).select("cid", "m", "k", "mu", "p").sort("cid", "m")
+
+
+#: Member-stretch incidences counted at once by :func:`_shared_stretches` (8 bytes each).
+INCIDENCES_PER_CHUNK = 4_000_000
+
+
+def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
+                      min_members: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cid, m, c, kc, n_c) for the stretches where ``kc >= min_members`` members of a group
+    acted, and (cid, touched): the number of stretches each group touches at all.
+
+    The same counts as :func:`_per_stretch` over ``members`` joined with ``segments``, without
+    that join: every group's members times their stretches is the largest table of
+    membership (tens of millions of rows at 300k accounts). Stretches are coded densely;
+    each (group, stretch) is one integer, counted by sorting, a few groups at a time (a
+    group's incidences are never split), so memory is bounded by a chunk, not by the join.
+    """
+    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
+    s_c = stretch["c"].to_numpy()
+    by_a = segments.select("a", "c").sort("a", "c")
+    seg_a = by_a["a"].to_numpy()
+    seg_s = np.searchsorted(s_c, by_a["c"].to_numpy())
+    mem = members.select("cid", "a").unique().sort("cid", "a")
+    cid, a = mem["cid"].to_numpy(), mem["a"].to_numpy().astype(np.int64)
+    n_acc = int(max(seg_a.max(initial=0), a.max(initial=0))) + 1
+    offsets = np.searchsorted(seg_a, np.arange(n_acc + 1))
+    deg = offsets[a + 1] - offsets[a]
+    ends = np.cumsum(deg)
+    n_s = max(1, len(s_c))
+    keys, counts, touched_cid, touched_n = [], [], [], []
+    lo = 0
+    while lo < len(mem):
+        # Rows up to about a chunk of incidences, extended to the end of the last group.
+        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + INCIDENCES_PER_CHUNK, side="right"))
+        hi = int(np.searchsorted(cid, cid[min(max(hi, lo + 1), len(mem)) - 1], side="right"))
+        d = deg[lo:hi]
+        start = offsets[a[lo:hi]]
+        total = int(d.sum())
+        if total:
+            within = np.arange(total) - np.repeat(np.cumsum(d) - d, d)
+            key = np.repeat(cid[lo:hi].astype(np.int64), d) * n_s + seg_s[np.repeat(start, d) + within]
+            del within
+            key.sort()
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            k = np.diff(np.r_[first, total])
+            uniq = key[first]
+            groups, per_group = np.unique(uniq // n_s, return_counts=True)
+            touched_cid.append(groups)
+            touched_n.append(per_group)
+            keep = k >= min_members
+            keys.append(uniq[keep])
+            counts.append(k[keep])
+        lo = hi
+    key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    idx = key % n_s
+    shared = pl.DataFrame({"cid": (key // n_s).astype(np.uint32), "m": stretch["m"].gather(idx),
+                           "c": s_c[idx], "kc": np.concatenate(counts).astype(np.uint32) if counts else [],
+                           "n_c": stretch["n_c"].gather(idx)},
+                          schema={"cid": members.schema["cid"], "m": segments.schema["m"], "c": segments.schema["c"],
+                                  "kc": pl.UInt32, "n_c": segments.schema["n_c"]})
+    touched = pl.DataFrame({"cid": np.concatenate(touched_cid) if touched_cid else [],
+                            "touched": np.concatenate(touched_n) if touched_n else []},
+                           schema={"cid": members.schema["cid"], "touched": pl.UInt32})
+    return shared, touched
 
 
 def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
@@ -140,7 +203,8 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     tie_lists = tied.group_by("cid", "a").agg(pl.col("tie").unique().sort().str.join("+").alias("ties"))
     ev = (cands.members.join(fv, on=["cid", "a"], how="left").join(tie_lists, on=["cid", "a"], how="left")
           .join(plat.account_shops.select("a", "d_a"), on="a", how="left").join(fsum, on="cid", how="left")
-          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0), pl.col("focus_d").fill_null(0)))
+          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0),
+                        pl.col("focus_d").fill_null(0)))
     mu = ev["d_a"].to_numpy() * ev["focus_d"].to_numpy() / M
     p_shops = poisson_sf(ev["focus_visits"].to_numpy(), mu)
     hot = _hot_presence(cands, focus, visits, segments, plat)
