@@ -166,8 +166,8 @@ def parse_timestamp_series(values: pl.Series, tz: str, epoch_unit: str = "auto")
     of the work on the usual export.
 
     >>> s = pl.Series(["2024-03-01 08:00:00", "1709251200", "soon", None])
-    >>> [str(t) for t in parse_timestamp_series(s, "Asia/Shanghai")]
-    ['2024-03-01 00:00:00+00:00', '2024-03-01 00:00:00+00:00', 'None', 'None']
+    >>> [str(t) for t in parse_timestamp_series(s, "Europe/Berlin")]
+    ['2024-03-01 07:00:00+00:00', '2024-03-01 00:00:00+00:00', 'None', 'None']
     """
     s = values.cast(pl.String)
     x = pl.col("x")
