@@ -159,16 +159,20 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     context ``ctx`` (an integer id unique across the three kinds)."""
     mem = cands.members
     out = []
-    ident = mem.join(identifiers.select("a", "v", "kind"), on="a")
+    # Kinds (strings) are looked up for the concentrated values only, not carried through
+    # the join of every member with every identifier it used.
+    ident = mem.join(identifiers.select("a", "v"), on="a")
     conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.identifier_users.select("v", "users"), on="v")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
+    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(conc["v"].implode())).unique("v")
+    ident = ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(kinds, on="v")
     # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
     # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
     # corroborate.
     strong = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS],
                            "tie": ["identifier" if k.weight >= PERSONAL_WEIGHT else k.name for k in IDENTIFIER_KINDS]})
-    out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(strong, on="kind").select(
+    out.append(ident.join(strong, on="kind").select(
         "cid", "a", "tie", (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
     orig = mem.join(plat.origins.select("a", "origin"), on="a")
     conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
@@ -256,7 +260,11 @@ def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, 
     shares a week with one ring member makes that stretch "hot" himself.) Conditioning on
     the shop keeps this test apart from the shop test: it asks *when*, not *where*.
     """
-    seg = cands.members.unique(["cid", "a"]).join(segments, on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    # Members' visits to their group's focus shops first, then those visits' stretches: the
+    # same rows as every member's stretches restricted to focus shops, without the join of
+    # every member with every stretch it acted in.
+    seg = (cands.members.unique(["cid", "a"]).join(visits.select("a", "m"), on="a")
+           .join(focus.select("cid", "m"), on=["cid", "m"]).join(segments, on=["a", "m"]))
     hot = _per_stretch(seg).filter(pl.col("kc") >= 2)
     # Conditional on being at shop s at all: the hot stretch-incidences per event there
     # (each event lies in one stretch of each of the two tilings).
