@@ -125,3 +125,57 @@ def parse_timestamp(expr: pl.Expr, tz: str, epoch_unit: str = "auto") -> pl.Expr
 def parse_number(expr: pl.Expr) -> pl.Expr:
     """Parse a decimal number; ``"five"`` becomes null (``"inf"`` and ``"nan"`` stay: callers check)."""
     return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+#: One character :func:`normalise_id` strips from either end.
+_EDGE_CHAR = r"[\s\p{Cc}\p{Cf}\p{Z}]"
+#: The contract's ``YYYY-MM-DD HH:MM:SS``, exactly: what most exports write.
+_PLAIN_TIMESTAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"
+
+
+def _on_subset(values: pl.Series, mask: pl.Series, expr: pl.Expr, base: pl.Series) -> pl.Series:
+    """``base`` with the rows under ``mask`` replaced by ``expr`` evaluated on those rows of ``values`` only."""
+    idx = mask.arg_true()
+    if idx.len() == 0:
+        return base
+    fixed = pl.DataFrame({"x": values.gather(idx)}).select(expr.alias("x"))["x"]
+    return base.scatter(idx, fixed)
+
+
+def normalise_id_series(values: pl.Series) -> pl.Series:
+    """:func:`normalise_id` of a whole column, with the regex replacement run only on the
+    values that need it (empty, or with debris at an end): most ids are already clean, and
+    rewriting millions of clean strings was the costliest part of loading a table.
+
+    >>> normalise_id_series(pl.Series(["a", " b", "", None])).to_list()
+    ['a', 'b', None, None]
+    """
+    s = values.cast(pl.String)
+    needs = pl.select(pl.lit(s).str.contains(f"^{_EDGE_CHAR}|{_EDGE_CHAR}$") | (pl.lit(s).str.len_bytes() == 0))
+    return _on_subset(s, needs.to_series().fill_null(False), normalise_id(pl.col("x")), s).alias(values.name)
+
+
+def parse_timestamp_series(values: pl.Series, tz: str, epoch_unit: str = "auto") -> pl.Series:
+    """:func:`parse_timestamp` of a whole column, each value parsed by the first form that
+    can read it and no other.
+
+    The expression form tries every accepted form on every value and keeps the first
+    that parses; here the plain ``YYYY-MM-DD HH:MM:SS`` values (one fixed shape, which
+    only the naive ISO form reads) are parsed directly, and only the others go through
+    every form, one form at a time on the values still unread. Same result, a fraction
+    of the work on the usual export.
+
+    >>> s = pl.Series(["2024-03-01 08:00:00", "1709251200", "soon", None])
+    >>> [str(t) for t in parse_timestamp_series(s, "Europe/Berlin")]
+    ['2024-03-01 07:00:00+00:00', '2024-03-01 00:00:00+00:00', 'None', 'None']
+    """
+    s = values.cast(pl.String)
+    x = pl.col("x")
+    dtype = pl.Datetime("ms", "UTC")
+    plain = pl.select(pl.lit(s).str.contains(_PLAIN_TIMESTAMP)).to_series().fill_null(False)
+    out = pl.Series(values.name, [None] * s.len(), dtype=dtype)
+    out = _on_subset(s, plain, x.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="ms")
+                     .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+                     .dt.convert_time_zone("UTC"), out)
+    rest = ~plain & s.is_not_null()
+    return _on_subset(s, rest, parse_timestamp(x, tz, epoch_unit).cast(dtype), out).alias(values.name)

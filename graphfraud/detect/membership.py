@@ -55,9 +55,8 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
     # Together: k members in one stretch of n_c events; a member's chance of an event there is
     # about n_c / N, so mu_c = E_C * n_c / N; Bonferroni over the stretches the group touches.
     n_events = max(1, int(plat.account_shops["events"].sum()))
-    seg = mem.unique(["cid", "a"]).join(segments, on="a")
-    touched = seg.group_by("cid").agg(pl.col("c").n_unique().alias("touched"))
-    together = (_per_stretch(seg).filter(pl.col("kc") >= 2).join(totals, on="cid").join(touched, on="cid"))
+    shared, touched = _shared_stretches(mem, segments, min_members=2)
+    together = shared.join(totals, on="cid").join(touched, on="cid")
     if together.height:
         mu_c = together["E"].to_numpy() * together["n_c"].to_numpy() / n_events
         p_c = np.minimum(1.0, poisson_sf(together["kc"].to_numpy(), mu_c) * together["touched"].to_numpy())
@@ -65,6 +64,70 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
         present = present.join(together, on=["cid", "m"], how="left").with_columns(
             pl.min_horizontal("p", pl.col("p_c").fill_null(1.0)).alias("p"))
     return present.filter(pl.col("p") <= alpha).select("cid", "m", "k", "mu", "p").sort("cid", "m")
+
+
+#: Member-stretch incidences counted at once by :func:`_shared_stretches` (8 bytes each).
+INCIDENCES_PER_CHUNK = 4_000_000
+
+
+def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
+                      min_members: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cid, m, c, kc, n_c) for the stretches where ``kc >= min_members`` members of a group
+    acted, and (cid, touched): the number of stretches each group touches at all.
+
+    The same counts as :func:`_per_stretch` over ``members`` joined with ``segments``, without
+    that join: every group's members times their stretches is the largest table of
+    membership (tens of millions of rows at 300k accounts). Stretches are coded densely;
+    each (group, stretch) is one integer, counted by sorting, a few groups at a time (a
+    group's incidences are never split), so memory is bounded by a chunk, not by the join.
+    """
+    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
+    s_c = stretch["c"].to_numpy()
+    by_a = segments.select("a", "c").sort("a", "c")
+    seg_a = by_a["a"].to_numpy()
+    seg_s = np.searchsorted(s_c, by_a["c"].to_numpy())
+    mem = members.select("cid", "a").unique().sort("cid", "a")
+    cid, a = mem["cid"].to_numpy(), mem["a"].to_numpy().astype(np.int64)
+    n_acc = int(max(seg_a.max(initial=0), a.max(initial=0))) + 1
+    offsets = np.searchsorted(seg_a, np.arange(n_acc + 1))
+    deg = offsets[a + 1] - offsets[a]
+    ends = np.cumsum(deg)
+    n_s = max(1, len(s_c))
+    keys, counts, touched_cid, touched_n = [], [], [], []
+    lo = 0
+    while lo < len(mem):
+        # Rows up to about a chunk of incidences, extended to the end of the last group.
+        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + INCIDENCES_PER_CHUNK, side="right"))
+        hi = int(np.searchsorted(cid, cid[min(max(hi, lo + 1), len(mem)) - 1], side="right"))
+        d = deg[lo:hi]
+        start = offsets[a[lo:hi]]
+        total = int(d.sum())
+        if total:
+            within = np.arange(total) - np.repeat(np.cumsum(d) - d, d)
+            key = np.repeat(cid[lo:hi].astype(np.int64), d) * n_s + seg_s[np.repeat(start, d) + within]
+            del within
+            key.sort()
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            k = np.diff(np.r_[first, total])
+            uniq = key[first]
+            groups, per_group = np.unique(uniq // n_s, return_counts=True)
+            touched_cid.append(groups)
+            touched_n.append(per_group)
+            keep = k >= min_members
+            keys.append(uniq[keep])
+            counts.append(k[keep])
+        lo = hi
+    key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    idx = key % n_s
+    shared = pl.DataFrame({"cid": (key // n_s).astype(np.uint32), "m": stretch["m"].gather(idx),
+                           "c": s_c[idx], "kc": np.concatenate(counts).astype(np.uint32) if counts else [],
+                           "n_c": stretch["n_c"].gather(idx)},
+                          schema={"cid": members.schema["cid"], "m": segments.schema["m"], "c": segments.schema["c"],
+                                  "kc": pl.UInt32, "n_c": segments.schema["n_c"]})
+    touched = pl.DataFrame({"cid": np.concatenate(touched_cid) if touched_cid else [],
+                            "touched": np.concatenate(touched_n) if touched_n else []},
+                           schema={"cid": members.schema["cid"], "touched": pl.UInt32})
+    return shared, touched
 
 
 def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
@@ -95,16 +158,20 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     context ``ctx`` (an integer id unique across the three kinds)."""
     mem = cands.members
     out = []
-    ident = mem.join(identifiers.select("a", "v", "kind"), on="a")
+    # Kinds (strings) are looked up for the concentrated values only, not carried through
+    # the join of every member with every identifier it used.
+    ident = mem.join(identifiers.select("a", "v"), on="a")
     conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.identifier_users.select("v", "users"), on="v")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
+    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(conc["v"].implode())).unique("v")
+    ident = ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(kinds, on="v")
     # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
     # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
     # corroborate.
     strong = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS],
                            "tie": ["identifier" if k.weight >= PERSONAL_WEIGHT else k.name for k in IDENTIFIER_KINDS]})
-    out.append(ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(strong, on="kind").select(
+    out.append(ident.join(strong, on="kind").select(
         "cid", "a", "tie", (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
     orig = mem.join(plat.origins.select("a", "origin"), on="a")
     conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
@@ -192,7 +259,11 @@ def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, 
     shares a week with one ring member makes that stretch "hot" himself.) Conditioning on
     the shop keeps this test apart from the shop test: it asks *when*, not *where*.
     """
-    seg = cands.members.unique(["cid", "a"]).join(segments, on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    # Members' visits to their group's focus shops first, then those visits' stretches: the
+    # same rows as every member's stretches restricted to focus shops, without the join of
+    # every member with every stretch it acted in.
+    seg = (cands.members.unique(["cid", "a"]).join(visits.select("a", "m"), on="a")
+           .join(focus.select("cid", "m"), on=["cid", "m"]).join(segments, on=["a", "m"]))
     hot = _per_stretch(seg).filter(pl.col("kc") >= 2)
     # Conditional on being at shop s at all: the hot stretch-incidences per event there
     # (each event lies in one stretch of each of the two tilings).

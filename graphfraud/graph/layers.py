@@ -150,7 +150,13 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
     # grouping on one integer column is several times cheaper than on two.
     n_acc, n_shop = (int(n) + 1 for n in inc.select(pl.col("a").max(), pl.col("m").max()).row(0))
     packed = n_acc * n_acc * n_shop < (1 << 62)
-    parts, contexts, hubs = [], 0, 0
+    # The per-pair sum over shops runs per range of ``a``: a pair's rows all fall in one
+    # range, so each range is summed on its own and only one range's hash table exists at
+    # once (one table over every (pair, shop) row was the peak of the whole layer stage).
+    # Ranges are in ``a`` order, so their sorted results concatenate sorted.
+    n_ranges = chunks
+    ranges: list[list[pl.DataFrame]] = [[] for _ in range(n_ranges)]
+    contexts, hubs = 0, 0
     # One pass splits the incidences by chunk (a filter per chunk would rescan them all).
     by_chunk = (inc.with_columns((pl.col("m") % chunks).alias("_k")).partition_by("_k", as_dict=True,
                                                                                 include_key=False)
@@ -170,20 +176,36 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
             key = ((pairs["a"].cast(pl.Int64) * n_acc + pairs["b"].cast(pl.Int64)) * n_shop
                    + pairs["m"].cast(pl.Int64)).alias("key")
             best = (pl.DataFrame({"key": key, "w": pairs["w"].cast(pl.Float32)}).group_by("key")
-                    .agg(pl.col("w").max()))
-            parts.append(best.select(pl.col("key") // n_shop, "w"))
+                    .agg(pl.col("w").max()).select(pl.col("key") // n_shop, "w"))
         else:
             key = (pairs["a"].cast(pl.UInt64) * (1 << 32) + pairs["b"].cast(pl.UInt64)).alias("key")
-            parts.append(pl.DataFrame({"key": key, "m": pairs["m"], "w": pairs["w"].cast(pl.Float32)})
-                         .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
-    if not parts:
-        return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), inc.height, contexts, hubs)
+            best = (pl.DataFrame({"key": key, "m": pairs["m"], "w": pairs["w"].cast(pl.Float32)})
+                    .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
+        del pairs, proj
+        _split_ranges(best, n_acc if packed else 1 << 32, n_acc, ranges)
     base = n_acc if packed else 1 << 32
-    edges = (pl.concat(parts).group_by("key").agg(fixed_sum(pl.col("w")).alias("w"), pl.len().alias("shops"))
-             .filter(pl.col("shops") >= p.min_shared_shops)
-             .select((pl.col("key") // base).cast(pl.UInt32).alias("a"),
-                     (pl.col("key") % base).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
-    return Layer("coactivity", edges, inc.height, contexts, hubs)
+    edges = []
+    for rows in ranges:
+        if not rows:
+            continue
+        edges.append(pl.concat(rows).group_by("key").agg(fixed_sum(pl.col("w")).alias("w"), pl.len().alias("shops"))
+                     .filter(pl.col("shops") >= p.min_shared_shops)
+                     .select((pl.col("key") // base).cast(pl.UInt32).alias("a"),
+                             (pl.col("key") % base).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
+        rows.clear()
+    if not edges:
+        return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), inc.height, contexts, hubs)
+    return Layer("coactivity", pl.concat(edges), inc.height, contexts, hubs)
+
+
+def _split_ranges(best: pl.DataFrame, base: int, n_acc: int, ranges: list[list[pl.DataFrame]]) -> None:
+    """Append the rows of ``best`` (pair key ``a * base + b``, w) to the list of their ``a`` range."""
+    if len(ranges) == 1:
+        ranges[0].append(best)
+        return
+    which = ((best["key"] // base) * len(ranges) // n_acc).alias("_r")
+    for (r,), rows in best.with_columns(which).partition_by("_r", as_dict=True, include_key=False).items():
+        ranges[int(r)].append(rows)
 
 
 def money_layer(origins: pl.DataFrame, p: GraphParams, seed: int) -> Layer:

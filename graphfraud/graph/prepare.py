@@ -74,6 +74,26 @@ def _codes(name: str, values: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({name: values}).with_row_index("_code").with_columns(pl.col("_code").cast(U32))
 
 
+def _lookup(column: str, name: str, codes: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """frame -> frame with the code ``name`` of its ``column`` added, rows with unknown ids dropped.
+
+    Ids become codes by a cast to an enum of the table's ids, whose physical value is the
+    position, i.e. the code: one hash lookup per row on the id column alone, where a join
+    gathers every column of the frame (strings included) into a new frame. A table with
+    repeated ids (possible for frames built in code) cannot be an enum and is joined.
+    """
+    ids = codes[column]
+    if ids.null_count() or ids.n_unique() != ids.len():
+        return lambda frame: frame.join(codes, on=column, how="inner")
+    dtype = pl.Enum(ids)
+
+    def add(frame: pl.DataFrame) -> pl.DataFrame:
+        code = pl.col(column).cast(pl.String).cast(dtype, strict=False).to_physical().cast(U32)
+        return frame.with_columns(code.alias(name)).filter(pl.col(name).is_not_null())
+
+    return add
+
+
 def prepare(ds: Dataset) -> Prepared:
     """Code ``ds`` for the graph, candidate and evidence stages.
 
@@ -95,11 +115,13 @@ def prepare(ds: Dataset) -> Prepared:
     names = (merchants["name"].fill_null(merchants["merchant_id"]) if "name" in merchants.columns
              else merchants["merchant_id"]).alias("name")
 
+    lookups = {"account_id": _lookup("account_id", "a", acc), "merchant_id": _lookup("merchant_id", "m", mer)}
+
     def code(frame: pl.DataFrame) -> pl.DataFrame:
-        if "account_id" in frame.columns:
-            frame = frame.join(acc, on="account_id", how="inner")
-        if "merchant_id" in frame.columns:
-            frame = frame.join(mer, on="merchant_id", how="inner")
+        """Add the codes of the frame's account and shop ids, dropping rows whose id is unknown."""
+        for column, lookup in lookups.items():
+            if column in frame.columns:
+                frame = lookup(frame)
         return frame
 
     rv = ds["reviews"]
@@ -149,8 +171,13 @@ def prepare(ds: Dataset) -> Prepared:
 
 
 def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(a, kind, v, first, last, uses) for every identifier kind, with value codes."""
-    parts = []
+    """(a, kind, v, first, last, uses) for every identifier kind, with value codes.
+
+    Value codes follow (kind, value) order. Each kind's values are sorted once and coded
+    by a cast to an enum of them, so the strings are not carried through a two-column
+    join of every (account, value) use (that join was the peak of ``prepare``).
+    """
+    by_kind: dict[str, list[pl.DataFrame]] = {}
     for kind in IDENTIFIER_KINDS:
         for table, column in kind.sources:
             frame = ds.get(table)
@@ -163,23 +190,28 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
             elif "created_at" in frame.columns and table != "accounts":
                 times = [pl.col("created_at").dt.epoch("s").alias("first"),
                          pl.col("created_at").dt.epoch("s").alias("last")]
-            part = code(frame.select("account_id", pl.col(column).alias("value"), *times).filter(
+            part = code(frame.select("account_id", pl.col(column).cast(pl.String).alias("value"), *times).filter(
                 pl.col("value").is_not_null()))
             for c in ("first", "last"):
                 if c not in part.columns:
                     part = part.with_columns(pl.lit(None, pl.Int64).alias(c))
-            parts.append(part.select("a", pl.lit(kind.name).alias("kind"), "value", "first", "last"))
+            by_kind.setdefault(kind.name, []).append(part.select("a", "value", "first", "last"))
     schema = {"a": U32, "kind": pl.String, "v": U32, "first": pl.Int64, "last": pl.Int64, "uses": pl.UInt32}
-    if not parts:
+    if not by_kind:
         return pl.DataFrame(schema=schema), pl.DataFrame(schema={"v": U32, "kind": pl.String, "value": pl.String})
-    long = pl.concat(parts)
-    values = (long.select("kind", "value").unique().sort("kind", "value").with_row_index("v")
-              .with_columns(pl.col("v").cast(U32)))
+    coded, named, offset = [], [], 0
+    for name in sorted(by_kind):
+        uniq = pl.concat([part["value"] for part in by_kind[name]]).unique().sort()
+        as_code = pl.col("value").cast(pl.Enum(uniq)).to_physical().cast(pl.Int64) + offset
+        coded += [part.select(as_code.alias("v"), "a", "first", "last") for part in by_kind.pop(name)]
+        named.append(uniq.to_frame("value").select(pl.lit(name).alias("kind"), "value"))
+        offset += uniq.len()
+    values = pl.concat(named).with_row_index("v").with_columns(pl.col("v").cast(U32))
+    long = pl.concat(coded)
     # One integer key v * A + a per (identifier value, account): a value has one kind, and
     # one-column group-bys are several times cheaper than three-column ones.
     n_acc = int(long.select(pl.col("a").max()).item() or 0) + 1
-    ident = (long.join(values, on=["kind", "value"])
-             .select((pl.col("v").cast(pl.Int64) * n_acc + pl.col("a").cast(pl.Int64)).alias("key"), "first", "last")
+    ident = (long.select((pl.col("v") * n_acc + pl.col("a").cast(pl.Int64)).alias("key"), "first", "last")
              .group_by("key").agg(pl.col("first").min(), pl.col("last").max(), pl.len().cast(pl.UInt32).alias("uses"))
              .sort("key")
              .select((pl.col("key") % n_acc).cast(U32).alias("a"), (pl.col("key") // n_acc).cast(U32).alias("v"),

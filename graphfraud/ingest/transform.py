@@ -21,7 +21,7 @@ import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
 from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
-from ..parse import normalise_id, parse_number, parse_timestamp_text, timestamp_text
+from ..parse import normalise_id_series, parse_number, parse_timestamp_series
 from ..textsafe import EXCERPT_CHARS
 
 #: Column holding each row's line number in its source file (1-based, header = line 1).
@@ -42,12 +42,8 @@ DUPLICATE = "duplicate primary key"
 Check = Callable[[pl.Expr], pl.Expr]
 
 
-def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
-            time_range: TimeRange | None) -> tuple[pl.Expr, list[tuple[Check, str]]]:
-    """Return (parsed value, [(check over the parsed value, reason)]) for a column kind.
-
-    A timestamp ``expr`` is already :func:`~graphfraud.parse.timestamp_text` (materialised
-    by the caller, so the text is normalised once, not once per accepted form).
+def _checks(kind: str, time_range: TimeRange | None) -> list[tuple[Check, str]]:
+    """[(check over the parsed value, reason)] for a column kind, in the order they are reported.
 
     The checks read the already parsed column, so each value is parsed once; the first
     failing check names the reason.
@@ -58,15 +54,26 @@ def _parsed(kind: str, expr: pl.Expr, tz: str, epoch_unit: str,
             lo, hi = (pl.lit(t.astimezone(dt.timezone.utc), pl.Datetime("ms", "UTC"))
                       for t in (time_range.earliest, time_range.latest))
             checks.append((lambda v: (v < lo) | (v > hi), OUT_OF_RANGE))
-        return parse_timestamp_text(expr, tz, epoch_unit), checks
+        return checks
     if kind == "rating":
-        return parse_number(expr), [(lambda v: v.is_null() | ~v.is_finite() | (v < 1) | (v > 5), BAD_RATING)]
+        return [(lambda v: v.is_null() | ~v.is_finite() | (v < 1) | (v > 5), BAD_RATING)]
     if kind == "amount":
-        return parse_number(expr), [(lambda v: v.is_null(), BAD_NUMBER),
-                                    (lambda v: ~v.is_finite() | (v < 0) | (v > AMOUNT_MAX), BAD_AMOUNT)]
+        return [(lambda v: v.is_null(), BAD_NUMBER),
+                (lambda v: ~v.is_finite() | (v < 0) | (v > AMOUNT_MAX), BAD_AMOUNT)]
+    return []
+
+
+def _parsed(kind: str, raw: pl.Series, normalised: pl.Series, tz: str, epoch_unit: str) -> pl.Series | pl.Expr:
+    """The parsed value of a column: ids and timestamps as whole columns (each parsed only
+    as far as its values need, see :func:`~graphfraud.parse.normalise_id_series`), numbers
+    and texts as expressions."""
+    if kind == "timestamp":
+        return parse_timestamp_series(raw, tz, epoch_unit)
     if kind == "id":
-        return normalise_id(expr), []
-    return expr.cast(pl.String), []
+        return normalised
+    if kind in ("rating", "amount"):
+        return parse_number(pl.col(raw.name))
+    return pl.col(raw.name).cast(pl.String)
 
 
 def cut(expr: pl.Expr, limit: int = EXCERPT_CHARS) -> pl.Expr:
@@ -97,7 +104,7 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     """
     present = [c for c in spec.columns if c.name in raw.columns]
     # Parse every column once; the checks then read the parsed column and the raw value.
-    parsed: list[pl.Expr] = []
+    parsed: list[pl.Expr | pl.Series] = []
     checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
     # One check over every column (a file may have thousands: a branch per column would
     # nest that deep); which column it was is looked up afterwards, for those rows only.
@@ -105,19 +112,18 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     if fields:
         checks.append((pl.any_horizontal([pl.col(c).str.len_bytes() > MAX_FIELD_BYTES for c in fields]),
                        _SOME_COLUMN, TOO_LONG))
+    missing: list[pl.Series] = []
     for col in present:
-        source = pl.col(f"__t_{col.name}") if col.kind == "timestamp" else pl.col(col.name)
-        value, invalid = _parsed(col.kind, source, tz, epoch_unit, time_range)
-        parsed.append(value.alias(f"__v_{col.name}"))
+        normalised = normalise_id_series(raw[col.name])
+        missing.append(normalised.is_null().alias(f"__m_{col.name}"))
+        parsed.append(_parsed(col.kind, raw[col.name], normalised, tz, epoch_unit).alias(f"__v_{col.name}"))
         raw_missing = pl.col(f"__m_{col.name}")
         if col.required:
             checks.append((raw_missing, col.name, MISSING))
-        for check, reason in invalid:
+        for check, reason in _checks(col.kind, time_range):
             checks.append((~raw_missing & check(pl.col(f"__v_{col.name}")), col.name, reason))
-    missing = [normalise_id(pl.col(c.name)).is_null().alias(f"__m_{c.name}") for c in present]
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
-    texts = [timestamp_text(pl.col(c.name)).alias(f"__t_{c.name}") for c in present if c.kind == "timestamp"]
-    frame = (raw.with_columns(texts) if texts else raw).with_columns(parsed + missing)
+    frame = raw.with_columns([*parsed, *missing])
     if checks:
         def name(column: str | pl.Expr) -> pl.Expr:
             return column if isinstance(column, pl.Expr) else pl.lit(column)
