@@ -72,3 +72,28 @@ def test_peak_memory_does_not_grow_with_the_time_span(markets, tmp_path):
     print({name: round(r["peak_mb"]) for name, r in got.items()})
     assert got["long"]["peak_mb"] <= 2 * clean, got
     assert got["far"]["peak_mb"] <= 2 * clean, got
+
+
+def test_stage_peaks_see_a_stage_that_frees_what_it_allocated():
+    from graphfraud.rss import StagePeaks, current_gb
+
+    if current_gb() is None:
+        pytest.skip("no /proc/self/statm here: only the running maximum is available")
+    with StagePeaks() as peaks:
+        peaks.lap()
+        block = bytearray(400_000_000)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+        del block
+        heavy = peaks.lap()
+        light = peaks.lap()
+    # The heavy stage's peak includes the 0.4 GB it freed before its lap; the next one does not.
+    assert heavy - light > 0.3
+
+
+def test_fitted_run_reports_each_stage_s_own_peak(fitted):
+    from graphfraud.rss import running_peak_gb
+
+    det, _ = fitted
+    memory = det.memory_
+    assert set(memory) == set(det.timings_)
+    assert all(0 < gb <= running_peak_gb() + 0.01 for gb in memory.values())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,15 +21,12 @@ from ..errors import NotFittedError, ParameterError
 from ..graph.layers import GraphParams
 from ..graph.money import MoneyParams
 from ..graph.prepare import account_frame
+from ..rss import StagePeaks
 from .evidence import Evidence
 from .expand import expand as expand_tips
 from .report import FAMILY_NAMES, STAT_COLUMNS, ring_tables
 from .results import Expansion, Ring
 from .steps import Built, Settings, Tested, run
-
-
-def _peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
 
 
 class RingDetector:
@@ -77,7 +73,8 @@ class RingDetector:
     layers_ : list of dict
         What each generator layer built and dropped.
     timings_ : dict
-        Seconds per stage; ``memory_`` the peak resident memory (GB) at each stage's end.
+        Seconds per stage; ``memory_`` each stage's own peak resident memory (GB), sampled while
+        it runs (the process's running maximum where ``/proc`` is absent).
 
     Examples
     --------
@@ -176,18 +173,21 @@ class RingDetector:
         def stage(name: str | None) -> None:
             nonlocal running, since
             now = time.perf_counter()
+            peak = peaks.lap()
             if running is not None:
                 timings[running] = round(timings.get(running, 0.0) + now - since, 3)
-                memory[running] = round(_peak_gb(), 3)
+                # A stage entered twice reports the larger of its peaks.
+                memory[running] = round(max(memory.get(running, 0.0), peak), 3)
             running, since = name, now
             if name is not None:
                 say(name)
 
-        state = run(dataset, settings, stage)
-        stage("evidence")
-        self._finish(state.built, state.tested, state.table, state.cores.n)
-        self._state, self._settings = state, settings
-        stage(None)
+        with StagePeaks() as peaks:
+            state = run(dataset, settings, stage)
+            stage("evidence")
+            self._finish(state.built, state.tested, state.table, state.cores.n)
+            self._state, self._settings = state, settings
+            stage(None)
         self.timings_ = timings
         self.memory_ = memory
         return self
