@@ -6,7 +6,9 @@ text from the data is made safe to print is :mod:`graphfraud.terminal`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -63,6 +65,41 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 def _progress(message: str) -> None:
     console.print(f"[dim]… {safe(message)}[/dim]")
+
+
+#: Wall seconds per stage of the 1M-account run in docs/benchmarks.md: the bar advances by
+#: these shares, so its ETA is the measured cost profile scaled to this run's own pace.
+#: Reading every file counts as one stage; an unlisted stage (most family tests) as 4 s,
+#: their median there.
+_STAGE_SECONDS = {"reading": 36.0, "prepare": 100.0, "platform": 13.0, "layers": 103.0, "candidates": 65.0,
+                  "membership": 140.0, "test text": 67.0, "resolve rings": 79.0, "evidence": 14.0}
+_OTHER_STAGE_S, _OTHER_STAGES = 4.0, 10
+
+
+@contextlib.contextmanager
+def _stage_bar() -> Iterator[Callable[[str], None]]:
+    """A progress callback: a bar with ETA on a terminal, one line per stage otherwise."""
+    if not console.is_terminal:
+        yield _progress
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    total = sum(_STAGE_SECONDS.values()) + _OTHER_STAGE_S * _OTHER_STAGES
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=total)
+        running: list[str] = []
+
+        def advance(message: str) -> None:
+            stage = "reading" if message.startswith("reading ") else message
+            if running and running[0] != stage:
+                bar.advance(task, _STAGE_SECONDS.get(running[0], _OTHER_STAGE_S))
+                running.clear()
+            running[:] = [stage]
+            bar.update(task, description=safe(message))
+
+        yield advance
 
 
 @app.command()
@@ -195,13 +232,14 @@ def detect(
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
     det = _detector(seed, fdr, resolution)
     if source == "neo4j":
-        with _gateway() as gw:
-            run = detect_neo4j(gw, out, detector=det, tz=tz, progress=_progress)
+        with _gateway() as gw, _stage_bar() as progress:
+            run = detect_neo4j(gw, out, detector=det, tz=tz, progress=progress)
     else:
         if data_dir is None:
             raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
-        run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress,
-                           previous=previous, epoch_unit=epoch_unit, time_range=time_range)
+        with _stage_bar() as progress:
+            run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=progress,
+                               previous=previous, epoch_unit=epoch_unit, time_range=time_range)
         if run.rejects.height:
             console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; "
                           f"see {safe(out / 'rejects.csv')}[/yellow]")
@@ -220,7 +258,8 @@ def demo(
     """Synthesise a marketplace, detect rings, and score them against the planted truth."""
     from .pipeline import demo as run_demo
 
-    result = run_demo(out, accounts=accounts, seed=seed, progress=_progress)
+    with _stage_bar() as progress:
+        result = run_demo(out, accounts=accounts, seed=seed, progress=progress)
     _print_run(result.run, top, 0.01, out / "run")
     ev = result.evaluation
     table = RichTable(title="against the planted truth (a ring is found at Jaccard ≥ 0.5)")
