@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table as RichTable
@@ -28,7 +27,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-EncodingOpt = typer.Option("auto", "--encoding", help=f"Input encoding: {', '.join(ENCODINGS)} (auto = UTF-8, else GB18030).")
+EncodingOpt = typer.Option("auto", "--encoding",
+                           help=f"Input encoding: {', '.join(ENCODINGS)} (auto = UTF-8, else GB18030).")
 TzOpt = typer.Option(DEFAULT_TZ, "--tz", help="IANA time zone for timestamps without an offset.")
 EpochUnitOpt = typer.Option("auto", "--epoch-unit",
                             help=f"Unit of numeric timestamps: {', '.join(EPOCH_UNITS)} (auto = from their magnitude).")
@@ -89,7 +89,7 @@ def validate(
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
     epoch_unit: str = EpochUnitOpt,
-    time_range: Optional[str] = TimeRangeOpt,
+    time_range: str | None = TimeRangeOpt,
 ) -> None:
     """Check input files against the data contract and report every rejected row."""
     from .contract import USABLE_REJECT_SHARE
@@ -110,7 +110,8 @@ def validate(
     stdout.print(f"accepted time range: {result.report.time_range} (--time-range)", highlight=False)
     path = result.report.write_rejects(report)
     n = result.report.n_rejected
-    stdout.print(f"{n:,} rejected row(s); report: {safe(path)}" if n else f"no rejected rows; empty report: {safe(path)}")
+    stdout.print(f"{n:,} rejected row(s); report: {safe(path)}" if n
+                 else f"no rejected rows; empty report: {safe(path)}")
     from .pipeline import require_rows
 
     require_rows(result.report, f"See the rejected rows in {path}.")
@@ -159,7 +160,7 @@ def _print_run(run, top: int, fdr: float, out: Path) -> None:
 
 @app.command()
 def detect(
-    data_dir: Optional[Path] = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
+    data_dir: Path | None = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
     out: Path = typer.Option(..., "--out", help="Directory for rings.csv, ring_members.csv, evidence/, manifest.json."),
     seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling; same input + seed = same rings."),
     fdr: float = FdrOpt,
@@ -167,11 +168,11 @@ def detect(
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
     epoch_unit: str = EpochUnitOpt,
-    time_range: Optional[str] = TimeRangeOpt,
+    time_range: str | None = TimeRangeOpt,
     top: int = typer.Option(10, "--top", help="Rings to print."),
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
-    previous: Optional[Path] = typer.Option(None, "--previous",
+    previous: Path | None = typer.Option(None, "--previous",
                                             help="An earlier run: rings that overlap one of its rings keep its id."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
@@ -189,7 +190,8 @@ def detect(
         run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=_progress,
                            previous=previous, epoch_unit=epoch_unit, time_range=time_range)
         if run.rejects.height:
-            console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; see {safe(out / 'rejects.csv')}[/yellow]")
+            console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; "
+                          f"see {safe(out / 'rejects.csv')}[/yellow]")
     if neo4j:
         _push(run)
     _print_run(run, top, fdr, out)
@@ -217,7 +219,8 @@ def demo(
     stdout.print(table)
     stdout.print(f"accounts: precision {ev.account_precision:.3f}, recall {ev.account_recall:.3f}, "
                  f"F1 {ev.account_f1:.3f}")
-    benign = ", ".join(f"{r['group_kind']} {r['flagged']}/{r['accounts']}" for r in ev.benign_flagged.iter_rows(named=True))
+    benign = ", ".join(f"{r['group_kind']} {r['flagged']}/{r['accounts']}"
+                       for r in ev.benign_flagged.iter_rows(named=True))
     stdout.print(f"benign look-alike accounts flagged: {benign}")
     stdout.print(f"everything is under {out}/: data/, run/, evaluation.json")
 
@@ -226,14 +229,14 @@ def demo(
 def export(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'graphfraud detect'."),
     to: Path = typer.Option(..., "--to", help="Directory for the case folders (one per ring)."),
-    ring: Optional[list[str]] = typer.Option(None, "--ring", help="Ring id to export (repeatable)."),
-    top: Optional[int] = typer.Option(None, "--top", help="Export the N strongest rings."),
-    min_evidence: Optional[float] = typer.Option(None, "--min-evidence",
+    ring: list[str] | None = typer.Option(None, "--ring", help="Ring id to export (repeatable)."),
+    top: int | None = typer.Option(None, "--top", help="Export the N strongest rings."),
+    min_evidence: float | None = typer.Option(None, "--min-evidence",
                                                  help="Export rings with evidence (-log10 p) of at least X."),
     redact: bool = typer.Option(False, "--redact", help="Pseudonymise phones, IPs, payment accounts, addresses and "
                                                         "devices with a key from GRAPHFRAUD_REDACT_KEY."),
     zip_: bool = typer.Option(False, "--zip", help="Also pack each case folder into RING_ID.zip."),
-    data: Optional[Path] = typer.Option(None, "--data", help="The run's input directory: the campaign timeline then "
+    data: Path | None = typer.Option(None, "--data", help="The run's input directory: the campaign timeline then "
                                                              "shows each shop's own traffic next to the ring's."),
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
@@ -258,11 +261,11 @@ def expand(
     data_dir: Path = typer.Argument(..., help="Directory with the input tables."),
     out: Path = typer.Option(..., "--out", help="Directory for the run: rings.csv, ring_members.csv, answers.csv, "
                                                "evidence/, cases/."),
-    tip: Optional[list[str]] = typer.Option(None, "--tip", help="A reported account, review, order, device, IP, "
+    tip: list[str] | None = typer.Option(None, "--tip", help="A reported account, review, order, device, IP, "
                                                                "payment account, address, phone or shop id "
                                                                "(repeatable)."),
-    tips: Optional[Path] = typer.Option(None, "--tips", help="A file with one tip per line."),
-    level: Optional[float] = typer.Option(None, "--level", help="p-value a group around a tip must reach on its own "
+    tips: Path | None = typer.Option(None, "--tips", help="A file with one tip per line."),
+    level: float | None = typer.Option(None, "--level", help="p-value a group around a tip must reach on its own "
                                                                 "(default: the --fdr level)."),
     seed: int = typer.Option(0, "--seed", help="Seed for Leiden and sampling."),
     fdr: float = FdrOpt,
@@ -303,7 +306,7 @@ def expand(
 def diff(
     before: Path = typer.Argument(..., help="The earlier run directory."),
     after: Path = typer.Argument(..., help="The later run directory."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write every change with its members as JSON."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write every change with its members as JSON."),
 ) -> None:
     """List the rings that are new, grown, shrunk, merged, split or vanished between two runs."""
     import json
@@ -328,24 +331,25 @@ def diff(
 def monitor(
     source: str = typer.Argument("-", help="A file being appended (CSV with a header, or JSONL), a directory that "
                                            "receives new files, or - for JSON lines on stdin."),
-    run_dir: Optional[Path] = typer.Option(None, "--run", help="A run of 'graphfraud detect': also alert when its "
+    run_dir: Path | None = typer.Option(None, "--run", help="A run of 'graphfraud detect': also alert when its "
                                                                "rings' members or identifiers are seen again."),
-    alerts: Optional[Path] = typer.Option(None, "--alerts", help="Append alerts (JSONL) to this file instead of "
+    alerts: Path | None = typer.Option(None, "--alerts", help="Append alerts (JSONL) to this file instead of "
                                                                  "stdout."),
-    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Append reject records (JSONL) to this file "
+    rejects: Path | None = typer.Option(None, "--rejects", help="Append reject records (JSONL) to this file "
                                                                    "(default: one line each on stderr)."),
-    table: Optional[str] = typer.Option(None, "--table", help="orders or reviews, when the rows do not say "
-                                                              "(default: from order_id / review_id / a 'table' field)."),
+    table: str | None = typer.Option(None, "--table",
+                                     help="orders or reviews, when the rows do not say "
+                                          "(default: from order_id / review_id / a 'table' field)."),
     false_alarms: float = typer.Option(1.0, "--false-alarms-per-day",
                                        help="Expected false alarms per day under the nulls, all detectors together."),
     warmup: float = typer.Option(1.0, "--warmup-days", help="Event time to learn baselines before surge alerts."),
-    idle_exit: Optional[float] = typer.Option(None, "--idle-exit",
+    idle_exit: float | None = typer.Option(None, "--idle-exit",
                                               help="Stop after this many seconds without new data (default: follow "
                                                    "until interrupted; stdin stops at its end)."),
     heartbeat: float = typer.Option(10.0, "--heartbeat", help="Seconds between progress lines on stderr."),
     tz: str = TzOpt,
     epoch_unit: str = EpochUnitOpt,
-    time_range: Optional[str] = TimeRangeOpt,
+    time_range: str | None = TimeRangeOpt,
 ) -> None:
     """Watch order/review events as they arrive and alert on surges and known rings acting again."""
     import datetime as dt
@@ -437,7 +441,7 @@ def neo4j_ingest(
     encoding: str = EncodingOpt,
     tz: str = TzOpt,
     epoch_unit: str = EpochUnitOpt,
-    time_range: Optional[str] = TimeRangeOpt,
+    time_range: str | None = TimeRangeOpt,
 ) -> None:
     """Load validated tables into Neo4j (constraints first, idempotent MERGE).
 
@@ -446,9 +450,8 @@ def neo4j_ingest(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .neo4j.ingest import ingest
-
     from .ingest import load_dataset
+    from .neo4j.ingest import ingest
 
     loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
                           progress=_progress)
@@ -457,8 +460,10 @@ def neo4j_ingest(
         from .pipeline import require_rows
 
         require_rows(loaded.report, f"See the rejected rows in {path}.")
-        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; see {safe(path)}[/yellow]")
-    with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+        console.print(f"[yellow]{loaded.report.n_rejected:,} input row(s) rejected and not loaded; "
+                      f"see {safe(path)}[/yellow]")
+    with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(),
+                                    TextColumn("{task.completed:,}/{task.total:,}"),
                                     TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
 
@@ -494,23 +499,24 @@ neo4j_app.add_typer(serve_app, name="serve")
 HomeOpt = typer.Option(Path(".neo4j-local"), "--home", help="Server directory (conf, data, logs, jars).")
 
 
-def _local(home: Path, pom: Path = Path("neo4j/local/pom.xml"), bolt_port: int = 7687, http_port: int = 7474,
+def _local(home: Path, pom: Path | None = None, bolt_port: int = 7687, http_port: int = 7474,
            guide_url: str = "http://127.0.0.1:8001"):
     from .neo4j.local import LocalServer
 
-    return LocalServer(home=home.resolve(), pom=pom.resolve(), bolt_port=bolt_port, http_port=http_port,
-                       guide_url=guide_url)
+    return LocalServer(home=home.resolve(), pom=pom.resolve() if pom is not None else None, bolt_port=bolt_port,
+                       http_port=http_port, guide_url=guide_url)
 
 
 @serve_app.command("start")
 def serve_start(
     home: Path = HomeOpt,
-    pom: Path = typer.Option(Path("neo4j/local/pom.xml"), "--pom", help="The pinned Maven module listing the jars."),
+    pom: Path | None = typer.Option(None, "--pom", help="The pinned Maven module listing the jars "
+                                       "(default: the one shipped with graphfraud, neo4j/local/pom.xml)."),
     bolt_port: int = typer.Option(7687, "--bolt-port", min=0, help="Bolt port on 127.0.0.1 (0: a free one)."),
     http_port: int = typer.Option(7474, "--http-port", min=0, help="Browser/HTTP port on 127.0.0.1 (0: a free one)."),
     guide_url: str = typer.Option("http://127.0.0.1:8001", "--guide-url",
                                   help="Origin serving cypher/ (guide, style); allow-listed for Browser."),
-    password_file: Optional[Path] = typer.Option(None, "--password-file",
+    password_file: Path | None = typer.Option(None, "--password-file",
                                                  help="File holding the password (else NEO4J_PASSWORD)."),
 ) -> None:
     """Start the local server in the background (auth on, loopback only) and wait until Bolt answers."""
@@ -542,7 +548,9 @@ def serve_status(home: Path = HomeOpt) -> None:
 
 
 @neo4j_app.command("generate")
-def neo4j_generate(root: Path = typer.Option(Path("."), "--root", help="Project root holding cypher/ and docs/.")) -> None:
+def neo4j_generate(
+    root: Path = typer.Option(Path("."), "--root", help="Project root holding cypher/ and docs/."),
+) -> None:
     """Regenerate cypher/schema.cypher, the Browser style and guide, and docs/schema.md from the schema."""
     from .neo4j.generate import write_generated
 

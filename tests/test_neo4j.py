@@ -6,8 +6,10 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +19,6 @@ from neo4j.exceptions import ClientError, TransientError
 from graphfraud.dataset import Dataset
 from graphfraud.errors import Neo4jConnectionError
 from graphfraud.export.casefile import export_cases
-from graphfraud.run import RunResult
 from graphfraud.ingest import load_dataset
 from graphfraud.neo4j.gateway import RecordingGateway
 from graphfraud.neo4j.generate import generated, guide_blocks
@@ -25,8 +26,16 @@ from graphfraud.neo4j.ingest import ingest, load_rows
 from graphfraud.neo4j.rings import push_rings
 from graphfraud.neo4j.settings import settings_from_env
 from graphfraud.neo4j.source import read_dataset
-from graphfraud.neo4j.statements import (LOADS, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP, RING_UPSERT,
-                                         SOURCE_QUERIES, all_statements, constraint_statements)
+from graphfraud.neo4j.statements import (
+    LOADS,
+    RING_DELETE_OTHER_RUNS,
+    RING_MEMBER_CLEANUP,
+    RING_UPSERT,
+    SOURCE_QUERIES,
+    all_statements,
+    constraint_statements,
+)
+from graphfraud.run import RunResult
 from graphfraud.schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
 from graphfraud.synth import synthesize
 
@@ -131,7 +140,7 @@ def test_unreachable_server_is_a_clear_error():
     from graphfraud.neo4j.gateway import DriverGateway
 
     settings = settings_from_env({"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_PASSWORD": "x"})
-    with pytest.raises(Neo4jConnectionError, match="cannot reach Neo4j at bolt://127.0.0.1:9"):
+    with pytest.raises(Neo4jConnectionError, match=re.escape("cannot reach Neo4j at bolt://127.0.0.1:9")):
         DriverGateway(settings)
 
 
@@ -183,7 +192,8 @@ def test_the_parser_check_can_fail():
     """The harness itself reports a broken statement (so the test above means something)."""
     if shutil.which("node") is None or not (LINT / "node_modules").exists():
         pytest.skip("Neo4j's Cypher parser is not installed: run 'npm ci --prefix tests/cypherlint'")
-    proc = subprocess.run(["node", str(LINT / "lint.mjs")], input=json.dumps(["MATCH (a RETURN a", "MATCH (a) RETURN b"]),
+    proc = subprocess.run(["node", str(LINT / "lint.mjs")],
+                          input=json.dumps(["MATCH (a RETURN a", "MATCH (a) RETURN b"]),
                           capture_output=True, text=True, timeout=120, cwd=LINT)
     assert [p["index"] for p in json.loads(proc.stdout)] == [0, 1]
 
@@ -203,7 +213,7 @@ def test_saved_queries_have_headers_and_parameters_only():
     for path in (ROOT / "cypher" / "queries").glob("*.cypher"):
         lines = path.read_text("utf-8").splitlines()
         assert lines[0].startswith("// ") and lines[1].startswith("// Parameters:"), path.name
-        body = "\n".join(l for l in lines if not l.startswith("//"))
+        body = "\n".join(line for line in lines if not line.startswith("//"))
         assert "'" not in body.replace("'not in a ring'", ""), f"{path.name}: values must be $parameters"
 
 
@@ -268,3 +278,37 @@ def test_live_rings_are_replaced_and_queries_answer(neo, run_dir, synth_small):
     top = neo.read((ROOT / "cypher/queries/top_rings.cypher").read_text(), {"limit": 100})
     assert {(r["ring"], r["members"]) for r in top} == set(
         run2.members.group_by("ring_id").len().iter_rows())
+
+
+def test_serve_finds_its_maven_module_from_any_directory(tmp_path):
+    """`serve start` must not depend on being run from a checkout root."""
+    from graphfraud.neo4j.local import default_pom
+
+    code = "from graphfraud.neo4j.local import default_pom; print(default_pom())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    found = Path(done.stdout.strip())
+    assert found.resolve() == (ROOT / "neo4j" / "local" / "pom.xml").resolve() == default_pom().resolve()
+    assert "<artifactId>neo4j-browser</artifactId>" in found.read_text()
+
+
+def test_an_installation_without_the_maven_module_says_how_to_fix_it(tmp_path, monkeypatch):
+    from graphfraud.neo4j import local
+
+    with pytest.raises(local.LocalServerError, match=r"--pom PATH"):
+        local.default_pom((tmp_path / "maven" / "pom.xml", tmp_path / "neo4j" / "local" / "pom.xml"))
+    monkeypatch.setattr(local, "default_pom", lambda: tmp_path / "missing.xml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(local.LocalServerError, match=r"missing\.xml does not exist; pass --pom PATH"):
+        local.resolve(local.LocalServer(home=tmp_path / "home"))
+
+
+def test_the_wheel_ships_the_maven_module():
+    """The build copies neo4j/local/pom.xml to where :data:`PACKAGED_POM` looks for it."""
+    import tomllib
+
+    from graphfraud.neo4j.local import PACKAGED_POM
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "force-include"]
+    shipped_at = Path("graphfraud") / PACKAGED_POM.relative_to(ROOT / "graphfraud")
+    assert include["neo4j/local/pom.xml"] == shipped_at.as_posix()
