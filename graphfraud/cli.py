@@ -173,16 +173,28 @@ def detect(
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
     previous: Path | None = typer.Option(None, "--previous",
-                                            help="An earlier run: rings that overlap one of its rings keep its id."),
+                                         help="An earlier run: rings that overlap one of its rings keep its id."),
+    engine: str = typer.Option("igraph", "--engine",
+                               help="Community step of the candidate generators: 'igraph' (in process) or 'gds' "
+                                    "(Leiden in Neo4j's Graph Data Science; with --source neo4j)."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     from .pipeline import detect_files, detect_neo4j
 
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
+    if engine not in ("igraph", "gds"):
+        raise typer.BadParameter(f"--engine {engine!r}: use 'igraph' or 'gds'")
+    if engine == "gds" and source != "neo4j":
+        raise typer.BadParameter("--engine gds runs in Neo4j: add --source neo4j (load the data first with "
+                                 "'graphfraud neo4j ingest DATA_DIR')")
     det = _detector(seed, fdr, resolution)
     if source == "neo4j":
         with _gateway() as gw:
+            if engine == "gds":
+                from .neo4j.gds import GdsLeiden
+
+                det.set_params(communities=GdsLeiden(gw))
             run = detect_neo4j(gw, out, detector=det, tz=tz, progress=_progress)
     else:
         if data_dir is None:

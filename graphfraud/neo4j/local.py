@@ -185,7 +185,8 @@ def write_conf(server: LocalServer, bolt_port: int, http_port: int) -> Path:
         # Named ..._whitelist in 5.26. Browser compares host names, so list the guide's host name
         # as well as its origin.
         "browser.remote_content_hostname_whitelist": f"{urlparse(guide).hostname},{guide}",
-        "browser.post_connect_cmd": f"style {guide}/style/graphfraud.grass; play {guide}/guide/investigate.html",
+        # Browser 5 plays remote guides with :guide (its :play knows only the built-in ones).
+        "browser.post_connect_cmd": f"style {guide}/style/graphfraud.grass; guide {guide}/guide/investigate.html",
     }
     conf.write_text("# Written by graphfraud neo4j serve; edits are overwritten on the next start.\n"
                     + "".join(f"{k}={v}\n" for k, v in lines.items()))
