@@ -223,16 +223,28 @@ def detect(
     source: str = typer.Option("files", "--source", help="Read the data from 'files' (DATA_DIR) or 'neo4j'."),
     neo4j: bool = typer.Option(False, "--neo4j", help="Also write the rings back to Neo4j (NEO4J_* variables)."),
     previous: Path | None = typer.Option(None, "--previous",
-                                            help="An earlier run: rings that overlap one of its rings keep its id."),
+                                         help="An earlier run: rings that overlap one of its rings keep its id."),
+    engine: str = typer.Option("igraph", "--engine",
+                               help="Community step of the candidate generators: 'igraph' (in process) or 'gds' "
+                                    "(Leiden in Neo4j's Graph Data Science; with --source neo4j)."),
 ) -> None:
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     from .pipeline import detect_files, detect_neo4j
 
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
+    if engine not in ("igraph", "gds"):
+        raise typer.BadParameter(f"--engine {engine!r}: use 'igraph' or 'gds'")
+    if engine == "gds" and source != "neo4j":
+        raise typer.BadParameter("--engine gds runs in Neo4j: add --source neo4j (load the data first with "
+                                 "'graphfraud neo4j ingest DATA_DIR')")
     det = _detector(seed, fdr, resolution)
     if source == "neo4j":
         with _gateway() as gw, _stage_bar() as progress:
+            if engine == "gds":
+                from .neo4j.gds import GdsLeiden
+
+                det.set_params(communities=GdsLeiden(gw))
             run = detect_neo4j(gw, out, detector=det, tz=tz, progress=progress)
     else:
         if data_dir is None:
@@ -551,18 +563,19 @@ neo4j_app.add_typer(serve_app, name="serve")
 HomeOpt = typer.Option(Path(".neo4j-local"), "--home", help="Server directory (conf, data, logs, jars).")
 
 
-def _local(home: Path, pom: Path = Path("neo4j/local/pom.xml"), bolt_port: int = 7687, http_port: int = 7474,
+def _local(home: Path, pom: Path | None = None, bolt_port: int = 7687, http_port: int = 7474,
            guide_url: str = "http://127.0.0.1:8001") -> LocalServer:
     from .neo4j.local import LocalServer
 
-    return LocalServer(home=home.resolve(), pom=pom.resolve(), bolt_port=bolt_port, http_port=http_port,
-                       guide_url=guide_url)
+    return LocalServer(home=home.resolve(), pom=pom.resolve() if pom is not None else None, bolt_port=bolt_port,
+                       http_port=http_port, guide_url=guide_url)
 
 
 @serve_app.command("start")
 def serve_start(
     home: Path = HomeOpt,
-    pom: Path = typer.Option(Path("neo4j/local/pom.xml"), "--pom", help="The pinned Maven module listing the jars."),
+    pom: Path | None = typer.Option(None, "--pom", help="The pinned Maven module listing the jars "
+                                       "(default: the one shipped with graphfraud, neo4j/local/pom.xml)."),
     bolt_port: int = typer.Option(7687, "--bolt-port", min=0, help="Bolt port on 127.0.0.1 (0: a free one)."),
     http_port: int = typer.Option(7474, "--http-port", min=0, help="Browser/HTTP port on 127.0.0.1 (0: a free one)."),
     guide_url: str = typer.Option("http://127.0.0.1:8001", "--guide-url",

@@ -65,6 +65,22 @@ def carry_ids(members: pl.DataFrame, previous: pl.DataFrame, min_jaccard: float 
     return out
 
 
+def best_jaccard(members: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
+    """(ring_id, jaccard): each ring of ``members`` with its best Jaccard index to a ring of ``reference``.
+
+    Both frames are (ring_id, account_id); a ring that shares no member scores 0. How
+    far two engines' (or a run's and the planted) rings agree, ring by ring.
+
+    >>> a = pl.DataFrame({"ring_id": ["x"] * 4 + ["y"] * 2, "account_id": list("abcdef")})
+    >>> b = pl.DataFrame({"ring_id": ["p"] * 3, "account_id": list("abc")})
+    >>> best_jaccard(a, b).rows()
+    [('x', 0.75), ('y', 0.0)]
+    """
+    best = _overlaps(members, reference).group_by("ring_a").agg(pl.col("jaccard").max())
+    return (members.select("ring_id").unique().join(best.rename({"ring_a": "ring_id"}), on="ring_id", how="left")
+            .with_columns(pl.col("jaccard").fill_null(0.0)).sort("ring_id"))
+
+
 @dataclass(frozen=True)
 class RingChange:
     """How one ring changed between two runs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -75,7 +76,7 @@ def test_peak_memory_does_not_grow_with_the_time_span(markets, tmp_path):
 
 
 def test_stage_peaks_see_a_stage_that_frees_what_it_allocated():
-    from graphfraud.rss import StagePeaks, current_gb
+    from graphfraud.rss import INTERVAL_S, StagePeaks, current_gb
 
     if current_gb() is None:
         pytest.skip("no /proc/self/statm here: only the running maximum is available")
@@ -83,6 +84,7 @@ def test_stage_peaks_see_a_stage_that_frees_what_it_allocated():
         peaks.lap()
         block = bytearray(400_000_000)
         block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+        time.sleep(10 * INTERVAL_S)  # held for several sampling ticks, as any stage worth reporting is
         del block
         heavy = peaks.lap()
         light = peaks.lap()

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -277,3 +278,37 @@ def test_live_rings_are_replaced_and_queries_answer(neo, run_dir, synth_small):
     top = neo.read((ROOT / "cypher/queries/top_rings.cypher").read_text(), {"limit": 100})
     assert {(r["ring"], r["members"]) for r in top} == set(
         run2.members.group_by("ring_id").len().iter_rows())
+
+
+def test_serve_finds_its_maven_module_from_any_directory(tmp_path):
+    """`serve start` must not depend on being run from a checkout root."""
+    from graphfraud.neo4j.local import default_pom
+
+    code = "from graphfraud.neo4j.local import default_pom; print(default_pom())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    found = Path(done.stdout.strip())
+    assert found.resolve() == (ROOT / "neo4j" / "local" / "pom.xml").resolve() == default_pom().resolve()
+    assert "<artifactId>neo4j-browser</artifactId>" in found.read_text()
+
+
+def test_an_installation_without_the_maven_module_says_how_to_fix_it(tmp_path, monkeypatch):
+    from graphfraud.neo4j import local
+
+    with pytest.raises(local.LocalServerError, match=r"--pom PATH"):
+        local.default_pom((tmp_path / "maven" / "pom.xml", tmp_path / "neo4j" / "local" / "pom.xml"))
+    monkeypatch.setattr(local, "default_pom", lambda: tmp_path / "missing.xml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(local.LocalServerError, match=r"missing\.xml does not exist; pass --pom PATH"):
+        local.resolve(local.LocalServer(home=tmp_path / "home"))
+
+
+def test_the_wheel_ships_the_maven_module():
+    """The build copies neo4j/local/pom.xml to where :data:`PACKAGED_POM` looks for it."""
+    import tomllib
+
+    from graphfraud.neo4j.local import PACKAGED_POM
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "force-include"]
+    shipped_at = Path("graphfraud") / PACKAGED_POM.relative_to(ROOT / "graphfraud")
+    assert include["neo4j/local/pom.xml"] == shipped_at.as_posix()

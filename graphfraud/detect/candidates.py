@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .communities import leiden, split
+from .communities import Embedded, Partitioner, split
 
 MEMBERS = {"cid": pl.UInt32, "a": pl.UInt32}
 
@@ -64,9 +64,15 @@ class Candidates:
 
 
 def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resolution: float, seed: int,
-                     depth: int = 2) -> list[pl.DataFrame]:
-    """Communities of ``edges`` and, ``depth`` times, their parts: nested (a, group) frames."""
-    comm = leiden(edges, resolution=resolution, seed=seed).rename({"community": "group"})
+                     depth: int = 2, partition: Partitioner | None = None) -> list[pl.DataFrame]:
+    """Communities of ``edges`` and, ``depth`` times, their parts: nested (a, group) frames.
+
+    ``partition`` finds the top-level communities (default: embedded Leiden). The parts
+    are always found in process: they come from Leiden on each community's own small
+    subgraph, thousands of them, where a round trip per subgraph would cost more than
+    Leiden itself.
+    """
+    comm = (partition or Embedded())(edges, resolution=resolution, seed=seed).rename({"community": "group"})
     levels = []
     current = comm
     for level in range(depth + 1):
@@ -88,14 +94,18 @@ def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resol
 
 
 def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, resolution: float,
-             seed: int, extra: Sequence[tuple[str, pl.DataFrame]] = ()) -> Candidates:
+             seed: int, extra: Sequence[tuple[str, pl.DataFrame]] = (),
+             partition: Partitioner | None = None) -> Candidates:
     """Candidates from every graph (name -> edges a, b, weight) and from generators that
-    propose groups directly (``extra``: name, (a, group)), de-duplicated."""
+    propose groups directly (``extra``: name, (a, group)), de-duplicated.
+
+    ``partition`` is the community step (:class:`~graphfraud.detect.communities.Partitioner`).
+    """
     groups: list[tuple[str, pl.DataFrame]] = list(extra)
     for name, edges in graphs.items():
         if edges.height == 0:
             continue
         for level, frame in enumerate(partition_groups(edges, min_size=min_size, max_size=max_size,
-                                                       resolution=resolution, seed=seed)):
+                                                       resolution=resolution, seed=seed, partition=partition)):
             groups.append((f"{name}/{level}", frame))
     return Candidates.from_groups(groups)

@@ -8,12 +8,51 @@ same partition whatever the edge order.
 from __future__ import annotations
 
 import random
+from typing import Protocol
 
 import igraph as ig
 import numpy as np
 import polars as pl
 
 EMPTY = {"a": pl.UInt32, "community": pl.UInt32}
+
+
+class Partitioner(Protocol):
+    """The community step of the candidate generators, replaceable by an engine outside the core.
+
+    Called with a weighted account graph (a, b, weight) and returns (a, community) for
+    every account with an edge, communities numbered by their smallest account (see
+    :func:`number_by_smallest`). ``name`` is what run manifests record.
+    """
+
+    name: str
+
+    def __call__(self, edges: pl.DataFrame, *, resolution: float, seed: int) -> pl.DataFrame: ...
+
+
+class Embedded:
+    """:func:`leiden` in process (igraph): the default community step."""
+
+    name = "igraph"
+
+    def __call__(self, edges: pl.DataFrame, *, resolution: float, seed: int) -> pl.DataFrame:
+        return leiden(edges, resolution=resolution, seed=seed)
+
+
+def number_by_smallest(nodes: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """Community ids 0, 1, ... in the order of each community's smallest node.
+
+    ``nodes`` must be sorted; ``membership`` holds any labels, one per node. Whatever
+    labels an engine chose, the same partition gets the same ids.
+
+    >>> number_by_smallest(np.array([1, 4, 7, 9]), np.array([42, 5, 42, 5])).tolist()
+    [0, 1, 0, 1]
+    """
+    # Nodes are sorted, so a community's first occurrence is its smallest node.
+    labels, first = np.unique(membership, return_index=True)
+    rank = np.empty(len(labels), dtype=np.uint32)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(labels), dtype=np.uint32)
+    return rank[np.searchsorted(labels, membership)]
 
 
 def leiden(edges: pl.DataFrame, *, resolution: float = 1.0, seed: int = 0, n_iterations: int = 2) -> pl.DataFrame:
@@ -56,13 +95,7 @@ def _leiden_arrays(a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
                                   n_iterations=n_iterations)
     finally:
         random.setstate(state)
-    membership = np.asarray(part.membership, dtype=np.int64)
-    # Nodes are sorted, so a community's first occurrence is its smallest account:
-    # numbering communities by first occurrence numbers them by their smallest account.
-    labels, first = np.unique(membership, return_index=True)
-    rank = np.empty(len(labels), dtype=np.uint32)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(labels), dtype=np.uint32)
-    return nodes.astype(np.uint32), rank[np.searchsorted(labels, membership)]
+    return nodes.astype(np.uint32), number_by_smallest(nodes, np.asarray(part.membership, dtype=np.int64))
 
 
 def split(edges: pl.DataFrame, members: pl.DataFrame, *, resolution: float, seed: int) -> pl.DataFrame:

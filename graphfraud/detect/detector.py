@@ -22,6 +22,7 @@ from ..graph.layers import GraphParams
 from ..graph.money import MoneyParams
 from ..graph.prepare import account_frame
 from ..rss import StagePeaks
+from .communities import Partitioner
 from .evidence import Evidence
 from .expand import expand as expand_tips
 from .report import FAMILY_NAMES, STAT_COLUMNS, ring_tables
@@ -53,6 +54,10 @@ class RingDetector:
         How far money is traced upstream through accounts bound to no one.
     seed : int, default 0
         Seeds Leiden and every sample; the same input and seed give the same rings.
+    communities : Partitioner, optional
+        The candidate generators' community step (see
+        :class:`~graphfraud.detect.communities.Partitioner`); default: Leiden in process
+        (igraph). ``graphfraud.neo4j.gds.GdsLeiden`` runs it in Neo4j's Graph Data Science.
 
     Attributes
     ----------
@@ -90,7 +95,8 @@ class RingDetector:
 
     def __init__(self, *, fdr: float = 0.01, min_ring_size: int = 3, max_ring_size: int = 2000,
                  resolution: float = 1.0, segment_size: int = 16, clique_max: int = 64, hub_max: int = 1000,
-                 sparsify_k: int = 10, max_hops: int = 4, seed: int = 0) -> None:
+                 sparsify_k: int = 10, max_hops: int = 4, seed: int = 0,
+                 communities: Partitioner | None = None) -> None:
         self.fdr = fdr
         self.min_ring_size = min_ring_size
         self.max_ring_size = max_ring_size
@@ -101,6 +107,7 @@ class RingDetector:
         self.sparsify_k = sparsify_k
         self.max_hops = max_hops
         self.seed = seed
+        self.communities = communities
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -150,7 +157,7 @@ class RingDetector:
                         resolution=float(self.resolution), seed=self.seed,
                         graph=GraphParams(segment_size=self.segment_size, clique_max=self.clique_max,
                                           hub_max=self.hub_max, sparsify_k=self.sparsify_k),
-                        money=MoneyParams(max_hops=self.max_hops))
+                        money=MoneyParams(max_hops=self.max_hops), partition=self.communities)
 
     # ------------------------------------------------------------------ fit
     def fit(self, dataset: Dataset, progress: Callable[[str], None] | None = None) -> RingDetector:
@@ -260,8 +267,9 @@ class RingDetector:
     def summary(self) -> dict[str, Any]:
         """Parameters, platform measurements, layers, counts and timings (a copy)."""
         self._check_fitted()
-        return {"params": self.get_params(), "platform": dict(self.platform_),
-                "layers": [dict(x) for x in self.layers_],
+        # A community engine is recorded by its name: manifests are JSON.
+        params = {**self.get_params(), "communities": getattr(self.communities, "name", "igraph")}
+        return {"params": params, "platform": dict(self.platform_), "layers": [dict(x) for x in self.layers_],
                 "candidates_tested": self.n_candidates_, "rings": self.rings_.height,
                 "flagged_accounts": self.membership_.height, "timings_s": dict(self.timings_),
                 "peak_memory_gb": dict(self.memory_)}

@@ -35,6 +35,7 @@ from ..graph.prepare import Prepared, prepare
 from ..schema import IDENTIFIER_KINDS
 from .candidates import Candidates, generate
 from .combine import combine, tie_weights
+from .communities import Partitioner
 from .families import Inputs, registry
 from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
@@ -54,6 +55,7 @@ class Settings:
     seed: int
     graph: GraphParams
     money: MoneyParams
+    partition: Partitioner | None = None  # the generators' community step; None: embedded Leiden
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def propose(b: Built, s: Settings, say: Say) -> tuple[Candidates, pl.DataFrame]:
     graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
               for name, names in VIEWS.items()}
     cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed,
-                     extra=[("alliance", staff_groups(b.prep, s.min_size))])
+                     extra=[("alliance", staff_groups(b.prep, s.min_size))], partition=s.partition)
     return cands, graphs["all"]
 
 

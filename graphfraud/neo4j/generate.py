@@ -61,7 +61,7 @@ def guide_blocks(markdown: str) -> list[str]:
 
 
 def guide_html(markdown: str) -> str:
-    """A Neo4j Browser guide (``:play``): one slide per ``##`` section, runnable code blocks."""
+    """A Neo4j Browser guide (``:guide URL`` in Browser 5): one slide per ``##`` section, runnable code blocks."""
     intro, *sections = re.split(r"^## ", markdown, flags=re.M)
     first, _, rest = intro.strip().partition("\n")
     heading = first.lstrip("# ").strip()

@@ -54,7 +54,8 @@ class LocalServer:
     home : Path
         Server directory (conf/, data/, logs/, lib/, plugins/, run/); created as needed.
     pom : Path
-        The pinned Maven module that lists the jars.
+        The pinned Maven module that lists the jars; None: :func:`default_pom`, found when
+        the jars are resolved (stop and status never need it).
     bolt_port, http_port : int
         Loopback ports; 0 picks free ones.
     guide_url : str
@@ -67,7 +68,7 @@ class LocalServer:
     """
 
     home: Path
-    pom: Path
+    pom: Path | None = None
     bolt_port: int = 7687
     http_port: int = 7474
     guide_url: str = "http://127.0.0.1:8001"
@@ -96,6 +97,28 @@ class LocalServer:
         return f"{self.plugins}/*{os.pathsep}{self.lib}/*"
 
 
+#: Where the pinned Maven module is found, in order: inside an installed wheel (the build copies
+#: ``neo4j/local/pom.xml`` there, see pyproject.toml), then in the source checkout the package runs from.
+PACKAGED_POM = Path(__file__).with_name("maven") / "pom.xml"
+CHECKOUT_POM = Path(__file__).resolve().parents[2] / "neo4j" / "local" / "pom.xml"
+
+
+def default_pom(candidates: tuple[Path, ...] = (PACKAGED_POM, CHECKOUT_POM)) -> Path:
+    """The pinned Maven module, located from the package itself (not from the current directory).
+
+    Raises
+    ------
+    LocalServerError
+        Neither an installed copy nor a checkout holds it.
+    """
+    for pom in candidates:
+        if pom.is_file():
+            return pom
+    raise LocalServerError("this graphfraud installation does not include the Maven module of the local Neo4j "
+                           "(neo4j/local/pom.xml); reinstall graphfraud from a wheel or a source checkout, or pass "
+                           "--pom PATH to a copy of neo4j/local/pom.xml.")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -114,19 +137,23 @@ def _need(tool: str) -> str:
 
 def resolve(server: LocalServer) -> None:
     """Copy the pinned jars from the local Maven cache (downloading them once) into lib/ and plugins/."""
+    pom = server.pom or default_pom()
+    if not pom.is_file():
+        raise LocalServerError(f"{pom} does not exist; pass --pom PATH to the Maven module neo4j/local/pom.xml "
+                               "(or leave --pom out to use the one shipped with graphfraud).")
     mvn = _need("mvn")
     stamp = server.home / "run" / "resolved"
-    digest = hashlib.sha256(server.pom.read_bytes()).hexdigest()
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
     for target in (server.lib, server.plugins):
         shutil.rmtree(target, ignore_errors=True)
     for out, flag in ((server.lib, "-DexcludeGroupIds"), (server.plugins, "-DincludeGroupIds")):
-        done = subprocess.run([mvn, "-q", "-B", "-f", str(server.pom), "dependency:copy-dependencies",
+        done = subprocess.run([mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
                                f"-DoutputDirectory={out}", f"{flag}={PLUGIN_GROUPS}"],
                               capture_output=True, text=True)
         if done.returncode:
-            raise LocalServerError(f"Maven could not resolve {server.pom}: {done.stdout[-400:]}{done.stderr[-400:]} "
+            raise LocalServerError(f"Maven could not resolve {pom}: {done.stdout[-400:]}{done.stderr[-400:]} "
                                    "— check that Maven Central is reachable, "
                                    "then run 'graphfraud neo4j serve start' again.")
     stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +186,8 @@ def write_conf(server: LocalServer, bolt_port: int, http_port: int) -> Path:
         # Named ..._whitelist in 5.26. Browser compares host names, so list the guide's host name
         # as well as its origin.
         "browser.remote_content_hostname_whitelist": f"{urlparse(guide).hostname},{guide}",
-        "browser.post_connect_cmd": f"style {guide}/style/graphfraud.grass; play {guide}/guide/investigate.html",
+        # Browser 5 plays remote guides with :guide (its :play knows only the built-in ones).
+        "browser.post_connect_cmd": f"style {guide}/style/graphfraud.grass; guide {guide}/guide/investigate.html",
     }
     conf.write_text("# Written by graphfraud neo4j serve; edits are overwritten on the next start.\n"
                     + "".join(f"{k}={v}\n" for k, v in lines.items()))

@@ -158,8 +158,25 @@ SOURCE_QUERIES: dict[str, str] = {
 }
 
 
+# Graph Data Science: the account graph of the candidate generators, projected from parameters
+# (account indexes as node ids), so GDS sees exactly the edges the embedded engine would.
+GDS_PROJECT = ("UNWIND range(0, size($a) - 1) AS i "
+               "WITH gds.graph.project($graph, $a[i], $b[i], {relationshipProperties: {weight: $w[i]}}, "
+               "{undirectedRelationshipTypes: ['*']}) AS g "
+               "RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships")
+# One worker and a seed: GDS Leiden is then deterministic. Results come back as two lists in one row.
+GDS_LEIDEN = ("CALL gds.leiden.stream($graph, {relationshipWeightProperty: 'weight', gamma: $gamma, "
+              "randomSeed: $seed, concurrency: 1}) YIELD nodeId, communityId "
+              "RETURN collect(nodeId) AS a, collect(communityId) AS community")
+GDS_WCC = ("CALL gds.wcc.stream($graph, {concurrency: 1}) YIELD nodeId, componentId "
+           "RETURN collect(nodeId) AS a, collect(componentId) AS community")
+GDS_DROP = "CALL gds.graph.drop($graph, false) YIELD graphName RETURN graphName"
+GDS_VERSION = "RETURN gds.version() AS version"
+
+
 def all_statements() -> list[str]:
     """Every statement the package can send (for the offline parser check)."""
     return (constraint_statements() + [ld.query for ld in LOADS]
             + [RING_UPSERT, RING_MEMBERS, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP]
-            + [ring_evidence_statement(t) for t in EVIDENCE_TYPES] + list(SOURCE_QUERIES.values()))
+            + [ring_evidence_statement(t) for t in EVIDENCE_TYPES] + list(SOURCE_QUERIES.values())
+            + [GDS_PROJECT, GDS_LEIDEN, GDS_WCC, GDS_DROP, GDS_VERSION])
