@@ -10,6 +10,18 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 YELP = SHARED / "data" / "yelp"
 
 
+#: Test files that use the one live Neo4j besides those marked ``neo4j``: the docs examples
+#: ingest into it when NEO4J_URI is set.
+_SHARES_NEO4J = {"test_docs.py", "test_neo4j.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test that touches the live Neo4j on one worker: they clear and fill one database."""
+    for item in items:
+        if item.get_closest_marker("neo4j") or item.path.name in _SHARES_NEO4J:
+            item.add_marker(pytest.mark.xdist_group("neo4j"))
+
+
 def write(dir_: Path, name: str, text: str | bytes) -> Path:
     path = dir_ / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
