@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("neo4j") or item.path.name in _SHARES_NEO4J:
             item.add_marker(pytest.mark.xdist_group("neo4j"))
+
+
+
+@contextlib.contextmanager
+def live_neo4j_exclusive() -> Iterator[None]:
+    """Hold the one live Neo4j for this worker: tests on other workers that use it wait.
+
+    The tests clear and fill a single database, so two of them at once would corrupt each
+    other's counts. A no-op without NEO4J_URI (those tests skip anyway).
+    """
+    uri = os.environ.get("NEO4J_URI")
+    if not uri:
+        yield
+        return
+    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"graphfraud-tests-neo4j-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def write(dir_: Path, name: str, text: str | bytes) -> Path:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import live_neo4j_exclusive
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
@@ -53,6 +55,12 @@ def _run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_example_runs(doc, synth_small, tmp_path):
+    # With NEO4J_URI set the examples ingest into the live database the Neo4j tests use.
+    with live_neo4j_exclusive():
+        _run_examples(doc, synth_small, tmp_path)
+
+
+def _run_examples(doc: Path, synth_small: Path, tmp_path: Path) -> None:
     places = {"DATA_DIR": str(synth_small), "RUN_DIR": str(tmp_path / "run"), "CASES_DIR": str(tmp_path / "cases")}
     ran = 0
     for lang, code in _examples(doc):

@@ -39,6 +39,8 @@ from graphfraud.run import RunResult
 from graphfraud.schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
 from graphfraud.synth import synthesize
 
+from .conftest import live_neo4j_exclusive
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT = ROOT / "tests" / "cypherlint"
 
@@ -233,10 +235,11 @@ live = pytest.mark.skipif(not os.environ.get("NEO4J_URI"),
 def neo(request):
     from graphfraud.neo4j.gateway import DriverGateway
 
-    gw = DriverGateway(settings_from_env(prompt=False))
-    gw.write("MATCH (n) DETACH DELETE n")
-    yield gw
-    gw.close()
+    with live_neo4j_exclusive():
+        gw = DriverGateway(settings_from_env(prompt=False))
+        gw.write("MATCH (n) DETACH DELETE n")
+        yield gw
+        gw.close()
 
 
 def _counts(gw) -> set[tuple]:

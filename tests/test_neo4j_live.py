@@ -29,6 +29,8 @@ from graphfraud.pipeline import detect_neo4j
 from graphfraud.run import RunResult
 from graphfraud.synth import synthesize
 
+from .conftest import live_neo4j_exclusive
+
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ROOT / "cypher" / "queries"
 
@@ -36,6 +38,13 @@ pytestmark = [pytest.mark.neo4j,
               pytest.mark.skipif(not (os.environ.get("NEO4J_URI") and os.environ.get("NEO4J_PASSWORD")),
                                  reason="no live Neo4j: bash .ci/run starts one (needs Java 17 and Maven), or set "
                                         "NEO4J_URI and NEO4J_PASSWORD")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _exclusive():
+    # The module's fixtures load data that its tests read: the database is held for the module.
+    with live_neo4j_exclusive():
+        yield
 
 
 @pytest.fixture
