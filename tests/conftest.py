@@ -16,17 +16,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 YELP = SHARED / "data" / "yelp"
 
 
-#: Test files that use the one live Neo4j besides those marked ``neo4j``: the docs examples
-#: ingest into it when NEO4J_URI is set.
-_SHARES_NEO4J = {"test_docs.py", "test_neo4j.py"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test that touches the live Neo4j on one worker: they clear and fill one database."""
-    for item in items:
-        if item.get_closest_marker("neo4j") or item.path.name in _SHARES_NEO4J:
-            item.add_marker(pytest.mark.xdist_group("neo4j"))
-
+#: Per process: how deeply this worker holds the live Neo4j (the lock is re-entrant).
+_HELD = {"depth": 0}
 
 
 @contextlib.contextmanager
@@ -34,18 +25,25 @@ def live_neo4j_exclusive() -> Iterator[None]:
     """Hold the one live Neo4j for this worker: tests on other workers that use it wait.
 
     The tests clear and fill a single database, so two of them at once would corrupt each
-    other's counts. A no-op without NEO4J_URI (those tests skip anyway).
+    other's counts. Re-entrant within a process (flock on a second descriptor of the same
+    file would wait for itself). A no-op without NEO4J_URI (those tests skip anyway).
     """
     uri = os.environ.get("NEO4J_URI")
-    if not uri:
-        yield
+    if not uri or _HELD["depth"]:
+        _HELD["depth"] += 1
+        try:
+            yield
+        finally:
+            _HELD["depth"] -= 1
         return
     key = hashlib.sha256(uri.encode()).hexdigest()[:16]
     with open(Path(tempfile.gettempdir()) / f"graphfraud-tests-neo4j-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _HELD["depth"] = 1
         try:
             yield
         finally:
+            _HELD["depth"] = 0
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
@@ -106,6 +104,20 @@ def synth_small(tmp_path_factory) -> Path:
     res = synthesize(6_000, seed=7)
     write_tables(res.tables, out)
     write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, out / "truth")
+    return out
+
+
+@pytest.fixture(scope="session")
+def market_2k(tmp_path_factory) -> Path:
+    """A 2,000-account market with planted rings as files, truth in ``truth/``: for tests whose
+    cost grows with the data and that do not measure detection (live Neo4j, docs examples)."""
+    from graphfraud.export.tables import write_tables
+    from graphfraud.synth import synthesize
+
+    out = tmp_path_factory.mktemp("market")
+    res = synthesize(2_000, seed=11)
+    write_tables(res.tables, out)
+    write_tables({"ring_members": res.ring_members}, out / "truth")
     return out
 
 

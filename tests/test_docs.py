@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -54,33 +55,30 @@ def _run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
-def test_every_example_runs(doc, synth_small, tmp_path):
-    # With NEO4J_URI set the examples ingest into the live database the Neo4j tests use.
-    with live_neo4j_exclusive():
-        _run_examples(doc, synth_small, tmp_path)
-
-
-def _run_examples(doc: Path, synth_small: Path, tmp_path: Path) -> None:
-    places = {"DATA_DIR": str(synth_small), "RUN_DIR": str(tmp_path / "run"), "CASES_DIR": str(tmp_path / "cases")}
+def test_every_example_runs(doc, market_2k, tmp_path):
+    places = {"DATA_DIR": str(market_2k), "RUN_DIR": str(tmp_path / "run"), "CASES_DIR": str(tmp_path / "cases")}
     ran = 0
-    for lang, code in _examples(doc):
-        for key, value in places.items():
-            code = code.replace(f'"{key}"', repr(value)).replace(key, value)
-        if lang == "python":
-            exec(compile(code, f"{doc.name}:example", "exec"), {})
-            ran += 1
-            continue
-        for line in code.splitlines():
-            line = line.split("  #", 1)[0].strip()
-            if not line.startswith("uv run graphfraud"):
-                continue  # docker, cp, export, read: set-up steps, not graphfraud
-            if line.startswith("uv run graphfraud neo4j serve"):
-                continue  # .ci/run starts and stops the server with these very commands
-            if _needs_neo4j(line) and not os.environ.get("NEO4J_URI"):
-                continue  # covered by the live tests when a Neo4j is reachable
-            args = shlex.split(line)[3:]
-            proc = _run_cli(args, tmp_path)
-            assert proc.returncode == 0, f"{doc.name}: `{line}` failed:\n{proc.stderr[-2000:]}"
-            ran += 1
+    with contextlib.ExitStack() as held:
+        for lang, code in _examples(doc):
+            for key, value in places.items():
+                code = code.replace(f'"{key}"', repr(value)).replace(key, value)
+            if lang == "python":
+                exec(compile(code, f"{doc.name}:example", "exec"), {})
+                ran += 1
+                continue
+            for line in code.splitlines():
+                line = line.split("  #", 1)[0].strip()
+                if not line.startswith("uv run graphfraud"):
+                    continue  # docker, cp, export, read: set-up steps, not graphfraud
+                if line.startswith("uv run graphfraud neo4j serve"):
+                    continue  # .ci/run starts and stops the server with these very commands
+                if _needs_neo4j(line):
+                    if not os.environ.get("NEO4J_URI"):
+                        continue  # covered by the live tests when a Neo4j is reachable
+                    # From here on the examples use the live database the Neo4j tests clear and fill.
+                    held.enter_context(live_neo4j_exclusive())
+                proc = _run_cli(shlex.split(line)[3:], tmp_path)
+                assert proc.returncode == 0, f"{doc.name}: `{line}` failed:\n{proc.stderr[-2000:]}"
+                ran += 1
     if doc.name == "README.md":
         assert ran >= 5, "the README's demo, validate, detect, export and Python examples must all run"

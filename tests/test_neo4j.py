@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -19,7 +18,6 @@ from neo4j.exceptions import ClientError, TransientError
 from graphfraud.dataset import Dataset
 from graphfraud.errors import Neo4jConnectionError
 from graphfraud.export.casefile import export_cases
-from graphfraud.ingest import load_dataset
 from graphfraud.neo4j.gateway import RecordingGateway
 from graphfraud.neo4j.generate import generated, guide_blocks
 from graphfraud.neo4j.ingest import ingest, load_rows
@@ -38,8 +36,6 @@ from graphfraud.neo4j.statements import (
 from graphfraud.run import RunResult
 from graphfraud.schema import GRAPH_SCHEMA, RING_MEMBER_LABEL
 from graphfraud.synth import synthesize
-
-from .conftest import live_neo4j_exclusive
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = ROOT / "tests" / "cypherlint"
@@ -224,63 +220,6 @@ def test_style_covers_every_label_and_ring_members():
     for t in GRAPH_SCHEMA.nodes:
         assert f"node.{t.label} {{" in grass and f'caption: "{{{t.caption}}}"' in grass
     assert grass.index(f"node.{RING_MEMBER_LABEL}") > grass.index("node.Account")
-
-
-# ------------------------------------------------------------------ live Neo4j
-live = pytest.mark.skipif(not os.environ.get("NEO4J_URI"),
-                          reason="no live Neo4j: set NEO4J_URI (and NEO4J_PASSWORD) to run these")
-
-
-@pytest.fixture
-def neo(request):
-    from graphfraud.neo4j.gateway import DriverGateway
-
-    with live_neo4j_exclusive():
-        gw = DriverGateway(settings_from_env(prompt=False))
-        gw.write("MATCH (n) DETACH DELETE n")
-        yield gw
-        gw.close()
-
-
-def _counts(gw) -> set[tuple]:
-    rows = gw.read("MATCH (n) RETURN labels(n) AS l, count(*) AS c")
-    rels = gw.read("MATCH ()-[r]->() RETURN type(r) AS t, count(*) AS c")
-    return {(tuple(sorted(r["l"])), r["c"]) for r in rows} | {(r["t"], r["c"]) for r in rels}
-
-
-@pytest.mark.neo4j
-@live
-def test_live_ingest_is_idempotent(neo, small):
-    ingest(small, neo)
-    first = _counts(neo)
-    ingest(small, neo)
-    assert _counts(neo) == first
-    accounts = {r["id"] for r in neo.read("MATCH (a:Account) RETURN a.account_id AS id")}
-    assert accounts == set(small["accounts"]["account_id"])
-
-
-@pytest.mark.neo4j
-@live
-def test_live_rings_are_replaced_and_queries_answer(neo, run_dir, synth_small):
-    ingest(load_dataset(synth_small).dataset, neo)
-    run = RunResult.read(run_dir)
-    push_rings(run, neo)
-    got = {(r["ring"], r["member"]) for r in neo.read(
-        "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}
-    assert got == set(run.members.select("ring_id", "account_id").iter_rows())
-    # A run with one ring fewer: the dropped ring and its RingMember labels disappear.
-    smaller = run.rings.head(run.rings.height - 1)
-    run2 = dataclasses.replace(run, rings=smaller, members=run.members.join(smaller.select("ring_id"), on="ring_id"),
-                               manifest={**run.manifest, "created_at": "later"})
-    push_rings(run2, neo)
-    got2 = {(r["ring"], r["member"]) for r in neo.read(
-        "MATCH (a:RingMember)-[:MEMBER_OF]->(r:Ring) RETURN r.ring_id AS ring, a.account_id AS member")}
-    assert got2 == set(run2.members.select("ring_id", "account_id").iter_rows())
-    stale = neo.read("MATCH (a:RingMember) WHERE NOT (a)-[:MEMBER_OF]->(:Ring) RETURN count(a) AS n")
-    assert stale == [{"n": 0}]
-    top = neo.read((ROOT / "cypher/queries/top_rings.cypher").read_text(), {"limit": 100})
-    assert {(r["ring"], r["members"]) for r in top} == set(
-        run2.members.group_by("ring_id").len().iter_rows())
 
 
 def test_serve_finds_its_maven_module_from_any_directory(tmp_path):
