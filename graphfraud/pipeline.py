@@ -4,6 +4,7 @@ a :class:`~graphfraud.run.RunResult` out.
 >>> import tempfile
 >>> from graphfraud.synth import synthesize
 >>> from graphfraud.export.tables import write_tables
+>>> from graphfraud.detect.detector import RingDetector
 >>> data = Path(tempfile.mkdtemp()) / "data"
 >>> _ = write_tables(synthesize(1_000, seed=2).tables, data)
 >>> run = detect_files(data, detector=RingDetector(seed=2))
@@ -23,17 +24,27 @@ import polars as pl
 
 from .contract import DEFAULT_TZ
 from .dataset import Dataset
-from .detect.detector import RingDetector
 from .errors import DataContractError
 from .lineage import carry_ids
 from .run import RunResult, check_output
 
 if TYPE_CHECKING:
+    from .detect.detector import RingDetector
     from .evaluate import Evaluation
     from .ingest.load import LoadReport, LoadResult
     from .neo4j.gateway import Gateway
 
 Progress = Callable[[str], None]
+
+
+def _detector(detector: RingDetector | None, **params: Any) -> RingDetector:
+    """``detector``, or one with ``params``; imported here so that validating or exporting a run
+    never pays for the graph libraries the detector needs."""
+    if detector is not None:
+        return detector
+    from .detect.detector import RingDetector
+
+    return RingDetector(**params)
 
 
 def require_rows(report: LoadReport, hint: str) -> None:
@@ -59,7 +70,7 @@ def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, lo
     With ``previous`` (an earlier run on the same platform), rings that overlap one of its
     rings keep that ring's id (:mod:`graphfraud.lineage`).
     """
-    det = (detector or RingDetector()).fit(dataset, progress=progress)
+    det = _detector(detector).fit(dataset, progress=progress)
     run = RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
     if previous is not None:
         mapping = carry_ids(run.members, previous.members)
@@ -131,7 +142,7 @@ def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Pr
     res = synthesize(accounts, seed=seed)
     write_tables(res.tables, data)
     write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, data / "truth")
-    run = detect_files(data, out / "run", detector=RingDetector(seed=seed), progress=progress)
+    run = detect_files(data, out / "run", detector=_detector(None, seed=seed), progress=progress)
     ev = evaluate(run.members.select("ring_id", "account_id"), res.ring_members, res.benign_groups)
     (out / "evaluation.json").write_text(json.dumps(ev.as_dict(), indent=2), "utf-8")
     return Demo(run, ev, data)
@@ -149,7 +160,7 @@ def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None =
     if out is not None:
         check_output(Path(out))
     loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
-    det = (detector or RingDetector()).fit(loaded.dataset, progress=progress)
+    det = _detector(detector).fit(loaded.dataset, progress=progress)
     if progress:
         progress(f"expanding {len(tips)} tip(s)")
     ex = det.expand(tips, level=level)

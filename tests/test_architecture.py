@@ -146,3 +146,19 @@ def test_default_time_zone_is_declared_once():
     hits = [f"{m}" for m, p in MODULES.items() if m != "graphfraud.contract"
             and re.search(r"[\"']Asia/Shanghai[\"']", p.read_text("utf-8"))]
     assert hits == [], f"the default time zone is spelled out again in {hits}; use contract.DEFAULT_TZ"
+
+
+def test_validating_and_reading_runs_import_no_graph_library(minimal, tmp_path):
+    """`graphfraud validate` and reading a run pay only for the table libraries: igraph (and the
+    plotting library it pulls in when installed) is for detection and case-file layout."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from graphfraud.cli import run; sys.argv = ['graphfraud', 'validate', sys.argv[1], "
+            "'--report', sys.argv[2]]\n"
+            "try:\n    run()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+            "from graphfraud.run import RunResult\n"
+            "print(sorted(m for m in ('igraph', 'leidenalg', 'scipy', 'matplotlib', 'neo4j') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(minimal), str(tmp_path / "rejects.csv")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
