@@ -1,10 +1,16 @@
-"""A corpus of corrupted and hostile inputs, run through the installed CLI.
+"""A corpus of corrupted and hostile inputs, run through the CLI's entry point.
 
 Every case ends the way a user can act on: exit 0 with each bad row in the reject
 report, or exit 2 with one ``error:`` line that names the file; never a traceback, never
 a hang (each run has a timeout), never more memory than a cap, and nothing lost
 silently: for every table, the rows read are the records planted, and accepted +
 rejected == read.
+
+The cases run one after another in one child process that calls the console script's
+entry point (``graphfraud.cli.run``: the same exit codes and error lines) under the memory
+cap; starting a Python process per case cost more than the cases themselves. A case that
+hangs is killed with its child, and the next case gets a fresh one. The console script
+itself is exercised by tests/test_cli.py.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ import pytest
 
 pytestmark = pytest.mark.slow  # about forty runs of the CLI
 
-ENTRY = Path(sys.executable).with_name("graphfraud")
 MEMORY_CAP = 3 * 2**30
 TIMEOUT_S = 180
 
@@ -206,14 +211,68 @@ CASES: dict[str, Case] = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+#: The child: reads one JSON list of arguments per line, runs the CLI on it, answers one JSON line.
+CHILD = r"""
+import contextlib, io, json, sys
+from graphfraud.cli import run
+answer = sys.stdout
+for line in sys.stdin:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        sys.argv = ["graphfraud", *json.loads(line)]
+        try:
+            run()
+            rc = 0
+        except SystemExit as stop:
+            rc = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    answer.write(json.dumps({"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}) + "\n")
+    answer.flush()
+"""
 
-    return subprocess.run([str(ENTRY), *args], capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=limit)
+
+class Cli:
+    """One long-lived child process under the memory cap that runs CLI invocations in turn."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+        return subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        """Run ``graphfraud ARGS``; raise TimeoutExpired (and drop the child) after TIMEOUT_S."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(list(args)) + "\n")
+        proc.stdin.flush()
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(proc.stdout.readline)
+            try:
+                line = pending.result(timeout=TIMEOUT_S)
+            except TimeoutError:
+                self.close()
+                raise subprocess.TimeoutExpired(["graphfraud", *args], TIMEOUT_S) from None
+        if not line:  # the child died (the memory cap, a crash): what it said is on its stderr
+            err = proc.stderr.read() if proc.stderr else ""
+            self.proc = None
+            return subprocess.CompletedProcess(["graphfraud", *args], proc.wait(), "", err)
+        answer = json.loads(line)
+        return subprocess.CompletedProcess(["graphfraud", *args], answer["rc"], answer["stdout"], answer["stderr"])
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
 
 
-def _check(name: str, case: Case, root: Path) -> list[str]:
+def _check(name: str, case: Case, root: Path, _run: Cli) -> list[str]:
     """Run one case; return the problems found (empty when it behaved)."""
     d = root / "data"
     d.mkdir(parents=True)
@@ -266,9 +325,11 @@ def _check(name: str, case: Case, root: Path) -> list[str]:
 
 
 def test_every_corrupted_input_ends_cleanly(tmp_path):
-    names = list(CASES)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda i: _check(names[i], CASES[names[i]], tmp_path / f"case{i:02d}"),
-                                range(len(names))))
-    failed = {name: problems for name, problems in zip(names, results) if problems}
+    cli = Cli()
+    try:
+        results = {name: _check(name, case, tmp_path / f"case{i:02d}", cli)
+                   for i, (name, case) in enumerate(CASES.items())}
+    finally:
+        cli.close()
+    failed = {name: problems for name, problems in results.items() if problems}
     assert not failed, "\n\n".join(f"[{name}]\n" + "\n".join(p) for name, p in failed.items())
