@@ -73,6 +73,22 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def canonical_order(self) -> tuple[str, ...]:
+        """Columns whose sort puts the table's rows in one order whatever order they came in.
+
+        The primary key when all of it is required (validation makes it unique), else the
+        required columns: an optional key (a transfer's id) may be absent from one source
+        and made up by another, and must not decide the order.
+
+        >>> CONTRACT["reviews"].canonical_order, CONTRACT["transfers"].canonical_order[:2]
+        (('review_id',), ('from_payment_account_id', 'to_payment_account_id'))
+        """
+        required = self.required_columns
+        if self.primary_key and all(c in required for c in self.primary_key):
+            return self.primary_key
+        return required
+
 
 def _c(name: str, kind: Kind, required: bool = False, description: str = "") -> Column:
     return Column(name, kind, required, description)

@@ -89,5 +89,25 @@ class Dataset:
         except KeyError:
             raise DataContractError(f"the dataset has no '{name}' table; this step needs it.") from None
 
+    def canonical(self) -> Dataset:
+        """The same tables with their rows in one order, whatever order the source gave.
+
+        Codes, graph node order and Leiden's result follow row order; files keep theirs and
+        Neo4j returns rows in store order, so without this one dataset read from two places
+        (or one export re-sorted) could give different rings.
+
+        >>> ds = Dataset.from_frames(
+        ...     accounts=pl.DataFrame({"account_id": ["b", "a"]}), merchants=pl.DataFrame({"merchant_id": ["m"]}),
+        ...     reviews=pl.DataFrame({"review_id": ["r2", "r1"], "account_id": ["a", "b"], "merchant_id": ["m", "m"],
+        ...                           "rating": [5.0, 4.0], "created_at": [0, 60]}))
+        >>> ds.canonical()["accounts"]["account_id"].to_list(), ds.canonical()["reviews"]["review_id"].to_list()
+        (['a', 'b'], ['r1', 'r2'])
+        """
+        tables = {}
+        for name, frame in self.tables.items():
+            by = [c for c in CONTRACT[name].canonical_order if c in frame.columns]
+            tables[name] = frame.sort(by, nulls_last=True, maintain_order=True) if by and frame.height > 1 else frame
+        return Dataset(tables, tz=self.tz, sources=self.sources)
+
     def n_rows(self) -> dict[str, int]:
         return {name: frame.height for name, frame in self.tables.items()}

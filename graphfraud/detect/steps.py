@@ -264,10 +264,12 @@ def _consensus(cands: Candidates, min_size: int, seed: int) -> Candidates:
         return cands.subset([])
     pairs = (pairs.join(per_account, on="a").join(per_account.rename({"a": "b", "n_a": "n_b"}), on="b")
              .with_columns((pl.col("both") / (pl.col("n_a") + pl.col("n_b") - pl.col("both"))).alias("weight"))
-             .filter(pl.col("weight") >= 0.5).select("a", "b", "weight"))
-    comm = leiden(pairs, seed=seed)
+             .select("a", "b", "weight"))
+    comm = leiden(pairs.filter(pl.col("weight") >= 0.5), seed=seed)
     sizes = comm.group_by("community").agg(pl.len().cast(pl.UInt32).alias("size")).filter(pl.col("size") >= min_size)
     comm = comm.join(sizes.select("community"), on="community")
+    comm = pl.concat([comm, _strays(pairs, comm)]).sort("a")
+    sizes = comm.group_by("community").agg(pl.len().cast(pl.UInt32).alias("size"))
     # Keep the provenance of the candidate that holds most of each group.
     src = (comm.join(mem, on="a").group_by("community", "cid").agg(pl.len().alias("k"))
            .sort("community", "k", "cid", descending=[False, True, False]).group_by("community", maintain_order=True)
@@ -276,6 +278,25 @@ def _consensus(cands: Candidates, min_size: int, seed: int) -> Candidates:
     sources = (src.select(pl.col("community").alias("cid"), "source").join(sizes.rename({"community": "cid"}), on="cid")
                .sort("cid"))
     return Candidates(members, sources)
+
+
+def _strays(pairs: pl.DataFrame, comm: pl.DataFrame) -> pl.DataFrame:
+    """(a, community) for the flagged candidates' accounts that no group kept, each put in the
+    group it shares most candidates with.
+
+    An account that sits in several fragments of one ring (a heavy buyer whose own orders
+    elsewhere dilute every fragment it is in) can agree with each partner on fewer than
+    half of its candidates and fall out as a singleton. Whether it belongs is the question
+    the per-account membership test answers next (:func:`~.membership.core`), not the
+    co-association cut-off.
+    """
+    kept = comm.select(pl.col("a").alias("b"), "community")
+    both = pl.concat([pairs, pairs.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "weight")])
+    strays = both.join(comm.select("a"), on="a", how="anti").join(kept, on="b")
+    return (strays.group_by("a", "community").agg(pl.col("weight").sum())
+            .sort("a", "weight", "community", descending=[False, True, False])
+            .group_by("a", maintain_order=True).first().select("a", "community")
+            .cast(comm.schema))
 
 
 @dataclass(frozen=True)

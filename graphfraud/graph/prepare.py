@@ -105,6 +105,7 @@ def prepare(ds: Dataset) -> Prepared:
     >>> prep.reviews.select("a", "m", "t").rows(), prep.visits.select("a", "m", "events").rows()
     ([(1, 0, 60)], [(1, 0, 1)])
     """
+    ds = ds.canonical()
     accounts, merchants = ds["accounts"], ds["merchants"]
     acc = accounts.select("account_id").with_row_index("a").with_columns(pl.col("a").cast(U32))
     mer = merchants.select("merchant_id").with_row_index("m").with_columns(pl.col("m").cast(U32))
