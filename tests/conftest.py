@@ -20,6 +20,18 @@ YELP = SHARED / "data" / "yelp"
 _HELD = {"depth": 0}
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for ``-n auto``: one per core, and one more when a live Neo4j is configured.
+
+    The live tests hold one database in turn (:func:`live_neo4j_exclusive`) and wait on the
+    server and on Chromium; a worker waiting for the lock or for the server does no work, so
+    with a live Neo4j one worker more than cores keeps the cores busy. Without one the suite
+    is CPU-bound and an extra worker only repeats the session fixtures.
+    """
+    cores = os.cpu_count() or 1
+    return cores + 1 if os.environ.get("NEO4J_URI") else cores
+
+
 @contextlib.contextmanager
 def live_neo4j_exclusive() -> Iterator[None]:
     """Hold the one live Neo4j for this worker: tests on other workers that use it wait.
