@@ -274,6 +274,42 @@ def test_alliance_ties_need_both_directions_and_stay_apart_across_alliances():
     assert ctx[0] == ctx[1] and ctx[2] == ctx[3] and ctx[0] != ctx[2]
 
 
+def test_money_from_a_focus_shop_through_relays_is_a_shop_money_tie():
+    """A concentrated money origin ties members as 'money'; when the origin is the payment
+    account of one of the group's focus shops it is also 'shop_money' (which admits a
+    member seen at one focus shop); an origin most of whose recipients are outsiders
+    ties nobody."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.membership import ties
+    from graphfraud.detect.platform import Platform
+
+    u32 = pl.UInt32
+    members = [0, 1, 2, 3]
+    cands = Candidates(pl.DataFrame({"cid": [0] * 4, "a": members}, schema={"cid": u32, "a": u32}),
+                       pl.DataFrame({"cid": [0], "source": ["test"], "size": [4]},
+                                    schema={"cid": u32, "source": pl.String, "size": u32}))
+
+    def tied(recipients: int, focus: list[int]) -> dict[str, set[int]]:
+        plat = cast(Platform, SimpleNamespace(
+            identifier_users=pl.DataFrame(schema={"v": u32, "kind": pl.String, "users": u32}),
+            origins=pl.DataFrame({"a": members, "origin": [7] * 4}, schema={"a": u32, "origin": u32}),
+            origin_recipients=pl.DataFrame({"origin": [7], "recipients": [recipients]},
+                                           schema={"origin": u32, "recipients": u32}),
+            origin_shops=pl.DataFrame({"origin": [7], "m": [3]}, schema={"origin": u32, "m": u32}),
+            staff=pl.DataFrame(schema={"a": u32, "m": u32})))
+        out = ties(cands, pl.DataFrame(schema={"a": u32, "v": u32, "kind": pl.String}), plat,
+                   pl.DataFrame({"cid": [0] * len(focus), "m": focus}, schema={"cid": u32, "m": u32}),
+                   pl.DataFrame(schema={"a": u32, "m": u32}))
+        return {t: set(out.filter(pl.col("tie") == t)["a"].to_list()) for t in out["tie"].unique().to_list()}
+
+    assert tied(5, [3]) == {"money": set(members), "shop_money": set(members)}
+    assert tied(5, [4]) == {"money": set(members)}  # the paying shop is not where the group acts
+    assert tied(20, [3]) == {}  # four of twenty recipients: a payer of many, not of this group
+
+
 # ---------------------------------------------------------------- degenerate inputs
 def test_only_required_tables(fitted):
     ds = fitted[1].dataset

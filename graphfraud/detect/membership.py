@@ -155,11 +155,13 @@ def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
 
 def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl.DataFrame | None = None,
          visits: pl.DataFrame | None = None) -> pl.DataFrame:
-    """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money', 'staff' or
-    'alliance', through context ``ctx`` (an integer id unique across the kinds).
+    """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money', 'shop_money',
+    'staff' or 'alliance', through context ``ctx`` (an integer id unique across the kinds).
 
-    The 'alliance' tie (:func:`alliance_ties`) needs the group's ``focus`` shops and the
-    ``visits`` table; without them it is not measured."""
+    'shop_money' is a concentrated money origin that is the payment account of one of the
+    group's focus shops (paid through relays: a shop paying its buyers directly is not an
+    origin); it and the 'alliance' tie (:func:`alliance_ties`) need the group's ``focus``
+    shops (and, for alliances, the ``visits`` table); without them they are not measured."""
     mem = cands.members
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
@@ -181,8 +183,15 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
     conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.origin_recipients, on="origin")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("recipients")))
-    out.append(orig.join(conc.select("cid", "origin"), on=["cid", "origin"]).select(
+    concentrated = orig.join(conc.select("cid", "origin"), on=["cid", "origin"])
+    out.append(concentrated.select(
         "cid", "a", pl.lit("money").alias("tie"), (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
+    if focus is not None:
+        # The same origin, when it is the payment account of one of the group's focus
+        # shops: that shop's money reaches the members through accounts bound to nobody.
+        funded = concentrated.join(plat.origin_shops, on="origin").join(focus.select("cid", "m"), on=["cid", "m"])
+        out.append(funded.select("cid", "a", pl.lit("shop_money").alias("tie"),
+                                 (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
     staff = mem.join(plat.staff, on="a")
     shared = staff.group_by("cid", "m").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
     out.append(staff.join(shared.select("cid", "m"), on=["cid", "m"]).select(
@@ -256,9 +265,11 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     rank = pl.col("presence_p").rank("ordinal").over("cid")
     ev = ev.with_columns((pl.col("presence_p") * n / rank).alias("_bh")).with_columns(
         pl.col("_bh").reverse().cum_min().reverse().over("cid", order_by="presence_p").alias("presence_q"))
-    # Money alone is a weak tie (refunds, red packets, payroll reach many), so a member who
-    # is there only once needs an identifier or a staff tie.
-    strong_tie = pl.col("ties").str.contains(r"\bidentifier\b|staff|alliance").fill_null(False)
+    # Money alone is a weak tie (red packets, payroll, a rebate app reach many), so a member
+    # who is there only once needs an identifier, a staff or alliance tie, or money that a
+    # shop the group acts at sends it through relays (what pays task-platform part-timers
+    # and laundered cashback; no payroll or friend's red packet comes from the group's shops).
+    strong_tie = pl.col("ties").str.contains(r"\bidentifier\b|staff|alliance|shop_money").fill_null(False)
     # A member must also look more like the group than like the background: the binomial
     # likelihood of its focus visits at the group's own participation rate against the
     # rate its activity explains. A heavy buyer at three of fifteen target shops, where
