@@ -204,6 +204,112 @@ def test_brushing_ring_in_the_same_background_is_flagged():
     assert set(det.membership_["account_id"]) == set(ring)
 
 
+def _alliance(f: dict, shops: list[str], staff_per_shop: int, tag: str) -> list[str]:
+    """Staff of ``shops`` (paying with their own shop's account) buying and reviewing five
+    stars at the other shops, three times each over six weeks."""
+    rng = np.random.default_rng(len(tag))
+    staff = {m: [f"{tag}{m}s{j}" for j in range(staff_per_shop)] for m in shops}
+    members = [a for m in shops for a in staff[m]]
+    _add(f, "accounts", pl.DataFrame({"account_id": members, "created_at": [1_600_000_000] * len(members)}))
+    _add(f, "merchant_payments", pl.DataFrame({"merchant_id": shops,
+                                               "payment_account_id": [f"pay-{m}" for m in shops]}))
+    rows = [(a, home, target) for home in shops for a in staff[home]
+            for target in shops if target != home for _ in range(3)]
+    n = len(rows)
+    t = 1_709_251_200 + rng.integers(0, 42 * 86_400, n)
+    ids = [f"{tag}o{i}" for i in range(n)]
+    _add(f, "orders", pl.DataFrame({"order_id": ids, "account_id": [r[0] for r in rows],
+                                    "merchant_id": [r[2] for r in rows], "created_at": t,
+                                    "amount": np.round(rng.lognormal(4, 0.5, n), 2),
+                                    "payment_account_id": [f"pay-{r[1]}" for r in rows]}))
+    _add(f, "reviews", pl.DataFrame({"review_id": [f"{tag}r{i}" for i in range(n)], "account_id": [r[0] for r in rows],
+                                     "merchant_id": [r[2] for r in rows], "rating": [5.0] * n,
+                                     "created_at": t + 86_400, "order_id": ids}))
+    return members
+
+
+def test_merchant_alliance_keeps_every_shop_s_staff():
+    """Two staff per shop is below the three a shared shop account needs to tie its users
+    on its own; staff of allied focus shops are tied by the alliance itself."""
+    f = _background()
+    members = _alliance(f, ["m10", "m11", "m12", "m13"], 2, "al")
+    det = _fit(f)
+    assert det.rings_.height == 1
+    assert set(det.membership_["account_id"]) == set(members)
+    assert det.membership_["ties"].str.contains("alliance").all()
+
+
+def test_alliance_ties_need_both_directions_and_stay_apart_across_alliances():
+    """The tie is the mutual relation between two focus shops, so a one-way buyer is not
+    tied, and two alliances sharing one shop trade on different shop pairs."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.membership import alliance_ties
+    from graphfraud.detect.platform import Platform
+
+    def run(staff: list[tuple[int, int]], visits: list[tuple[int, int]], focus: list[int]) -> pl.DataFrame:
+        accounts = sorted({a for a, _ in staff} | {a for a, _ in visits})
+        cands = Candidates(pl.DataFrame({"cid": [0] * len(accounts), "a": accounts},
+                                        schema={"cid": pl.UInt32, "a": pl.UInt32}),
+                           pl.DataFrame({"cid": [0], "source": ["test"], "size": [len(accounts)]},
+                                        schema={"cid": pl.UInt32, "source": pl.String, "size": pl.UInt32}))
+        plat = cast(Platform, SimpleNamespace(staff=pl.DataFrame(staff, schema={"a": pl.UInt32, "m": pl.UInt32},
+                                                                 orient="row")))
+        return alliance_ties(cands, pl.DataFrame({"cid": [0] * len(focus), "m": focus},
+                                                 schema={"cid": pl.UInt32, "m": pl.UInt32}),
+                             pl.DataFrame(visits, schema={"a": pl.UInt32, "m": pl.UInt32}, orient="row"), plat)
+
+    # Staff 0 of shop 1 buys at shop 2, staff 1 of shop 2 at shop 1: both tied, one context.
+    both = run([(0, 1), (1, 2)], [(0, 2), (1, 1)], [1, 2])
+    assert both["a"].sort().to_list() == [0, 1] and both["ctx"].n_unique() == 1
+    # One way only: no tie.
+    assert run([(0, 1), (1, 2)], [(0, 2)], [1, 2]).height == 0
+    # A shop that is not a focus shop of the group does not ally.
+    assert run([(0, 1), (1, 2)], [(0, 2), (1, 1)], [1]).height == 0
+    # Shop 1 in two alliances (with 2, and with 3): its two staff are tied on different pairs.
+    two = run([(0, 1), (1, 2), (2, 1), (3, 3)], [(0, 2), (1, 1), (2, 3), (3, 1)], [1, 2, 3])
+    ctx = dict(zip(two["a"].to_list(), two["ctx"].to_list()))
+    assert ctx[0] == ctx[1] and ctx[2] == ctx[3] and ctx[0] != ctx[2]
+
+
+def test_money_from_a_focus_shop_through_relays_is_a_shop_money_tie():
+    """A concentrated money origin ties members as 'money'; when the origin is the payment
+    account of one of the group's focus shops it is also 'shop_money' (which admits a
+    member seen at one focus shop); an origin most of whose recipients are outsiders
+    ties nobody."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.membership import ties
+    from graphfraud.detect.platform import Platform
+
+    u32 = pl.UInt32
+    members = [0, 1, 2, 3]
+    cands = Candidates(pl.DataFrame({"cid": [0] * 4, "a": members}, schema={"cid": u32, "a": u32}),
+                       pl.DataFrame({"cid": [0], "source": ["test"], "size": [4]},
+                                    schema={"cid": u32, "source": pl.String, "size": u32}))
+
+    def tied(recipients: int, focus: list[int]) -> dict[str, set[int]]:
+        plat = cast(Platform, SimpleNamespace(
+            identifier_users=pl.DataFrame(schema={"v": u32, "kind": pl.String, "users": u32}),
+            origins=pl.DataFrame({"a": members, "origin": [7] * 4}, schema={"a": u32, "origin": u32}),
+            origin_recipients=pl.DataFrame({"origin": [7], "recipients": [recipients]},
+                                           schema={"origin": u32, "recipients": u32}),
+            origin_shops=pl.DataFrame({"origin": [7], "m": [3]}, schema={"origin": u32, "m": u32}),
+            staff=pl.DataFrame(schema={"a": u32, "m": u32})))
+        out = ties(cands, pl.DataFrame(schema={"a": u32, "v": u32, "kind": pl.String}), plat,
+                   pl.DataFrame({"cid": [0] * len(focus), "m": focus}, schema={"cid": u32, "m": u32}),
+                   pl.DataFrame(schema={"a": u32, "m": u32}))
+        return {t: set(out.filter(pl.col("tie") == t)["a"].to_list()) for t in out["tie"].unique().to_list()}
+
+    assert tied(5, [3]) == {"money": set(members), "shop_money": set(members)}
+    assert tied(5, [4]) == {"money": set(members)}  # the paying shop is not where the group acts
+    assert tied(20, [3]) == {}  # four of twenty recipients: a payer of many, not of this group
+
+
 # ---------------------------------------------------------------- degenerate inputs
 def test_only_required_tables(fitted):
     ds = fitted[1].dataset

@@ -181,8 +181,8 @@ def _measure(state: State, settings: Settings,
                            schema={"cid": pl.UInt32, "source": pl.String, "size": pl.UInt32})
     groups = Candidates(members.unique().sort("cid", "a"), sources)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    groups, evidence = core(groups, focus, b.prep.visits, b.segs, ties(groups, b.prep.identifiers, b.plat), b.plat,
-                            settings.min_size)
+    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits)
+    groups, evidence = core(groups, focus, b.prep.visits, b.segs, tied, b.plat, settings.min_size)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
     results = test(b, groups, focus, replace(settings, fdr=1.0), lambda _m: None) if groups.n else \
         pl.DataFrame(schema={"cid": pl.UInt32, "p_ring": pl.Float64})

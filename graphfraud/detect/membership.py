@@ -153,9 +153,15 @@ def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
                                         pl.col("n_c").first()).select("cid", "m", "c", "kc", "n_c")
 
 
-def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
-    """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money' or 'staff', through
-    context ``ctx`` (an integer id unique across the three kinds)."""
+def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl.DataFrame | None = None,
+         visits: pl.DataFrame | None = None) -> pl.DataFrame:
+    """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money', 'shop_money',
+    'staff' or 'alliance', through context ``ctx`` (an integer id unique across the kinds).
+
+    'shop_money' is a concentrated money origin that is the payment account of one of the
+    group's focus shops (paid through relays: a shop paying its buyers directly is not an
+    origin); it and the 'alliance' tie (:func:`alliance_ties`) need the group's ``focus``
+    shops (and, for alliances, the ``visits`` table); without them they are not measured."""
     mem = cands.members
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
@@ -177,13 +183,51 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform) -> pl.Dat
     conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
             .join(plat.origin_recipients, on="origin")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("recipients")))
-    out.append(orig.join(conc.select("cid", "origin"), on=["cid", "origin"]).select(
+    concentrated = orig.join(conc.select("cid", "origin"), on=["cid", "origin"])
+    out.append(concentrated.select(
         "cid", "a", pl.lit("money").alias("tie"), (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
+    if focus is not None:
+        # The same origin, when it is the payment account of one of the group's focus
+        # shops: that shop's money reaches the members through accounts bound to nobody.
+        funded = concentrated.join(plat.origin_shops, on="origin").join(focus.select("cid", "m"), on=["cid", "m"])
+        out.append(funded.select("cid", "a", pl.lit("shop_money").alias("tie"),
+                                 (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
     staff = mem.join(plat.staff, on="a")
     shared = staff.group_by("cid", "m").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
     out.append(staff.join(shared.select("cid", "m"), on=["cid", "m"]).select(
         "cid", "a", pl.lit("staff").alias("tie"), (pl.col("m").cast(pl.Int64) * 4 + 2).alias("ctx")))
+    if focus is not None and visits is not None:
+        out.append(alliance_ties(cands, focus, visits, plat))
     return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
+
+
+def alliance_ties(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, plat: Platform) -> pl.DataFrame:
+    """(cid, a, 'alliance', ctx): staff of two of a group's focus shops acting at each other's.
+
+    A member is staff of shop ``A`` when it pays with ``A``'s own payment account. When
+    the group's staff of focus shop ``A`` act at its focus shop ``B`` *and* its staff of
+    ``B`` act at ``A``, the two shops trade purchases inside the group — the relation the
+    alliance generator (:func:`graphfraud.graph.layers.staff_groups`) proposes groups by,
+    restricted to this group and its focus shops. The context is the pair of shops: the
+    staff of allied shops form one cohesive part even when each shop has only one or two
+    of them in the group (below the ``TIE_MIN`` a shared shop account needs when nothing
+    else links its users), while two alliances that share one shop, each trading with
+    shops of its own, stay apart.
+    """
+    schema = pl.Schema([("cid", cands.members.schema["cid"]), ("a", pl.UInt32), ("tie", pl.String), ("ctx", pl.Int64)])
+    f = focus.select("cid", "m")
+    staff = cands.members.join(plat.staff.rename({"m": "home"}), on="a").join(
+        f.rename({"m": "home"}), on=["cid", "home"])
+    acts = (staff.join(visits.select("a", "m"), on="a").filter(pl.col("m") != pl.col("home"))
+            .join(f, on=["cid", "m"]))
+    pairs = acts.select("cid", "home", "m").unique()
+    mutual = pairs.join(pairs.rename({"home": "m", "m": "home"}), on=["cid", "home", "m"])
+    if mutual.height == 0:
+        return pl.DataFrame(schema=schema)
+    width = int(mutual.select(pl.max_horizontal("home", "m").max()).item()) + 1
+    pair = pl.min_horizontal("home", "m").cast(pl.Int64) * width + pl.max_horizontal("home", "m").cast(pl.Int64)
+    return (acts.join(mutual, on=["cid", "home", "m"])
+            .select("cid", "a", pl.lit("alliance").alias("tie"), (pair * 4 + 3).alias("ctx")).unique().cast(schema))
 
 
 def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments: pl.DataFrame,
@@ -221,9 +265,11 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     rank = pl.col("presence_p").rank("ordinal").over("cid")
     ev = ev.with_columns((pl.col("presence_p") * n / rank).alias("_bh")).with_columns(
         pl.col("_bh").reverse().cum_min().reverse().over("cid", order_by="presence_p").alias("presence_q"))
-    # Money alone is a weak tie (refunds, red packets, payroll reach many), so a member who
-    # is there only once needs an identifier or a staff tie.
-    strong_tie = pl.col("ties").str.contains(r"\bidentifier\b|staff").fill_null(False)
+    # Money alone is a weak tie (red packets, payroll, a rebate app reach many), so a member
+    # who is there only once needs an identifier, a staff or alliance tie, or money that a
+    # shop the group acts at sends it through relays (what pays task-platform part-timers
+    # and laundered cashback; no payroll or friend's red packet comes from the group's shops).
+    strong_tie = pl.col("ties").str.contains(r"\bidentifier\b|staff|alliance|shop_money").fill_null(False)
     # A member must also look more like the group than like the background: the binomial
     # likelihood of its focus visits at the group's own participation rate against the
     # rate its activity explains. A heavy buyer at three of fifteen target shops, where

@@ -34,6 +34,7 @@ class Platform:
     identifier_users: pl.DataFrame  # v, kind, users
     origins: pl.DataFrame  # a, origin, hops (a shop paying its own buyers directly left out)
     origin_recipients: pl.DataFrame  # origin, recipients
+    origin_shops: pl.DataFrame  # origin, m: origins that are shop m's own payment account (its money, relayed)
     n_recipients: int
     refunds: pl.DataFrame  # refund_matches(): rid, a, src, t, amount, u, o, m
     staff: pl.DataFrame  # a, m: buyers paying with shop m's own payment account
@@ -74,6 +75,8 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
         identifier_users=prep.identifiers.group_by("v", "kind").agg(pl.col("a").n_unique().alias("users")),
         origins=origins,
         origin_recipients=origins.group_by("origin").agg(pl.col("a").n_unique().alias("recipients")),
+        origin_shops=prep.payment_shops.select(pl.col("p").alias("origin"), "m").join(
+            origins.select("origin").unique(), on="origin"),
         n_recipients=int(origins["a"].n_unique()) if origins.height else 0,
         refunds=refund_matches(prep, money),
         staff=prep.payment_users.join(prep.payment_shops, on="p").select("a", "m").unique(),

@@ -115,13 +115,13 @@ def propose(b: Built, s: Settings, say: Say) -> tuple[Candidates, pl.DataFrame]:
 def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.DataFrame, pl.DataFrame]:
     """Cores of the candidates, their focus shops and per-member evidence."""
     focus = focus_shops(cands, b.prep.visits, b.segs, b.plat)
-    tied = ties(cands, b.prep.identifiers, b.plat)
+    tied = ties(cands, b.prep.identifiers, b.plat, focus, b.prep.visits)
     cores, _ = core(cands, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
-    strong = tied.filter(pl.col("tie").is_in(["identifier", "staff"])).join(cores.members, on=["cid", "a"])
+    strong = tied.filter(pl.col("tie").is_in(["identifier", "staff", "alliance"])).join(cores.members, on=["cid", "a"])
     parts = _dedupe(cohesive_parts(cores, focus, b.segs, strong, s.min_size))
     # Membership is measured again on the parts: their own focus shops and ties.
     focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
-    tied = ties(parts, b.prep.identifiers, b.plat)
+    tied = ties(parts, b.prep.identifiers, b.plat, focus, b.prep.visits)
     parts, evidence = core(parts, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
     parts = _dedupe(parts)
     evidence = evidence.join(parts.sources.select("cid"), on="cid")
@@ -176,8 +176,8 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
                               b.prep.identifiers, b.plat)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    groups, evidence = core(groups, focus, b.prep.visits, b.segs, ties(groups, b.prep.identifiers, b.plat),
-                            b.plat, s.min_size)
+    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits)
+    groups, evidence = core(groups, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
     if groups.n == 0:
         return empty
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
