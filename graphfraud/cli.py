@@ -19,6 +19,7 @@ from . import terminal
 from ._version import __version__
 from .contract import DEFAULT_TZ, ENCODINGS, EPOCH_UNITS
 from .terminal import console, safe, stdout
+from .textsafe import excerpt
 
 if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or the driver
     import polars as pl
@@ -208,6 +209,15 @@ def _print_run(run: RunResult, top: int, fdr: float, out: Path) -> None:
                  f"manifest.json  ({total:.1f}s)")
 
 
+def _note_unread(run: RunResult) -> None:
+    """Name the input columns detection did not read (outside the contract)."""
+    for source in run.manifest.get("inputs", {}).values():
+        if source.get("unread_columns"):
+            names = ", ".join(source["unread_columns"])
+            console.print(f"[dim]{safe(source['file'])}: {len(source['unread_columns'])} column(s) outside the "
+                          f"contract not read ({safe(excerpt(names))}); 'graphfraud validate' checks them[/dim]")
+
+
 @app.command()
 def detect(
     data_dir: Path | None = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
@@ -255,6 +265,7 @@ def detect(
         if run.rejects.height:
             console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; "
                           f"see {safe(out / 'rejects.csv')}[/yellow]")
+        _note_unread(run)
     if neo4j:
         _push(run)
     _print_run(run, top, fdr, out)

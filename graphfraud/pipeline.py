@@ -86,13 +86,15 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
     """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
 
     ``out`` is checked before anything is read, so a bad path fails in a second, not after
-    the whole detection.
+    the whole detection. Only the contract's columns are read; the manifest's ``inputs``
+    name the others per table (``unread_columns``).
     """
     if out is not None:
         check_output(Path(out))
     prev = RunResult.read(previous) if isinstance(previous, (str, Path)) else previous
     t0 = time.perf_counter()
-    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
+    # Detection uses the contract's columns only: the others are named, not read.
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
     run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress,
                          previous=prev)
@@ -159,7 +161,7 @@ def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None =
     """
     if out is not None:
         check_output(Path(out))
-    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     det = _detector(detector).fit(loaded.dataset, progress=progress)
     if progress:
         progress(f"expanding {len(tips)} tip(s)")
