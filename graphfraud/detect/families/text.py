@@ -66,7 +66,15 @@ def test(inp: Inputs) -> pl.DataFrame:
     c_lo = np.searchsorted(key_c, key_m[starts], side="left")
     c_hi = np.searchsorted(key_c, key_m[starts], side="right")
     cids, diffs = [], []
-    for lo, hi, clo, chi in zip(starts, ends, c_lo, c_hi):
+    # Progress in candidates: blocks are in cid order, so a candidate is done with its last block.
+    block_cid = key_m[starts] >> 32
+    done_after = np.cumsum(np.r_[block_cid[1:] != block_cid[:-1], True])
+    n_cands = int(done_after[-1])
+    every = max(1, len(starts) // 100)
+    inp.tick(0, n_cands)
+    for i, (lo, hi, clo, chi) in enumerate(zip(starts, ends, c_lo, c_hi)):
+        if i % every == every - 1:
+            inp.tick(int(done_after[i]), n_cands)
         if chi == clo:
             continue
         rows = np.r_[rows_m[lo:hi], rows_c[clo:chi]]
@@ -83,6 +91,7 @@ def test(inp: Inputs) -> pl.DataFrame:
         ok = n_i > 0
         cids.extend([int(key_m[lo] >> 32)] * int(ok.sum()))
         diffs.extend((s_in.max(axis=1) - best_out)[ok].tolist())
+    inp.tick(n_cands, n_cands)
     if not cids:
         return pl.DataFrame(schema=schema)
     d = pl.DataFrame({"cid": pl.Series(cids, dtype=pl.UInt32), "d": diffs}).filter(pl.col("d").abs() > 1e-9)
