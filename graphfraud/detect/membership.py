@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..schema import IDENTIFIER_KINDS
+from ._memo import LastFrame
 from .candidates import Candidates
 from .platform import Platform
 from .stats import poisson_sf
@@ -81,11 +82,7 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
     each (group, stretch) is one integer, counted by sorting, a few groups at a time (a
     group's incidences are never split), so memory is bounded by a chunk, not by the join.
     """
-    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
-    s_c = stretch["c"].to_numpy()
-    by_a = segments.select("a", "c").sort("a", "c")
-    seg_a = by_a["a"].to_numpy()
-    seg_s = np.searchsorted(s_c, by_a["c"].to_numpy())
+    stretch, s_c, seg_a, seg_s = _stretch_index(segments)
     mem = members.select("cid", "a").unique().sort("cid", "a")
     cid, a = mem["cid"].to_numpy(), mem["a"].to_numpy().astype(np.int64)
     n_acc = int(max(seg_a.max(initial=0), a.max(initial=0))) + 1
@@ -128,6 +125,21 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
                             "touched": np.concatenate(touched_n) if touched_n else []},
                            schema={"cid": members.schema["cid"], "touched": pl.UInt32})
     return shared, touched
+
+
+def _index_stretches(segments: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The stretches (c, m, n_c) sorted by ``c``, their codes, and every (account, stretch)
+    incidence in account order as (account, position of its stretch in that list)."""
+    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
+    s_c = stretch["c"].to_numpy()
+    by_a = segments.select("a", "c").sort("a", "c")
+    return stretch, s_c, by_a["a"].to_numpy(), np.searchsorted(s_c, by_a["c"].to_numpy())
+
+
+#: :func:`_index_stretches` of the fit's segments: every membership pass (focus shops of
+#: candidates, parts, final groups) indexes the same table, and sorting its millions of
+#: incidences was the largest single cost of membership.
+_stretch_index = LastFrame(_index_stretches)
 
 
 def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
