@@ -25,6 +25,9 @@ class LastFrame(Generic[T]):
     >>> df = pl.DataFrame({"x": [1, 2]})
     >>> memo(df), memo(df), len(calls)
     (2, 2, 1)
+    >>> del df
+    >>> memo._value is None
+    True
     """
 
     def __init__(self, compute: Callable[[pl.DataFrame], T]) -> None:
@@ -35,5 +38,10 @@ class LastFrame(Generic[T]):
     def __call__(self, frame: pl.DataFrame) -> T:
         if self._ref is None or self._ref() is not frame:
             self._value = self._compute(frame)
-            self._ref = weakref.ref(frame)
+            # The value goes with its table: a memo must not hold a finished fit's arrays.
+            self._ref = weakref.ref(frame, self._forget)
         return self._value  # type: ignore[return-value]
+
+    def _forget(self, ref: weakref.ref[pl.DataFrame]) -> None:
+        if ref is self._ref:
+            self._ref, self._value = None, None
