@@ -544,3 +544,19 @@ def test_parquet_numbers_are_read_as_numbers(minimal):
     pl.DataFrame(base).with_columns(pl.Series("amount", ["12", "-5", "NaN", None, "2.5"])).write_parquet(
         minimal / "orders.parquet")
     _same_load(typed, load_dataset(minimal))
+
+
+def test_contract_only_jsonl_and_a_csv_the_fast_path_cannot_split(minimal):
+    (minimal / "merchants.csv").unlink()
+    write(minimal, "merchants.jsonl",
+          '{"merchant_id": "m1", "tier": 3}\n{"merchant_id": "m2", "name": "b", "tier": 1}\n')
+    # An unclosed quote sends the CSV through the record-by-record reader.
+    write(minimal, "accounts.csv", 'account_id,nickname,source\n007,"x,app\nA2,y,web\n')
+    full, lean = load_dataset(minimal), load_dataset(minimal, contract_only=True)
+    assert lean.report.unread_columns == {"accounts.csv": ["source"], "merchants.jsonl": ["tier"]}
+    assert full.dataset["merchants"]["tier"].to_list() == ["3", "1"]
+    assert "source" not in lean.dataset["accounts"].columns
+    from graphfraud.ingest.read import UNCLOSED_QUOTE
+
+    assert rejects(lean, "accounts")["reason"].to_list() == [UNCLOSED_QUOTE]
+    _same_load(full, lean)
