@@ -19,6 +19,7 @@ from . import terminal
 from ._version import __version__
 from .contract import DEFAULT_TZ, ENCODINGS, EPOCH_UNITS
 from .terminal import console, safe, stdout
+from .textsafe import excerpt
 
 if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or the driver
     import polars as pl
@@ -76,11 +77,25 @@ _STAGE_SECONDS = {"reading": 36.0, "prepare": 100.0, "platform": 13.0, "layers":
 _OTHER_STAGE_S, _OTHER_STAGES = 4.0, 10
 
 
+def _quarters() -> Callable[[str, int, int, str], None]:
+    """Counts inside a stage as lines, at each quarter of the stage (logs, not terminals)."""
+    said: dict[str, int] = {}
+
+    def count(stage: str, done: int, total: int, unit: str) -> None:
+        quarter = 4 * done // max(total, 1)
+        if done and quarter > said.get(stage, 0):
+            said[stage] = quarter
+            _progress(f"{stage}: {done:,} of {total:,} {unit}")
+
+    return count
+
+
 @contextlib.contextmanager
-def _stage_bar() -> Iterator[Callable[[str], None]]:
-    """A progress callback: a bar with ETA on a terminal, one line per stage otherwise."""
+def _stage_bar() -> Iterator[tuple[Callable[[str], None], Callable[[str, int, int, str], None]]]:
+    """Progress callbacks (stage started; counts inside a stage): a bar with ETA on a terminal,
+    lines otherwise (one per stage, and one per quarter of a counted stage)."""
     if not console.is_terminal:
-        yield _progress
+        yield _progress, _quarters()
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -90,16 +105,25 @@ def _stage_bar() -> Iterator[Callable[[str], None]]:
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("starting", total=total)
         running: list[str] = []
+        finished = [0.0]  # bar share of the stages done
 
         def advance(message: str) -> None:
             stage = "reading" if message.startswith("reading ") else message
             if running and running[0] != stage:
-                bar.advance(task, _STAGE_SECONDS.get(running[0], _OTHER_STAGE_S))
+                finished[0] += _STAGE_SECONDS.get(running[0], _OTHER_STAGE_S)
                 running.clear()
             running[:] = [stage]
-            bar.update(task, description=safe(message))
+            bar.update(task, completed=finished[0], description=safe(message))
 
-        yield advance
+        def count(stage: str, done: int, total: int, unit: str) -> None:
+            # The running stage's share of the bar, advanced by its own counts: the ETA
+            # moves inside a long stage instead of waiting for its end.
+            if running and running[0] == stage and total > 0:
+                part = _STAGE_SECONDS.get(stage, _OTHER_STAGE_S) * min(done, total) / total
+                bar.update(task, completed=finished[0] + part,
+                           description=safe(f"{stage}: {done:,}/{total:,} {unit}"))
+
+        yield advance, count
 
 
 @app.command()
@@ -208,6 +232,15 @@ def _print_run(run: RunResult, top: int, fdr: float, out: Path) -> None:
                  f"manifest.json  ({total:.1f}s)")
 
 
+def _note_unread(run: RunResult) -> None:
+    """Name the input columns detection did not read (outside the contract)."""
+    for source in run.manifest.get("inputs", {}).values():
+        if source.get("unread_columns"):
+            names = ", ".join(source["unread_columns"])
+            console.print(f"[dim]{safe(source['file'])}: {len(source['unread_columns'])} column(s) outside the "
+                          f"contract not read ({safe(excerpt(names))}); 'graphfraud validate' checks them[/dim]")
+
+
 @app.command()
 def detect(
     data_dir: Path | None = typer.Argument(None, help="Directory with the input tables (not with --source neo4j)."),
@@ -240,21 +273,22 @@ def detect(
                                  "'graphfraud neo4j ingest DATA_DIR')")
     det = _detector(seed, fdr, resolution)
     if source == "neo4j":
-        with _gateway() as gw, _stage_bar() as progress:
+        with _gateway() as gw, _stage_bar() as (progress, counts):
             if engine == "gds":
                 from .neo4j.gds import GdsLeiden
 
                 det.set_params(communities=GdsLeiden(gw))
-            run = detect_neo4j(gw, out, detector=det, tz=tz, progress=progress)
+            run = detect_neo4j(gw, out, detector=det, tz=tz, progress=progress, counts=counts)
     else:
         if data_dir is None:
             raise typer.BadParameter("give DATA_DIR, or --source neo4j to read the data from Neo4j")
-        with _stage_bar() as progress:
-            run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=progress,
+        with _stage_bar() as (progress, counts):
+            run = detect_files(data_dir, out, detector=det, encoding=encoding, tz=tz, progress=progress, counts=counts,
                                previous=previous, epoch_unit=epoch_unit, time_range=time_range)
         if run.rejects.height:
             console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; "
                           f"see {safe(out / 'rejects.csv')}[/yellow]")
+        _note_unread(run)
     if neo4j:
         _push(run)
     _print_run(run, top, fdr, out)
@@ -270,8 +304,8 @@ def demo(
     """Synthesise a marketplace, detect rings, and score them against the planted truth."""
     from .pipeline import demo as run_demo
 
-    with _stage_bar() as progress:
-        result = run_demo(out, accounts=accounts, seed=seed, progress=progress)
+    with _stage_bar() as (progress, counts):
+        result = run_demo(out, accounts=accounts, seed=seed, progress=progress, counts=counts)
     _print_run(result.run, top, 0.01, out / "run")
     ev = result.evaluation
     table = RichTable(title="against the planted truth (a ring is found at Jaccard ≥ 0.5)")

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .neo4j.gateway import Gateway
 
 Progress = Callable[[str], None]
+#: Progress inside a long stage: (stage, done, total, unit); see :meth:`RingDetector.fit`.
+Counts = Callable[[str, int, int, str], None]
 
 
 def _detector(detector: RingDetector | None, **params: Any) -> RingDetector:
@@ -64,13 +66,13 @@ def _load(data_dir: str | Path, progress: Progress | None, **options: Any) -> Lo
 
 def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report: LoadReport | None = None,
                    progress: Progress | None = None, extra: dict[str, Any] | None = None,
-                   previous: RunResult | None = None) -> RunResult:
+                   previous: RunResult | None = None, counts: Counts | None = None) -> RunResult:
     """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`.
 
     With ``previous`` (an earlier run on the same platform), rings that overlap one of its
     rings keep that ring's id (:mod:`graphfraud.lineage`).
     """
-    det = _detector(detector).fit(dataset, progress=progress)
+    det = _detector(detector).fit(dataset, progress=progress, counts=counts)
     run = RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
     if previous is not None:
         mapping = carry_ids(run.members, previous.members)
@@ -82,26 +84,29 @@ def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, lo
 
 def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detector: RingDetector | None = None,
                  encoding: str = "auto", tz: str = DEFAULT_TZ, progress: Progress | None = None,
-                 previous: str | Path | RunResult | None = None, **load_options: Any) -> RunResult:
+                 previous: str | Path | RunResult | None = None, counts: Counts | None = None,
+                 **load_options: Any) -> RunResult:
     """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
 
     ``out`` is checked before anything is read, so a bad path fails in a second, not after
-    the whole detection.
+    the whole detection. Only the contract's columns are read; the manifest's ``inputs``
+    name the others per table (``unread_columns``).
     """
     if out is not None:
         check_output(Path(out))
     prev = RunResult.read(previous) if isinstance(previous, (str, Path)) else previous
     t0 = time.perf_counter()
-    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
+    # Detection uses the contract's columns only: the others are named, not read.
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
     run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress,
-                         previous=prev)
+                         previous=prev, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
 
 
 def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
-                 tz: str = DEFAULT_TZ, progress: Progress | None = None) -> RunResult:
+                 tz: str = DEFAULT_TZ, progress: Progress | None = None, counts: Counts | None = None) -> RunResult:
     """Read the dataset held in Neo4j through ``gateway`` and detect rings in it."""
     from .neo4j.source import read_dataset
 
@@ -112,7 +117,7 @@ def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: R
     t0 = time.perf_counter()
     dataset = read_dataset(gateway, tz=tz)
     load_s = round(time.perf_counter() - t0, 3)
-    run = detect_dataset(dataset, detector=detector, progress=progress, extra={"source": "neo4j"})
+    run = detect_dataset(dataset, detector=detector, progress=progress, extra={"source": "neo4j"}, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
 
@@ -126,7 +131,8 @@ class Demo:
     data_dir: Path
 
 
-def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Progress | None = None) -> Demo:
+def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Progress | None = None,
+         counts: Counts | None = None) -> Demo:
     """Synthesise a marketplace, detect rings in it and score them against the truth."""
     import json
 
@@ -142,7 +148,7 @@ def demo(out: str | Path, *, accounts: int = 20_000, seed: int = 0, progress: Pr
     res = synthesize(accounts, seed=seed)
     write_tables(res.tables, data)
     write_tables({"ring_members": res.ring_members, "benign_groups": res.benign_groups}, data / "truth")
-    run = detect_files(data, out / "run", detector=_detector(None, seed=seed), progress=progress)
+    run = detect_files(data, out / "run", detector=_detector(None, seed=seed), progress=progress, counts=counts)
     ev = evaluate(run.members.select("ring_id", "account_id"), res.ring_members, res.benign_groups)
     (out / "evaluation.json").write_text(json.dumps(ev.as_dict(), indent=2), "utf-8")
     return Demo(run, ev, data)
@@ -159,7 +165,7 @@ def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None =
     """
     if out is not None:
         check_output(Path(out))
-    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, **load_options)
+    loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     det = _detector(detector).fit(loaded.dataset, progress=progress)
     if progress:
         progress(f"expanding {len(tips)} tip(s)")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -228,3 +229,20 @@ def test_rejects_report_is_safe_to_open_in_a_spreadsheet(minimal, tmp_path):
     assert cells["value"].to_list() == ["'=HYPERLINK(\"http://x\")"]
     assert not any(v[:1] in "=+-@" for v in cells.to_dict(as_series=False)["value"])
     assert restore_cells(cells)["value"].to_list() == ["=HYPERLINK(\"http://x\")"]
+
+
+def test_detect_reports_progress_inside_stages_and_the_columns_it_skipped(market_2k, tmp_path, entry_point):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(market_2k, data, ignore=shutil.ignore_patterns("truth"))
+    merchants = pl.read_csv(data / "merchants.csv", infer_schema=False)
+    merchants.with_columns(pl.lit("华东").alias("region")).write_csv(data / "merchants.csv")
+    proc = entry_point("detect", str(data), "--out", str(tmp_path / "run"), "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    # Not a terminal: a line at each quarter of a counted stage, the last one at its total.
+    for line in ("… layers: 5 of 5 layers", "… candidates: 5 of 5 views", "… membership: 8 of 8 steps"):
+        assert line in proc.stderr, proc.stderr
+    assert "merchants.csv: 1 column(s) outside the contract not read (region)" in proc.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text("utf-8"))
+    assert manifest["inputs"]["merchants"]["unread_columns"] == ["region"]

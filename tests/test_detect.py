@@ -75,6 +75,32 @@ def test_same_input_and_seed_give_identical_results(fitted):
         assert again.evidence_.edges.equals(det.evidence_.edges)
 
 
+def test_progress_counts_rise_to_their_total_inside_each_long_stage(fitted):
+    """A recording callback hears, inside each long stage, counts that never fall, under a
+    total that never changes, ending at that total; listening changes no result."""
+    det, loaded = fitted
+    events: list[tuple] = []
+    again = RingDetector(seed=7).fit(loaded.dataset, progress=lambda m: events.append(("stage", m)),
+                                     counts=lambda *c: events.append(("count", *c)))
+    assert again.rings_.equals(det.rings_) and again.membership_.equals(det.membership_)
+    running, seen = None, {}
+    for kind, *rest in events:
+        if kind == "stage":
+            running = rest[0]
+            continue
+        stage, done, total, unit = rest
+        assert stage == running, f"{stage} counted while {running} ran"
+        seen.setdefault(stage, []).append((done, total, unit))
+    assert set(seen) == {"layers", "candidates", "membership", "test text"}
+    for stage, ticks in seen.items():
+        dones = [d for d, _, _ in ticks]
+        assert len({t for _, t, _ in ticks}) == 1 and len({u for _, _, u in ticks}) == 1, stage
+        assert dones[0] == 0 and dones == sorted(dones) and dones[-1] == ticks[0][1] > 0, (stage, dones)
+    assert seen["layers"][-1][:2] == (5, 5) and seen["candidates"][-1][:2] == (5, 5)
+    # Text progress counts the candidates whose texts were compared.
+    assert seen["test text"][-1][1] <= again.n_candidates_
+
+
 def test_estimator_contract(fitted):
     ds = fitted[1].dataset
     det = RingDetector(fdr=0.05, seed=1)

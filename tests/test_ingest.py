@@ -500,3 +500,63 @@ def test_record_structure_is_the_same_in_any_chunking(data, chunk):
     assert got.starts.tolist() == starts and got.fields.tolist() == fields and got.lines.tolist() == lines
     assert got.balanced == (not inside)
     assert np.all(got.ends >= got.starts)
+
+
+# ------------------------------------------------------------------ reading the contract's columns only
+def _same_load(a, b):
+    """Two loads agree on every table's contract columns and on every reject record."""
+    for name in a.dataset.tables:
+        cols = [c for c in a.dataset[name].columns if c in b.dataset[name].columns]
+        assert a.dataset[name].select(cols).equals(b.dataset[name].select(cols)), name
+    assert a.report.rejects.equals(b.report.rejects)
+
+
+def test_contract_only_skips_and_names_other_columns(minimal):
+    write(minimal, "merchants.csv", "merchant_id,region,name,notes\nm1,华东,a,x\nm2,华南,b\nm3,华北,c,z\n")
+    pl.DataFrame({"review_id": ["r1", "r2", "r3"], "account_id": ["007", "007", "A2"], "merchant_id": ["m1"] * 3,
+                  "rating": [5, 7, 4], "created_at": ["2024-03-01 10:00:00"] * 3, "score": [0.5, 0.1, 0.2],
+                  "text": ["好", None, "ok"]}).write_parquet(minimal / "reviews.parquet")
+    (minimal / "reviews.csv").unlink()
+    full, lean = load_dataset(minimal), load_dataset(minimal, contract_only=True)
+    assert full.dataset["merchants"]["region"].to_list() == ["华东", "华北"]  # carried by default
+    assert "region" not in lean.dataset["merchants"].columns and "score" not in lean.dataset["reviews"].columns
+    assert lean.report.unread_columns == {"merchants.csv": ["region", "notes"], "reviews.parquet": ["score"]}
+    assert lean.dataset.sources["reviews"]["unread_columns"] == ["score"]
+    assert full.report.unread_columns == {} and "unread_columns" not in full.dataset.sources["reviews"]
+    # The ragged row (line 3: 3 fields of 4) is rejected either way: fields are counted on the whole record.
+    assert rejects(lean, "merchants")["line"].to_list() == [3]
+    _same_load(full, lean)
+
+
+def test_parquet_numbers_are_read_as_numbers(minimal):
+    """Ratings and amounts from Parquet skip the text round trip; values and reject records stay the same."""
+    base = {"order_id": ["o1", "o2", "o3", "o4", "o5"], "account_id": ["007"] * 5, "merchant_id": ["m1"] * 5,
+            "created_at": ["2024-03-01 10:00:00"] * 5}
+    amounts = pl.Series("amount", [12.0, -5.0, float("nan"), None, 2.5])
+    pl.DataFrame(base).with_columns(amounts).write_parquet(minimal / "orders.parquet")
+    typed = load_dataset(minimal, contract_only=True)
+    assert typed.dataset["orders"]["amount"].to_list() == [12.0, None, 2.5]
+    from graphfraud.ingest.transform import BAD_AMOUNT
+
+    assert rejects(typed, "orders").select("line", "value", "reason").rows() == [(2, "-5", BAD_AMOUNT),
+                                                                                  (3, "NaN", BAD_AMOUNT)]
+    # The same values as text give the same table and the same reject records.
+    pl.DataFrame(base).with_columns(pl.Series("amount", ["12", "-5", "NaN", None, "2.5"])).write_parquet(
+        minimal / "orders.parquet")
+    _same_load(typed, load_dataset(minimal))
+
+
+def test_contract_only_jsonl_and_a_csv_the_fast_path_cannot_split(minimal):
+    (minimal / "merchants.csv").unlink()
+    write(minimal, "merchants.jsonl",
+          '{"merchant_id": "m1", "tier": 3}\n{"merchant_id": "m2", "name": "b", "tier": 1}\n')
+    # An unclosed quote sends the CSV through the record-by-record reader.
+    write(minimal, "accounts.csv", 'account_id,nickname,source\n007,"x,app\nA2,y,web\n')
+    full, lean = load_dataset(minimal), load_dataset(minimal, contract_only=True)
+    assert lean.report.unread_columns == {"accounts.csv": ["source"], "merchants.jsonl": ["tier"]}
+    assert full.dataset["merchants"]["tier"].to_list() == ["3", "1"]
+    assert "source" not in lean.dataset["accounts"].columns
+    from graphfraud.ingest.read import UNCLOSED_QUOTE
+
+    assert rejects(lean, "accounts")["reason"].to_list() == [UNCLOSED_QUOTE]
+    _same_load(full, lean)

@@ -10,7 +10,7 @@ decides what is flagged: every candidate is tested against explicit nulls afterw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -95,17 +95,20 @@ def partition_groups(edges: pl.DataFrame, *, min_size: int, max_size: int, resol
 
 def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, resolution: float,
              seed: int, extra: Sequence[tuple[str, pl.DataFrame]] = (),
-             partition: Partitioner | None = None) -> Candidates:
+             partition: Partitioner | None = None, tick: Callable[[int, int], None] | None = None) -> Candidates:
     """Candidates from every graph (name -> edges a, b, weight) and from generators that
     propose groups directly (``extra``: name, (a, group)), de-duplicated.
 
-    ``partition`` is the community step (:class:`~graphfraud.detect.communities.Partitioner`).
+    ``partition`` is the community step (:class:`~graphfraud.detect.communities.Partitioner`);
+    ``tick`` hears (graphs partitioned, graphs) as each graph is done.
     """
     groups: list[tuple[str, pl.DataFrame]] = list(extra)
-    for name, edges in graphs.items():
-        if edges.height == 0:
-            continue
-        for level, frame in enumerate(partition_groups(edges, min_size=min_size, max_size=max_size,
-                                                       resolution=resolution, seed=seed, partition=partition)):
-            groups.append((f"{name}/{level}", frame))
+    tick = tick or (lambda _done, _total: None)
+    tick(0, len(graphs))
+    for i, (name, edges) in enumerate(graphs.items(), 1):
+        if edges.height:
+            for level, frame in enumerate(partition_groups(edges, min_size=min_size, max_size=max_size,
+                                                           resolution=resolution, seed=seed, partition=partition)):
+                groups.append((f"{name}/{level}", frame))
+        tick(i, len(graphs))
     return Candidates.from_groups(groups)

@@ -27,7 +27,7 @@ from .evidence import Evidence
 from .expand import expand as expand_tips
 from .report import FAMILY_NAMES, STAT_COLUMNS, ring_tables
 from .results import Expansion, Ring
-from .steps import Built, Settings, Tested, run
+from .steps import Built, Count, Settings, Tested, run
 
 
 class RingDetector:
@@ -160,7 +160,8 @@ class RingDetector:
                         money=MoneyParams(max_hops=self.max_hops), partition=self.communities)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, dataset: Dataset, progress: Callable[[str], None] | None = None) -> RingDetector:
+    def fit(self, dataset: Dataset, progress: Callable[[str], None] | None = None,
+            counts: Count | None = None) -> RingDetector:
         """Prepare, propose candidates, test them, flag rings and collect their evidence.
 
         Parameters
@@ -169,6 +170,11 @@ class RingDetector:
             Validated tables (from :func:`graphfraud.load_dataset` or ``Dataset.from_frames``).
         progress : callable, optional
             Called with the name of every stage as it starts.
+        counts : callable, optional
+            Called inside the long stages (layers, candidates, membership, test text) as
+            ``counts(stage, done, total, unit)``: ``done`` rises from 0 to ``total`` units
+            of that stage's work (layers built, views partitioned, membership steps,
+            candidates whose texts were compared). For progress bars with an ETA.
         """
         settings = self._validate()
         say = progress or (lambda _m: None)
@@ -190,7 +196,7 @@ class RingDetector:
                 say(name)
 
         with StagePeaks() as peaks:
-            state = run(dataset, settings, stage)
+            state = run(dataset, settings, stage, counts)
             stage("evidence")
             self._finish(state.built, state.tested, state.table, state.cores.n)
             self._state, self._settings = state, settings

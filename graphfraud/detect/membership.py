@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..schema import IDENTIFIER_KINDS
+from ._memo import LastFrame
 from .candidates import Candidates
 from .platform import Platform
 from .stats import poisson_sf
@@ -81,11 +82,7 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
     each (group, stretch) is one integer, counted by sorting, a few groups at a time (a
     group's incidences are never split), so memory is bounded by a chunk, not by the join.
     """
-    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
-    s_c = stretch["c"].to_numpy()
-    by_a = segments.select("a", "c").sort("a", "c")
-    seg_a = by_a["a"].to_numpy()
-    seg_s = np.searchsorted(s_c, by_a["c"].to_numpy())
+    stretch, s_c, seg_a, seg_s = _stretch_index(segments)
     mem = members.select("cid", "a").unique().sort("cid", "a")
     cid, a = mem["cid"].to_numpy(), mem["a"].to_numpy().astype(np.int64)
     n_acc = int(max(seg_a.max(initial=0), a.max(initial=0))) + 1
@@ -130,6 +127,21 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
     return shared, touched
 
 
+def _index_stretches(segments: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The stretches (c, m, n_c) sorted by ``c``, their codes, and every (account, stretch)
+    incidence in account order as (account, position of its stretch in that list)."""
+    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
+    s_c = stretch["c"].to_numpy()
+    by_a = segments.select("a", "c").sort("a", "c")
+    return stretch, s_c, by_a["a"].to_numpy(), np.searchsorted(s_c, by_a["c"].to_numpy())
+
+
+#: :func:`_index_stretches` of the fit's segments: every membership pass (focus shops of
+#: candidates, parts, final groups) indexes the same table, and sorting its millions of
+#: incidences was the largest single cost of membership.
+_stretch_index = LastFrame(_index_stretches)
+
+
 def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
     """(cid, m, c, kc, n_c): members of each group in each stretch, from (cid, a, m, c, n_c)
     rows unique in (cid, a, c).
@@ -166,12 +178,18 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
     # the join of every member with every identifier it used.
-    ident = mem.join(identifiers.select("a", "v"), on="a")
-    conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
+    # (cid, v) is one integer, cid * V + v: the join of every member with every identifier
+    # it used is the largest table here, and one-column group-bys and lookups on it are
+    # several times cheaper than two-column ones (cid < 2^32, V < 2^31: it fits).
+    n_v = int(identifiers.select(pl.col("v").max()).item() or 0) + 1
+    key = (pl.col("cid").cast(pl.Int64) * n_v + pl.col("v").cast(pl.Int64)).alias("key")
+    ident = mem.join(identifiers.select("a", "v"), on="a").with_columns(key)
+    conc = (ident.group_by("key").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
+            .with_columns((pl.col("key") % n_v).cast(identifiers.schema["v"]).alias("v"))
             .join(plat.identifier_users.select("v", "users"), on="v")
             .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
     kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(conc["v"].implode())).unique("v")
-    ident = ident.join(conc.select("cid", "v"), on=["cid", "v"]).join(kinds, on="v")
+    ident = ident.filter(pl.col("key").is_in(conc["key"].implode())).join(kinds, on="v")
     # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
     # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
     # corroborate.

@@ -42,6 +42,18 @@ from .platform import Platform, measure
 
 #: Called with the name of each stage as it starts (progress and timings).
 Say = Callable[[str], None]
+#: Called inside a long stage with (stage, done, total, unit): ``done`` rises from 0 to
+#: ``total`` units of the stage's work (layers built, views partitioned, ...).
+Count = Callable[[str, int, int, str], None]
+#: What a step hands a loop of its own: (done, total) of that step's stage.
+Tick = Callable[[int, int], None]
+
+
+def ticker(count: Count | None, stage: str, unit: str) -> Tick:
+    """A :data:`Tick` that reports to ``count`` as ``stage``, in ``unit`` (a no-op without one)."""
+    if count is None:
+        return lambda _done, _total: None
+    return lambda done, total: count(stage, done, total, unit)
 
 
 @dataclass(frozen=True)
@@ -77,18 +89,25 @@ class Tested:
     n_tested: int
 
 
-def build(ds: Dataset, s: Settings, say: Say) -> Built:
+def build(ds: Dataset, s: Settings, say: Say, count: Count | None = None) -> Built:
     say("prepare")
     prep = prepare(ds)
     segs = segments(prep.events(), s.graph.segment_size)
     say("platform")
     plat = measure(prep, s.money)
     say("layers")
-    layers = {"identifier": identifier_layer(prep, s.graph, s.seed),
-              "coactivity": coactivity_layer(segs, s.graph, s.seed),
-              "money": money_layer(plat.origins, s.graph, s.seed),
-              "affiliation": affiliation_layer(prep, s.graph, s.seed),
-              "likes": likes_layer(prep)}
+    makers: dict[str, Callable[[], Layer]] = {
+        "identifier": lambda: identifier_layer(prep, s.graph, s.seed),
+        "coactivity": lambda: coactivity_layer(segs, s.graph, s.seed),
+        "money": lambda: money_layer(plat.origins, s.graph, s.seed),
+        "affiliation": lambda: affiliation_layer(prep, s.graph, s.seed),
+        "likes": lambda: likes_layer(prep)}
+    tick = ticker(count, "layers", "layers")
+    layers: dict[str, Layer] = {}
+    tick(0, len(makers))
+    for name, make in makers.items():
+        layers[name] = make()
+        tick(len(layers), len(makers))
     return Built(prep, plat, segs, layers)
 
 
@@ -102,30 +121,52 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def propose(b: Built, s: Settings, say: Say) -> tuple[Candidates, pl.DataFrame]:
+def propose(b: Built, s: Settings, say: Say, count: Count | None = None) -> tuple[Candidates, pl.DataFrame]:
     """Candidates from every view, and the summed graph (what fragments are merged on)."""
     say("candidates")
     graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
               for name, names in VIEWS.items()}
     cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed,
-                     extra=[("alliance", staff_groups(b.prep, s.min_size))], partition=s.partition)
+                     extra=[("alliance", staff_groups(b.prep, s.min_size))], partition=s.partition,
+                     tick=ticker(count, "candidates", "views"))
     return cands, graphs["all"]
 
 
-def refine(b: Built, cands: Candidates, s: Settings) -> tuple[Candidates, pl.DataFrame, pl.DataFrame]:
+#: Steps of :func:`refine`, the unit its progress is counted in.
+REFINE_STEPS = 8
+
+
+def refine(b: Built, cands: Candidates, s: Settings,
+           count: Count | None = None) -> tuple[Candidates, pl.DataFrame, pl.DataFrame]:
     """Cores of the candidates, their focus shops and per-member evidence."""
+    tick = ticker(count, "membership", "steps")
+    step = iter(range(REFINE_STEPS + 1))
+
+    def done() -> None:
+        tick(next(step), REFINE_STEPS)
+
+    done()
     focus = focus_shops(cands, b.prep.visits, b.segs, b.plat)
+    done()
     tied = ties(cands, b.prep.identifiers, b.plat, focus, b.prep.visits)
+    done()
     cores, _ = core(cands, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
+    done()
     strong = tied.filter(pl.col("tie").is_in(["identifier", "staff", "alliance"])).join(cores.members, on=["cid", "a"])
     parts = _dedupe(cohesive_parts(cores, focus, b.segs, strong, s.min_size))
+    done()
     # Membership is measured again on the parts: their own focus shops and ties.
     focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
+    done()
     tied = ties(parts, b.prep.identifiers, b.plat, focus, b.prep.visits)
+    done()
     parts, evidence = core(parts, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
     parts = _dedupe(parts)
     evidence = evidence.join(parts.sources.select("cid"), on="cid")
-    return parts, focus_shops(parts, b.prep.visits, b.segs, b.plat), evidence
+    done()
+    focus = focus_shops(parts, b.prep.visits, b.segs, b.plat)
+    done()
+    return parts, focus, evidence
 
 
 def _dedupe(c: Candidates) -> Candidates:
@@ -134,7 +175,8 @@ def _dedupe(c: Candidates) -> Candidates:
     return c.subset(keep)
 
 
-def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say) -> pl.DataFrame:
+def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say,
+         count: Count | None = None) -> pl.DataFrame:
     """Run every family. Outcomes and the ties measured everywhere run on every candidate
     (the ties weight the FDR step); the rest only where a candidate can still be flagged."""
     families = registry()
@@ -145,7 +187,8 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
     inp = Inputs(b.prep, b.plat, cands, focus)
     for fam in outcome + everywhere:
         say(f"test {fam.name}")
-        table = table.join(fam.test(inp), on="cid", how="left")
+        table = table.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
+                           how="left")
     weights = tie_weights(table, [f"p_{f.name}" for f in everywhere])
     p_out = combine(table, outcome=[f"p_{f.name}" for f in outcome], ties=[], fdr=s.fdr)["p_outcome"]
     # Weighted BH never flags a candidate whose outcome over its weight exceeds the level
@@ -155,7 +198,8 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
     inp = Inputs(b.prep, b.plat, cands.subset(alive["cid"]), focus.join(alive.select("cid"), on="cid"))
     for fam in where_alive:
         say(f"test {fam.name}")
-        alive = alive.join(fam.test(inp), on="cid", how="left")
+        alive = alive.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
+                           how="left")
     return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in families
                                                                          if f.role == "corroboration"],
                    fdr=s.fdr, extra_tests=table.height - alive.height, weights=weights[can_flag])
@@ -310,12 +354,14 @@ class State:
     tested: Tested
 
 
-def run(ds: Dataset, s: Settings, say: Say) -> State:
-    b = build(ds, s, say)
-    cands, graph = propose(b, s, say)
+def run(ds: Dataset, s: Settings, say: Say, count: Count | None = None) -> State:
+    """Every step in order; ``say`` hears each stage start, ``count`` the progress inside
+    the long ones (layers, candidates, membership, the text test)."""
+    b = build(ds, s, say, count)
+    cands, graph = propose(b, s, say, count)
     say("membership")
-    cores, focus, _evidence = refine(b, cands, s)
-    table = test(b, cores, focus, s, say)
+    cores, focus, _evidence = refine(b, cands, s, count)
+    table = test(b, cores, focus, s, say, count)
     tested = resolve(b, cores, table, graph, s, say)
     return State(b, graph, cores, table, tested)
 

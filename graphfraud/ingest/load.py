@@ -56,6 +56,8 @@ class LoadReport:
     rejects: pl.DataFrame
     ignored_files: list[str] = field(default_factory=list)
     time_range: TimeRange | None = None
+    #: Per file, the columns outside the contract that were not read (``contract_only``).
+    unread_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def problems(self, limit: float = USABLE_REJECT_SHARE) -> tuple[list[str], list[str]]:
         """(fatal, warnings): required tables left without rows, and tables rejecting more than ``limit``.
@@ -107,7 +109,7 @@ class LoadResult:
 
 def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFAULT_TZ,
                  epoch_unit: str = "auto", time_range: TimeRange | str | None = None,
-                 progress: Callable[[str], None] | None = None) -> LoadResult:
+                 progress: Callable[[str], None] | None = None, contract_only: bool = False) -> LoadResult:
     """Read, validate and type every table in ``data_dir``.
 
     Parameters
@@ -123,6 +125,12 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     time_range
         Accepted timestamps (a :class:`~graphfraud.contract.TimeRange` or ``"START..END"``);
         default 2000-01-01 to one day after now. Rows outside it are rejected.
+    contract_only
+        Read only the contract's columns (what detection uses): Parquet and CSV skip the
+        others while reading, which saves their memory and time, and the checks (such as
+        the field length limit) run on the columns read. The columns skipped are named,
+        per file, in :attr:`LoadReport.unread_columns`, in the file's ``sources`` entry
+        and through ``progress``. Default: every column is read, checked and carried.
 
     Returns
     -------
@@ -154,20 +162,26 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     reports: dict[str, TableReport] = {}
     rejects: list[pl.DataFrame] = []
     sources: dict[str, dict[str, Any]] = {}
+    unread: dict[str, list[str]] = {}
     for name in TABLE_ORDER:
         if name not in files:
             continue
         spec = CONTRACT[name]
         if progress:
             progress(f"reading {files[name].name}")
-        raw = read_raw(name, files[name], encoding)
+        raw = read_raw(name, files[name], encoding, columns=spec.column_index if contract_only else None)
+        if raw.unread:
+            unread[raw.path.name] = list(raw.unread)
+            if progress:
+                progress(f"{raw.path.name}: not reading {len(raw.unread)} column(s) outside the contract "
+                         f"({excerpt(', '.join(raw.unread))}); 'graphfraud validate' checks every column")
         absent = [c for c in spec.required_columns if c not in raw.frame.columns]
-        if absent and raw.frame.height == 0 and raw.rejects.height and raw.frame.width <= 1:
+        if absent and raw.frame.height == 0 and raw.rejects.height and len(raw.header) <= 1:
             raise DataContractError(
                 f"{raw.path}: no line could be read ({raw.rejects.height:,} malformed, e.g. line "
                 f"{raw.rejects['line'][0]}: {raw.rejects['reason'][0]}). Check that it is a {spec.name} table.")
         if absent:
-            names = [c for c in raw.frame.columns if c != LINE]
+            names = list(raw.header)
             header = excerpt(", ".join(names) or "nothing")
             sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
             hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; "
@@ -188,6 +202,8 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
         reports[name] = TableReport(name, raw.path.name, raw.encoding, raw.rows_read, accepted.height)
         sources[name] = {"file": raw.path.name, "sha256": raw.sha256, "encoding": raw.encoding,
                          "rows_read": raw.rows_read}
+        if raw.unread:
+            sources[name]["unread_columns"] = list(raw.unread)
 
     # Table order first (TABLE_ORDER), then line order within a table.
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
@@ -202,7 +218,7 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
         sources[rep.table]["rows_accepted"] = rep.accepted
     ignored = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p not in files.values())
     dataset = Dataset({n: f.drop(LINE) for n, f in tables.items()}, tz=tz, sources=sources)
-    return LoadResult(dataset, LoadReport(list(reports.values()), all_rejects, ignored, time_range))
+    return LoadResult(dataset, LoadReport(list(reports.values()), all_rejects, ignored, time_range, unread))
 
 
 def _check_tz(tz: str) -> None:

@@ -28,6 +28,7 @@ import os
 import re
 import stat
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ import polars as pl
 from ..contract import CONTRACT, MAX_HEADER_BYTES, SUFFIXES
 from ..errors import DataContractError
 from ..textsafe import EXCERPT_CHARS, excerpt
-from .transform import LINE, REJECT_SCHEMA
+from .transform import LINE, REJECT_SCHEMA, number_text
 
 #: Encodings tried when telling the user which ones decode a file.
 _CANDIDATES = ("utf-8", "gb18030", "gbk")
@@ -62,7 +63,9 @@ class RawTable:
     """One table as read: all values as strings, plus where it came from.
 
     ``rejects`` holds records that could not even be split into fields (ragged rows,
-    broken quoting, broken JSON lines); ``frame`` holds every other record.
+    broken quoting, broken JSON lines); ``frame`` holds every other record. ``header``
+    is every column the file has, in its order; ``unread`` the ones left out of
+    ``frame`` because the reader was asked for other columns only.
     """
 
     name: str
@@ -71,6 +74,8 @@ class RawTable:
     encoding: str
     sha256: str
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECT_SCHEMA))
+    header: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
     @property
     def rows_read(self) -> int:
@@ -207,8 +212,18 @@ def _decode(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
     raise DataContractError(f"{path}: {where}. {advice}")
 
 
-def read_raw(name: str, path: Path, encoding: str = "auto") -> RawTable:
-    """Read one table file into strings, remembering each row's line number."""
+def read_raw(name: str, path: Path, encoding: str = "auto", columns: Collection[str] | None = None) -> RawTable:
+    """Read one table file into strings, remembering each row's line number.
+
+    Parameters
+    ----------
+    name, path, encoding
+        The table, its file, and ``auto`` or the encoding of a text file.
+    columns
+        Read only these columns (``None``: all). Parquet and CSV skip the others while
+        reading (Parquet never decodes them, CSV never builds them); they are listed in
+        :attr:`RawTable.unread`. Parquet numbers stay numbers (see :func:`_stringify`).
+    """
     path = Path(path)
     data = read_regular_file(path)
     sha = hashlib.sha256(data).hexdigest()
@@ -219,24 +234,37 @@ def read_raw(name: str, path: Path, encoding: str = "auto") -> RawTable:
             raise DataContractError(f"{path}: the file is empty; a CSV needs at least a header line "
                                     f"with the columns {', '.join(CONTRACT[name].required_columns)}.")
         data, used = _decode(data, path, encoding)
-        frame, rejects = read_csv_records(data, path, name)
+        frame, rejects, header = _read_csv(data, path, name, columns)
     elif path.name.endswith((".jsonl", ".jsonl.gz")):
         if not data.strip():
             raise DataContractError(f"{path}: the file is empty; write one JSON object per line.")
         data, used = _decode(data, path, encoding)
         frame, rejects = read_jsonl_records(data, path, name)
+        header = tuple(c for c in frame.columns if c != LINE)
+        if columns is not None:
+            frame = frame.select([c for c in header if c in columns] + [LINE])
     else:
         try:
-            frame = pl.read_parquet(io.BytesIO(data))
+            source = io.BytesIO(data)
+            header = tuple(pl.read_parquet_schema(source))
+            source.seek(0)
+            frame = pl.read_parquet(source, columns=[c for c in header if columns is None or c in columns])
         except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}). Export the "
                                    "table again (a file cut short by a copy is the usual cause), or as CSV.") from None
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
-        frame = _stringify(frame).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
+        frame = _stringify(frame, numbers=_number_columns(name)).with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
         rejects = pl.DataFrame(schema=REJECT_SCHEMA)
-    return RawTable(name, path, frame, used, sha, rejects)
+    unread = tuple(c for c in header if c not in frame.columns)
+    return RawTable(name, path, frame, used, sha, rejects, header, unread)
+
+
+def _number_columns(table: str) -> frozenset[str]:
+    """Columns of ``table`` the contract reads as numbers (ratings, amounts)."""
+    return frozenset(c.name for c in CONTRACT[table].columns if c.kind in ("rating", "amount"))
 
 
 # ------------------------------------------------------------------ CSV
@@ -337,27 +365,40 @@ def _record_rejects(table: str, path: Path, lines: list[int], values: list[str],
 
 def read_csv_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split UTF-8 CSV ``data`` into a string frame (with ``_line``) and record-level rejects."""
+    frame, rejects, _ = _read_csv(data, path, table, None)
+    return frame, rejects
+
+
+def _read_csv(data: bytes, path: Path, table: str,
+              columns: Collection[str] | None) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
+    """:func:`read_csv_records` of the header's columns in ``columns`` (``None``: all), and the header."""
     data = _normalise_newlines(data)
     st = _structure(data)
     names = _header(data, st, path)
+    # Ragged rows are told by the field count of the whole record, so reading fewer
+    # columns rejects exactly the rows reading all of them would.
+    # A frame needs a column to hold rows; a file with none of the wanted columns is
+    # stopped by the caller anyway (every table has required columns).
+    wanted = [i for i, n in enumerate(names) if columns is None or n in columns] or [0]
     if st.balanced:
-        fast = _csv_fast(data, st, names, path, table)
+        fast = _csv_fast(data, st, names, wanted, path, table)
         if fast is not None:
-            return fast
-    return _csv_slow(data.decode("utf-8"), names, path, table)
+            return (*fast, tuple(names))
+    return (*_csv_slow(data.decode("utf-8"), names, wanted, path, table), tuple(names))
 
 
-def _csv_fast(data: bytes, st: _Structure, names: list[str], path: Path,
+def _csv_fast(data: bytes, st: _Structure, names: list[str], wanted: list[int], path: Path,
               table: str) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Polars reads the file; the structure says which rows are blank or ragged. None: use the slow path."""
+    """Polars reads the ``wanted`` columns (positions in ``names``); the structure says which
+    rows are blank or ragged. None: use the slow path."""
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True,
-                            quote_char='"', has_header=True)
+                            quote_char='"', has_header=True, columns=wanted)
     except pl.exceptions.PolarsError:
         return None
-    if frame.width != len(names) or frame.height != st.starts.size - 1:
+    if frame.width != len(wanted) or frame.height != st.starts.size - 1:
         return None  # polars split the file differently than the quote parity did
-    frame = frame.rename(dict(zip(frame.columns, names)))
+    frame = frame.rename(dict(zip(frame.columns, [names[i] for i in wanted])))
     body = slice(1, None)
     lengths = st.ends[body] - st.starts[body]
     fields, lines = st.fields[body], st.lines[body]
@@ -376,7 +417,8 @@ def _csv_fast(data: bytes, st: _Structure, names: list[str], path: Path,
     return (frame if keep.all() else frame.filter(pl.Series(keep))), rejects
 
 
-def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _csv_slow(text: str, names: list[str], wanted: list[int], path: Path,
+              table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Record-by-record recovery for files the fast path cannot split.
 
     Each physical line is tried on its own first (a lone ``"`` inside a field is data);
@@ -439,8 +481,8 @@ def _csv_slow(text: str, names: list[str], path: Path, table: str) -> tuple[pl.D
         bad_reasons.append(reason)
         i += 1
     columns = list(zip(*rows)) if rows else [()] * width
-    frame = pl.DataFrame({n: pl.Series(n, [v if v != "" else None for v in col], dtype=pl.String)
-                          for n, col in zip(names, columns)})
+    frame = pl.DataFrame({names[i]: pl.Series(names[i], [v if v != "" else None for v in columns[i]], dtype=pl.String)
+                          for i in wanted})
     frame = frame.with_columns(pl.Series(LINE, row_lines, dtype=pl.Int64))
     return frame, _record_rejects(table, path, bad_lines, bad_values, bad_reasons)
 
@@ -525,12 +567,17 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
 
 
 # ------------------------------------------------------------------ typed columns
-def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
-    """Turn typed columns into the strings the transforms expect, losing nothing."""
+def _stringify(frame: pl.DataFrame, numbers: Collection[str] = ()) -> pl.DataFrame:
+    """Turn typed columns into the strings the transforms expect, losing nothing.
+
+    Integer and float columns named in ``numbers`` stay as they are: the transforms read
+    those as numbers, and a round trip through text would only cost time.
+    """
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
-        if dtype == pl.String:
+        # Float32 stays text: its shortest text reads back as a different Float64.
+        if dtype == pl.String or (name in numbers and (dtype == pl.Float64 or dtype.is_integer())):
             exprs.append(col)
         elif isinstance(dtype, pl.Datetime) or dtype == pl.Date:
             # Instants no date library can print (year 10000+) are kept as a marker the
@@ -544,10 +591,7 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
             exprs.append(pl.when(col.is_not_null() & ~printable).then(pl.lit("datetime beyond year 9999"))
                          .otherwise(text).alias(name))
         elif dtype.is_float():
-            # 12.0 -> "12", so float-typed ids from spreadsheets still match.
-            whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2.0**53)
-            exprs.append(pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String))
-                         .otherwise(col.cast(pl.String)).alias(name))
+            exprs.append(number_text(col).alias(name))
         elif dtype.is_nested() or isinstance(dtype, pl.Object):
             exprs.append(col.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str),
                                           return_dtype=pl.String, skip_nulls=True).alias(name))

@@ -63,6 +63,24 @@ def _checks(kind: str, time_range: TimeRange | None) -> list[tuple[Check, str]]:
     return []
 
 
+def number_text(expr: pl.Expr) -> pl.Expr:
+    """The text of a float as the raw tables hold it: whole values without ``.0``.
+
+    12.0 becomes ``"12"``, so float-typed ids from spreadsheets still match.
+
+    >>> pl.select(number_text(pl.lit(pl.Series([12.0, 2.5, float("inf")])))).to_series().to_list()
+    ['12', '2.5', 'inf']
+    """
+    whole = expr.is_finite() & (expr == expr.round(0)) & (expr.abs() < 2.0**53)
+    return pl.when(whole).then(expr.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(expr.cast(pl.String))
+
+
+def _text(raw: pl.Series) -> pl.Expr:
+    """A raw column as text: numbers (Parquet ratings and amounts read typed) as :func:`number_text`."""
+    col = pl.lit(raw)
+    return number_text(col) if raw.dtype.is_float() else col.cast(pl.String)
+
+
 def _parsed(kind: str, raw: pl.Series, normalised: pl.Series, tz: str, epoch_unit: str) -> pl.Series | pl.Expr:
     """The parsed value of a column: ids and timestamps as whole columns (each parsed only
     as far as its values need, see :func:`~graphfraud.parse.normalise_id_series`), numbers
@@ -72,7 +90,7 @@ def _parsed(kind: str, raw: pl.Series, normalised: pl.Series, tz: str, epoch_uni
     if kind == "id":
         return normalised
     if kind in ("rating", "amount"):
-        return parse_number(pl.col(raw.name))
+        return pl.col(raw.name).cast(pl.Float64) if raw.dtype.is_numeric() else parse_number(pl.col(raw.name))
     return pl.col(raw.name).cast(pl.String)
 
 
@@ -91,7 +109,8 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
                     time_range: TimeRange | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type one raw table and split it into accepted rows and reject records.
 
-    ``raw`` holds strings (or nulls) and a ``_line`` column. Each rejected row gets one
+    ``raw`` holds strings (or nulls; ratings and amounts may be numbers) and a ``_line``
+    column. Each rejected row gets one
     record: a value longer than :data:`~graphfraud.contract.MAX_FIELD_BYTES` in any
     column first, else the first failing column in contract order. Extra columns are
     kept. Timestamps outside ``time_range`` are rejected (``None``: no range check).
@@ -108,13 +127,14 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
     # One check over every column (a file may have thousands: a branch per column would
     # nest that deep); which column it was is looked up afterwards, for those rows only.
-    fields = [c for c in raw.columns if c != LINE]
+    fields = [c for c in raw.columns if c != LINE and raw.schema[c] == pl.String]  # a number is never long
     if fields:
         checks.append((pl.any_horizontal([pl.col(c).str.len_bytes() > MAX_FIELD_BYTES for c in fields]),
                        _SOME_COLUMN, TOO_LONG))
     missing: list[pl.Series] = []
     for col in present:
-        normalised = normalise_id_series(raw[col.name])
+        values = raw[col.name]
+        normalised = values if values.dtype.is_numeric() else normalise_id_series(values)
         missing.append(normalised.is_null().alias(f"__m_{col.name}"))
         parsed.append(_parsed(col.kind, raw[col.name], normalised, tz, epoch_unit).alias(f"__v_{col.name}"))
         raw_missing = pl.col(f"__m_{col.name}")
@@ -181,7 +201,7 @@ def reject_records(table: str, file: str, raw: pl.DataFrame, bad: pl.DataFrame) 
     parts = []
     for column, group in bad.group_by("_column", maintain_order=True):
         name = column[0]
-        values = (pl.select(cut(pl.lit(raw[name].cast(pl.String).gather(group["_i"]))).alias(name))[name]
+        values = (pl.select(cut(_text(raw[name].gather(group["_i"]))).alias(name))[name]
                   if name in raw.columns else pl.Series([None] * group.height, dtype=pl.String))
         parts.append(pl.DataFrame({
             "table": table, "file": file, "line": group[LINE].cast(pl.Int64), "column": name,

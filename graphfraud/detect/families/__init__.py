@@ -31,6 +31,8 @@ class Inputs:
     plat: Platform
     cands: Candidates
     focus: pl.DataFrame
+    #: (done, total) of the family's own work, for a family that loops long enough to report it.
+    tick: Callable[[int, int], None] = lambda _done, _total: None
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Family:
     test: Callable[[Inputs], pl.DataFrame]
     description: str
     everywhere: bool = True
+    unit: str = "candidates"  # what the family's ``tick`` counts
 
 
 def registry() -> tuple[Family, ...]:

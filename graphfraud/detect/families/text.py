@@ -13,12 +13,12 @@ controls share it too.
 
 from __future__ import annotations
 
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+from .._memo import LastFrame
 from ..stats import norm_sf
 from ..textsim import MIN_CHARS, idf_table, normalise_text, tfidf
 from . import Family, Inputs
@@ -35,9 +35,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     rv = inp.prep.reviews
     if "text" not in rv.columns or inp.focus.height == 0:
         return pl.DataFrame(schema=schema)
-    texts = rv.select("r", "a", "m", "text").filter(
-        normalise_text(pl.col("text")).str.len_chars().fill_null(0) >= MIN_CHARS).with_columns(
-        pl.col("r").hash(seed=23).alias("h"))
+    texts = _long_texts(rv)
     mine = (inp.cands.members.join(texts, on="a").join(inp.focus.select("cid", "m"), on=["cid", "m"])
             .sort("cid", "m", "h").filter(pl.int_range(pl.len()).over("cid", "m") < MAX_TEXTS))
     blocks = mine.group_by("cid", "m").agg(pl.len().alias("k"), pl.col("a").n_unique().alias("authors")).filter(
@@ -66,7 +64,15 @@ def test(inp: Inputs) -> pl.DataFrame:
     c_lo = np.searchsorted(key_c, key_m[starts], side="left")
     c_hi = np.searchsorted(key_c, key_m[starts], side="right")
     cids, diffs = [], []
-    for lo, hi, clo, chi in zip(starts, ends, c_lo, c_hi):
+    # Progress in candidates: blocks are in cid order, so a candidate is done with its last block.
+    block_cid = key_m[starts] >> 32
+    done_after = np.cumsum(np.r_[block_cid[1:] != block_cid[:-1], True])
+    n_cands = int(done_after[-1])
+    every = max(1, len(starts) // 100)
+    inp.tick(0, n_cands)
+    for i, (lo, hi, clo, chi) in enumerate(zip(starts, ends, c_lo, c_hi)):
+        if i % every == every - 1:
+            inp.tick(int(done_after[i]), n_cands)
         if chi == clo:
             continue
         rows = np.r_[rows_m[lo:hi], rows_c[clo:chi]]
@@ -83,6 +89,7 @@ def test(inp: Inputs) -> pl.DataFrame:
         ok = n_i > 0
         cids.extend([int(key_m[lo] >> 32)] * int(ok.sum()))
         diffs.extend((s_in.max(axis=1) - best_out)[ok].tolist())
+    inp.tick(n_cands, n_cands)
     if not cids:
         return pl.DataFrame(schema=schema)
     d = pl.DataFrame({"cid": pl.Series(cids, dtype=pl.UInt32), "d": diffs}).filter(pl.col("d").abs() > 1e-9)
@@ -97,29 +104,29 @@ def test(inp: Inputs) -> pl.DataFrame:
     return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
 
 
-#: The last reviews table's IDF: the family runs twice per fit (candidates, final rings)
-#: on the same table, and the IDF is the costliest part of it. Held by a weak reference
-#: to that table, so another dataset never sees it.
-_IDF_CACHE: list[Any] = [None, None]  # [weak reference to the reviews table, its IDF]
-
-
-def _idf(reviews: pl.DataFrame) -> np.ndarray:
-    ref, cached = _IDF_CACHE
-    if ref is not None and ref() is reviews:
-        idf: np.ndarray = cached
-        return idf
-    idf = idf_table(reviews["text"])
-    _IDF_CACHE[:] = [weakref.ref(reviews), idf]
-    return idf
+#: The IDF of the last reviews table: the family runs twice per fit (candidates, final
+#: rings) on the same table, and the IDF is the costliest part of it.
+_idf = LastFrame(lambda reviews: idf_table(reviews["text"]))
+#: The reviews long enough to compare (r, a, m, text, h), with their fixed sampling hash.
+_long_texts = LastFrame(lambda reviews: reviews.select("r", "a", "m", "text").filter(
+    normalise_text(pl.col("text")).str.len_chars().fill_null(0) >= MIN_CHARS).with_columns(
+    pl.col("r").hash(seed=23).alias("h")))
 
 
 def _dense(X: csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Rows of a CSR matrix as a dense block over only the columns they use."""
-    sub = X[rows]
-    cols, inverse = np.unique(sub.indices, return_inverse=True)
+    """Rows of a CSR matrix as a dense block over only the columns they use.
+
+    The rows' stored entries are gathered straight from ``indptr``/``indices``/``data``:
+    scipy's fancy row indexing validates and builds a new matrix on every call, and
+    this runs once per (group, shop) block, tens of thousands of times a fit.
+    """
+    first = X.indptr[rows]
+    lengths = X.indptr[rows + 1] - first
+    # Position of every stored entry of the selected rows, row after row.
+    at = np.repeat(first - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    cols, inverse = np.unique(X.indices[at], return_inverse=True)
     out = np.zeros((len(rows), len(cols)))
-    row_of = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
-    out[row_of, inverse] = sub.data
+    out[np.repeat(np.arange(len(rows)), lengths), inverse] = X.data[at]
     return out
 
 
