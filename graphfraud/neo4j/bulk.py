@@ -109,6 +109,11 @@ def _text(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String)
 
 
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as the importer reads it for its header type (nulls stay null)."""
+    return frame.select(_text(c, t) for c, t in frame.schema.items())
+
+
 def _last_write(parts: list[tuple[pl.DataFrame, tuple[str, ...]]], ids: list[str]) -> pl.DataFrame:
     """One row per identity: each property as the last statement that SET it left it.
 
@@ -189,7 +194,7 @@ def _has_line_break(frame: pl.DataFrame) -> bool:
 def _write(frame: pl.DataFrame, header: list[str], stem: Path) -> tuple[Path, Path, bool]:
     head, data = stem.with_suffix(".header.csv"), stem.with_suffix(".csv")
     head.write_text(",".join(header) + "\n", encoding="utf-8")
-    text = frame.select(_text(c, t) for c, t in frame.schema.items())
+    text = as_text(frame)
     # All columns are text now: non_numeric quotes every non-null value and leaves nulls empty.
     text.write_csv(data, include_header=False, quote_style="non_numeric")
     return head, data, _has_line_break(text)
