@@ -37,15 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.skipif(not os.environ.get("NEO4J_LOCAL_HOME"),
                     reason="needs the jars of the local server that .ci/run starts (NEO4J_LOCAL_HOME)")
 def test_a_bulk_first_load_equals_a_merge_ingest_and_a_stop_mid_ingest_is_a_clear_error(tmp_path):
-    from graphfraud.neo4j.local import LocalServer, start, status, stop
+    from graphfraud.neo4j.local import start, status, stop
 
-    source = Path(os.environ["NEO4J_LOCAL_HOME"])
-    home = tmp_path / "server"
-    for sub in ("lib", "plugins"):
-        shutil.copytree(source / sub, home / sub, copy_function=os.link)
-    (home / "run").mkdir()
-    shutil.copy(source / "run" / "resolved", home / "run" / "resolved")
-    server = LocalServer(home=home, pom=ROOT / "neo4j" / "local" / "pom.xml", bolt_port=0, http_port=0)
+    server = _own_home(tmp_path)
     password = "mid-ingest-test-password"
 
     def gateway(uri: str | None) -> DriverGateway:
@@ -90,6 +84,36 @@ def test_a_bulk_first_load_equals_a_merge_ingest_and_a_stop_mid_ingest_is_a_clea
         gw.close()
     finally:
         stop(server)
+
+
+@pytest.mark.neo4j
+@pytest.mark.skipif(not os.environ.get("NEO4J_LOCAL_HOME"),
+                    reason="needs the jars of the local server that .ci/run starts (NEO4J_LOCAL_HOME)")
+def test_a_failing_import_names_the_cause_and_leaves_no_store(tmp_path):
+    from graphfraud.neo4j.local import BulkImportError, database_store, import_full
+
+    server = _own_home(tmp_path)  # the import tool only: no server starts
+    (tmp_path / "h.csv").write_text("n:ID(N),size:long\n")
+    (tmp_path / "d.csv").write_text('"a","12"\n"b","twelve"\n')
+    progress: list[str] = []
+    with pytest.raises(BulkImportError, match=r"import failed.*twelve.*run the same command again"):
+        import_full(server, [f"--nodes=N={tmp_path / 'h.csv'},{tmp_path / 'd.csv'}"], progress=progress.append)
+    assert not database_store(server).exists()
+    assert any(p.startswith("IMPORT FAILED") for p in progress)
+    assert "twelve" in (server.home / "logs" / "import.log").read_text()
+
+
+def _own_home(tmp_path: Path):
+    """A server home of the test's own, sharing the jars of the one .ci/run started."""
+    from graphfraud.neo4j.local import LocalServer
+
+    source = Path(os.environ["NEO4J_LOCAL_HOME"])
+    home = tmp_path / "server"
+    for sub in ("lib", "plugins"):
+        shutil.copytree(source / sub, home / sub, copy_function=os.link)
+    (home / "run").mkdir()
+    shutil.copy(source / "run" / "resolved", home / "run" / "resolved")
+    return LocalServer(home=home, pom=ROOT / "neo4j" / "local" / "pom.xml", bolt_port=0, http_port=0)
 
 
 def _hostile_market() -> Dataset:

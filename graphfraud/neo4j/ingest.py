@@ -175,6 +175,7 @@ def bulk_ingest(ds: Dataset, server: LocalServer, password: str, *, username: st
     rows = list(load_rows(ds))
     graph = bulk_graph(rows)
     local.resolve(server)  # the import tool runs from the server's jars
+    lap("prepare")
     store = local.database_store(server, database)
     overwrite = store.exists()
     if overwrite:

@@ -284,7 +284,8 @@ def import_full(server: LocalServer, sources: list[str], *, database: str = "neo
     ------
     BulkImportError
         The server runs, or the tool failed (its cause is in the message; the whole output is in
-        logs/import.log). The store files a failed import leaves are removed.
+        logs/import.log). The store files a failed import leaves are removed, unless the
+        store existed and ``overwrite`` was not given (the tool then left it untouched).
     """
     if status(server).running:
         raise BulkImportError(f"the Neo4j in {server.home} is running; stop it first "
@@ -293,6 +294,7 @@ def import_full(server: LocalServer, sources: list[str], *, database: str = "neo
     log_path.parent.mkdir(parents=True, exist_ok=True)
     report = server.home / "run" / "import.report"
     report.unlink(missing_ok=True)
+    existed = database_store(server, database).exists()
     # The database first: --nodes and --relationships take every argument after them as a file.
     args = ["database", "import", "full", database, "--verbose", f"--overwrite-destination={str(overwrite).lower()}",
             f"--report-file={report}", f"--max-off-heap-memory={server.pagecache}", *sources]
@@ -316,10 +318,12 @@ def import_full(server: LocalServer, sources: list[str], *, database: str = "neo
     causes = [line for line in said if line.startswith("Caused by:") or "Exception:" in line]
     tail = (causes[-1] if causes else " ".join(said[-4:]))[-600:]
     if proc.returncode:
-        # A failed import leaves store files Neo4j cannot open; the database held no data before
-        # (the caller checked), so they go, and the same command can simply run again.
-        for leftover in (database_store(server, database), server.home / "data" / "transactions" / database):
-            shutil.rmtree(leftover, ignore_errors=True)
+        # A failed import leaves store files Neo4j cannot open. They go when the store is one this
+        # import created or one the caller found empty (overwrite), so the same command can run
+        # again; a store the tool refused to touch stays as it was.
+        if overwrite or not existed:
+            for leftover in (database_store(server, database), server.home / "data" / "transactions" / database):
+                shutil.rmtree(leftover, ignore_errors=True)
         if "already contains a database" in output or "already exists" in output:
             raise BulkImportError(f"database {database!r} of the Neo4j in {server.home} already exists: a bulk import "
                                   "only creates a new database; load into it with 'graphfraud neo4j ingest' "
