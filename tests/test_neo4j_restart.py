@@ -10,6 +10,7 @@ the restart check any server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -36,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("NEO4J_LOCAL_HOME"),
                     reason="needs the jars of the local server that .ci/run starts (NEO4J_LOCAL_HOME)")
-def test_a_bulk_first_load_equals_a_merge_ingest_and_a_stop_mid_ingest_is_a_clear_error(tmp_path):
+def test_a_bulk_first_load_equals_a_merge_ingest_and_a_stop_mid_ingest_is_a_clear_error(
+        tmp_path, entry_point, minimal, monkeypatch):
     from graphfraud.neo4j.local import start, status, stop
 
     server = _own_home(tmp_path)
@@ -58,7 +60,11 @@ def test_a_bulk_first_load_equals_a_merge_ingest_and_a_stop_mid_ingest_is_a_clea
         assert _graph(gw) == bulk
         with pytest.raises(DatabaseNotEmptyError, match=r"holds [\d,]+ nodes.*without --bulk"):
             bulk_ingest(ds, server, password)
-        assert status(server).running  # refused before anything was stopped or touched
+        # The command says the same in one line, and leaves the server running.
+        monkeypatch.setenv("NEO4J_PASSWORD", password)
+        done = entry_point("neo4j", "ingest", str(minimal), "--bulk", "--home", str(server.home))
+        assert done.returncode == 2 and re.search(r"error: .*holds [\d,]+ nodes", done.stderr), done.stderr
+        assert status(server).running and _graph(gw) == bulk  # refused before anything was stopped or touched
 
         gw.write("MATCH (n) DETACH DELETE n")
         ingest(ds, gw)
