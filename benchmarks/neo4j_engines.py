@@ -35,9 +35,10 @@ from graphfraud.pipeline import detect_dataset
 from graphfraud.synth import synthesize
 
 
-def server_cpu_s() -> float | None:
-    """User + system CPU seconds of the local Neo4j server so far (None when it is not ours)."""
-    home = os.environ.get("NEO4J_LOCAL_HOME")
+def server_cpu_s(home: str | Path | None = None) -> float | None:
+    """User + system CPU seconds of the local Neo4j server in ``home`` (default ``NEO4J_LOCAL_HOME``)
+    so far (None when it is not ours)."""
+    home = home or os.environ.get("NEO4J_LOCAL_HOME")
     if not home:
         return None
     try:

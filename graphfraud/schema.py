@@ -17,6 +17,12 @@ test regenerates the files in ``cypher/`` and ``docs/`` and fails when one is st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: What puts a node or relationship type into Neo4j: the load of the input tables
+#: (``graphfraud neo4j ingest``, with or without ``--bulk``), the ring write-back
+#: (``graphfraud neo4j push``), or nothing (it exists only in the run's evidence and case files).
+Origin = Literal["data", "rings", "evidence"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class NodeType:
     color: str
     description: str
     size: int = 50
+    origin: Origin = "data"
 
     @property
     def label(self) -> str:
@@ -40,6 +47,7 @@ class RelType:
     target: str
     description: str
     caption: str = "<type>"
+    origin: Origin = "data"
 
     @property
     def type(self) -> str:
@@ -80,7 +88,8 @@ GRAPH_SCHEMA = GraphSchema(
         NodeType("IP", "ip", "ip", "#A5ABB6", "An IP address seen on orders, reviews or logins.", 40),
         NodeType("Review", "review_id", "rating", "#57C7E3", "A review with its rating and text.", 35),
         NodeType("Order", "order_id", "amount", "#D9C8AE", "An order.", 35),
-        NodeType("Ring", "ring_id", "ring_id", "#F16667", "A flagged collusion ring with its score and reasons.", 80),
+        NodeType("Ring", "ring_id", "ring_id", "#F16667", "A flagged collusion ring with its score and reasons.", 80,
+                 "rings"),
     ),
     relationships=(
         RelType("USES_DEVICE", "Account", "Device", "The account was seen on the device."),
@@ -92,16 +101,21 @@ GRAPH_SCHEMA = GraphSchema(
         RelType("ABOUT", "Review", "Merchant", "The review is about the shop."),
         RelType("PLACED", "Account", "Order", "The account placed the order."),
         RelType("AT", "Order", "Merchant", "The order was placed at the shop."),
-        RelType("REVIEWED", "Account", "Merchant", "Aggregated: how often the account reviewed the shop."),
-        RelType("ORDERED", "Account", "Merchant", "Aggregated: how often the account ordered at the shop."),
+        RelType("REVIEWED", "Account", "Merchant", "Aggregated: how often the account reviewed the shop.",
+                origin="evidence"),
+        RelType("ORDERED", "Account", "Merchant", "Aggregated: how often the account ordered at the shop.",
+                origin="evidence"),
         RelType("OWNS", "Merchant", "PaymentAccount", "The shop's own payment account."),
-        RelType("PAID", "PaymentAccount", "Account", "Aggregated transfers from a payer to an account."),
-        RelType("FUNDED", "Merchant", "PaymentAccount", "Aggregated transfers from a shop to a payer (organiser)."),
+        RelType("PAID", "PaymentAccount", "Account", "Aggregated transfers from a payer to an account.",
+                origin="evidence"),
+        RelType("FUNDED", "Merchant", "PaymentAccount", "Aggregated transfers from a shop to a payer (organiser).",
+                origin="evidence"),
         RelType("TRANSFERRED", "PaymentAccount", "PaymentAccount", "One money transfer."),
         RelType("LIKED", "Account", "Review", "The account liked the review."),
         RelType("MEMBER_OF", "Account", "Ring",
-                "The account belongs to the ring (member_evidence: its own evidence, −log10 p)."),
-        RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type)."),
+                "The account belongs to the ring (member_evidence: its own evidence, −log10 p).", origin="rings"),
+        RelType("EVIDENCE", "Ring", "*", "A shop, identifier or payer in the ring's evidence (any node type).",
+                origin="rings"),
     ),
 )
 

@@ -3,21 +3,29 @@
 ``load_rows`` (pure) turns the tables into the row dicts of each load statement;
 ``ingest`` sends them through a gateway in batches, with retries and progress.
 Running it twice changes nothing: every statement is an idempotent MERGE.
+``bulk_ingest`` writes the same graph into the empty database of a local server with
+``neo4j-admin database import full`` (a first load, many times faster).
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..dataset import Dataset
-from .gateway import Gateway, batched, with_retries
-from .statements import LOADS, Load, constraint_statements
+from . import local
+from .bulk import bulk_graph, write_import_files
+from .gateway import DriverGateway, Gateway, batched, with_retries
+from .local import BulkImportError, LocalServer
+from .settings import Settings
+from .statements import AWAIT_INDEXES, COUNT_NODES, COUNT_RELATIONSHIPS, LOADS, Load, constraint_statements
 
 
 def _rows(frame: pl.DataFrame, load: Load) -> pl.DataFrame:
@@ -98,3 +106,123 @@ def ingest(ds: Dataset, gw: Gateway, batch_size: int = 5_000,
         total_rows += write_batches(gw, load.query, records, batch_size, on_batch=tick)
         statements += 1
     return IngestReport(statements, total_rows, time.perf_counter() - t0)
+
+
+class DatabaseNotEmptyError(BulkImportError):
+    """A bulk import was asked for a database that already holds data."""
+
+
+@dataclass
+class BulkReport:
+    """What a bulk first load did: rows in, graph out, seconds per phase."""
+
+    rows: int
+    nodes: int
+    relationships: int
+    properties: int
+    seconds: dict[str, float]
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.total_seconds if self.total_seconds else float("inf")
+
+
+def _count(gw: Gateway) -> tuple[int, int]:
+    nodes = gw.read(COUNT_NODES)[0]["c"]
+    rels = gw.read(COUNT_RELATIONSHIPS)[0]["c"]
+    return int(nodes), int(rels)
+
+
+def bulk_ingest(ds: Dataset, server: LocalServer, password: str, *, username: str = "neo4j",
+                database: str = "neo4j", progress: Callable[[str], None] | None = None) -> BulkReport:
+    """First load of ``ds`` into the empty ``database`` of a local server with ``neo4j-admin database import``.
+
+    The graph is the one :func:`ingest` leaves (same load declarations, same rows). The server
+    is stopped if it runs, the files are imported, the server is started again and the
+    constraints and indexes are applied. A database that holds any node or relationship is
+    refused, never overwritten.
+
+    Parameters
+    ----------
+    password : str
+        Of user ``username``; used over Bolt to check the database is empty and to apply the schema.
+    progress : callable
+        Called with one message per phase (and the import tool's own phases).
+
+    Raises
+    ------
+    DatabaseNotEmptyError
+        The database holds data: load into it with :func:`ingest` instead.
+    BulkImportError
+        The import tool failed or reported other counts than were written.
+    """
+    say = progress or (lambda message: None)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal t0
+        seconds[phase] = seconds.get(phase, 0.0) + time.perf_counter() - t0
+        t0 = time.perf_counter()
+
+    def gateway(uri: str | None) -> DriverGateway:
+        return DriverGateway(Settings(uri=uri or "", username=username, password=password, database=database))
+
+    rows = list(load_rows(ds))
+    graph = bulk_graph(rows)
+    local.resolve(server)  # the import tool runs from the server's jars
+    lap("prepare")
+    store = local.database_store(server, database)
+    overwrite = store.exists()
+    if overwrite:
+        # The store exists once the server has run: only the server can say whether it holds data.
+        st = local.status(server)
+        if not st.running:
+            say("starting Neo4j to check that the database is empty")
+            st = local.start(server, password)
+        gw = gateway(st.bolt_uri)
+        try:
+            nodes, rels = _count(gw)
+        finally:
+            gw.close()
+        if nodes or rels:
+            raise DatabaseNotEmptyError(
+                f"database {database!r} of the Neo4j in {server.home} holds {nodes:,} nodes and {rels:,} "
+                "relationships; --bulk only does a first load into an empty database and never replaces data. "
+                "Load into it without --bulk (idempotent MERGE), or empty it first "
+                "(MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS) and run the same command again.")
+        say("stopping Neo4j for the import")
+        local.stop(server)
+    lap("check")
+    with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home / "run") as tmp:
+        say(f"writing {graph.n_nodes:,} nodes and {graph.n_relationships:,} relationships as CSV")
+        files = write_import_files(graph, Path(tmp))
+        lap("write")
+        say("importing with neo4j-admin database import full")
+        counts = local.import_full(server, [f.argument() for f in files], database=database, overwrite=overwrite,
+                                   multiline=[f.data for f in files if f.multiline], progress=say)
+        lap("import")
+    expected = (graph.n_nodes, graph.n_relationships, graph.n_properties)
+    if (counts.nodes, counts.relationships, counts.properties) != expected:
+        raise BulkImportError(
+            f"neo4j-admin imported {counts.nodes:,} nodes, {counts.relationships:,} relationships and "
+            f"{counts.properties:,} properties, but {expected[0]:,}, {expected[1]:,} and {expected[2]:,} were "
+            f"written; see {server.home / 'logs' / 'import.log'}. Please report this with the log.")
+    say("starting Neo4j")
+    st = local.start(server, password)
+    lap("start")
+    say("applying constraints and indexes")
+    gw = gateway(st.bolt_uri)
+    try:
+        apply_schema(gw)
+        # Constraints are backed by indexes that populate in the background: wait, so the
+        # database answers key look-ups like one filled by MERGE as soon as this returns.
+        gw.write(AWAIT_INDEXES, {"timeout_s": 300})
+    finally:
+        gw.close()
+    lap("schema")
+    return BulkReport(sum(r.height for _, r in rows), *expected, seconds)

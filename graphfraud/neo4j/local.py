@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -206,30 +208,136 @@ def _picocli_quote(password: str) -> str:
     return '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _admin(server: LocalServer, *args: str, stdout: int | None = subprocess.PIPE) -> subprocess.Popen[str]:
+    """Start ``neo4j-admin ARGS`` from the server's classpath (its output as text, stderr merged)."""
+    java = _need("java")
+    # neo4j-admin validates its configuration strictly and does not know the Browser settings:
+    # it gets a configuration of its own that names only the data directory it writes to.
+    admin_conf = server.home / "run" / "admin-conf"
+    admin_conf.mkdir(parents=True, exist_ok=True)
+    (admin_conf / "neo4j.conf").write_text(f"server.directories.data={server.home / 'data'}\n")
+    return subprocess.Popen([java, f"-Xmx{server.heap}", "-cp", server.classpath(), ADMIN_TOOL, *args],
+                            stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, text=True,
+                            env=_java_env(server, admin_conf))
+
+
 def set_initial_password(server: LocalServer, password: str) -> None:
     """Set the password of user ``neo4j`` before the first start (a no-op once the system database exists)."""
     if (server.home / "data" / "databases" / "system").exists():
         return
-    java = _need("java")
     secret = server.home / "run" / "initial-password"
     secret.parent.mkdir(parents=True, exist_ok=True)
-    # neo4j-admin validates its configuration strictly and does not know the Browser settings:
-    # it gets a configuration of its own that names only the data directory it writes to.
-    admin_conf = server.home / "run" / "admin-conf"
-    admin_conf.mkdir(exist_ok=True)
-    (admin_conf / "neo4j.conf").write_text(f"server.directories.data={server.home / 'data'}\n")
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(_picocli_quote(password) + "\n")
         # picocli expands @file into the argument: the password never appears in argv.
-        done = subprocess.run([java, "-cp", server.classpath(), ADMIN_TOOL, "dbms", "set-initial-password",
-                               f"@{secret}"], capture_output=True, text=True, env=_java_env(server, admin_conf))
+        proc = _admin(server, "dbms", "set-initial-password", f"@{secret}")
+        output, _ = proc.communicate()
     finally:
         secret.unlink(missing_ok=True)
-    if done.returncode:
+    if proc.returncode:
         raise LocalServerError("neo4j-admin could not set the initial password (it must have at least 8 "
-                               f"characters): {done.stderr.strip()[-300:]}")
+                               f"characters): {output.strip()[-300:]}")
+
+
+class BulkImportError(LocalServerError):
+    """``neo4j-admin database import full`` failed, refused, or imported other counts than were written."""
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What the import tool reports it imported."""
+
+    nodes: int
+    relationships: int
+    properties: int
+    seconds: float
+
+
+_IMPORTED = re.compile(r"Imported:\s+([\d,]+) nodes\s+([\d,]+) relationships\s+([\d,]+) properties")
+#: Lines of the import tool's output worth passing on as progress: its phases and its verdict.
+_PHASE = re.compile(r"^([A-Z][A-Za-z <>-]*), started \d{4}-|^(IMPORT (?:DONE|FAILED).*)")
+
+
+def database_store(server: LocalServer, database: str = "neo4j") -> Path:
+    """Where the server keeps the store of ``database`` (present once it was started or imported)."""
+    return server.home / "data" / "databases" / database
+
+
+def import_full(server: LocalServer, sources: list[str], *, database: str = "neo4j", overwrite: bool = False,
+                multiline: list[Path] | None = None, progress: Callable[[str], None] | None = None) -> ImportCounts:
+    """Run ``neo4j-admin database import full`` into ``database`` of a stopped server.
+
+    Parameters
+    ----------
+    sources : list of str
+        ``--nodes=...`` and ``--relationships=...`` arguments (header file, data file).
+    overwrite : bool
+        Pass ``--overwrite-destination``: the caller has checked that the database holds no data.
+    multiline : list of Path
+        Data files with values that span lines (only those pay for the slower multi-line parser).
+    progress : callable
+        Called with each phase line of the tool's output.
+
+    Raises
+    ------
+    BulkImportError
+        The server runs, or the tool failed (its cause is in the message; the whole output is in
+        logs/import.log). The store files a failed import leaves are removed, unless the
+        store existed and ``overwrite`` was not given (the tool then left it untouched).
+    """
+    if status(server).running:
+        raise BulkImportError(f"the Neo4j in {server.home} is running; stop it first "
+                              f"('graphfraud neo4j serve stop --home {server.home}').")
+    log_path = server.home / "logs" / "import.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    report = server.home / "run" / "import.report"
+    report.unlink(missing_ok=True)
+    existed = database_store(server, database).exists()
+    # The database first: --nodes and --relationships take every argument after them as a file.
+    args = ["database", "import", "full", database, "--verbose", f"--overwrite-destination={str(overwrite).lower()}",
+            f"--report-file={report}", f"--max-off-heap-memory={server.pagecache}", *sources]
+    if multiline:
+        args += ["--multiline-fields-format=v2", "--multiline-fields=" + ",".join(str(p) for p in multiline)]
+    t0 = time.perf_counter()
+    lines: list[str] = []
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = _admin(server, *args)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            lines.append(line)
+            phase = _PHASE.match(line)
+            if progress and phase:
+                progress((phase.group(1) or phase.group(2)).strip())
+        proc.wait()
+    output = "".join(lines)
+    # --verbose adds stack traces to the log; the message gets the innermost cause the tool names.
+    said = [line.strip() for line in lines if line.strip() and not line.startswith(("\t", "    at ", "\tat "))]
+    causes = [line for line in said if line.startswith("Caused by:") or "Exception:" in line]
+    tail = (causes[-1] if causes else " ".join(said[-4:]))[-600:]
+    if proc.returncode:
+        # A failed import leaves store files Neo4j cannot open. They go when the store is one this
+        # import created or one the caller found empty (overwrite), so the same command can run
+        # again; a store the tool refused to touch stays as it was.
+        if overwrite or not existed:
+            for leftover in (database_store(server, database), server.home / "data" / "transactions" / database):
+                shutil.rmtree(leftover, ignore_errors=True)
+        if "already contains a database" in output or "already exists" in output:
+            raise BulkImportError(f"database {database!r} of the Neo4j in {server.home} already exists: a bulk import "
+                                  "only creates a new database; load into it with 'graphfraud neo4j ingest' "
+                                  f"without --bulk. The import tool said: {tail}")
+        raise BulkImportError(f"neo4j-admin database import failed (exit {proc.returncode}): {tail} — see {log_path}; "
+                              "fix the cause and run the same command again (the database was not started).")
+    bad = report.read_text("utf-8", errors="replace").strip() if report.exists() else ""
+    found = _IMPORTED.search(output)
+    if bad or found is None:
+        raise BulkImportError(f"neo4j-admin reported {'bad entries: ' + bad[:400] if bad else 'no import summary'}; "
+                              f"see {log_path} and {report}. The files written do not describe one consistent "
+                              "graph: please report this with the log.")
+    nodes, rels, props = (int(g.replace(",", "")) for g in found.groups())
+    return ImportCounts(nodes, rels, props, time.perf_counter() - t0)
 
 
 def _pid(server: LocalServer) -> int | None:

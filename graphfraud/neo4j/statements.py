@@ -34,81 +34,133 @@ def constraint_statements() -> list[str]:
 
 
 @dataclass(frozen=True)
+class NodeMerge:
+    """A node one load statement finds or creates, keyed by a column of the row.
+
+    ``props`` are SET from the row columns of the same name (a null removes the property).
+    ``match``: the node must already exist (``MATCH``), else the whole row writes nothing;
+    otherwise it is created when missing (``MERGE``).
+    """
+
+    var: str
+    type: str  # node type in GRAPH_SCHEMA
+    column: str  # row column holding the node's key
+    props: tuple[str, ...] = ()
+    match: bool = False
+
+
+@dataclass(frozen=True)
+class RelMerge:
+    """A relationship one load statement merges between two of its nodes (by variable).
+
+    ``keys`` are properties inside the MERGE pattern: relationships of this type between the
+    same two nodes that differ in them are kept apart (one TRANSFERRED per transfer).
+    ``props`` are SET from the row columns of the same name.
+    """
+
+    type: str  # relationship type in GRAPH_SCHEMA
+    start: str
+    end: str
+    keys: tuple[str, ...] = ()
+    props: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Load:
-    """One load statement: which table's rows feed it and which columns it needs."""
+    """One load statement: which table's rows feed it and which nodes and relationships it writes.
+
+    The declaration is read twice: :attr:`query` is the idempotent MERGE statement the Bolt
+    ingest sends, and the bulk import (:mod:`graphfraud.neo4j.bulk`) writes the same graph
+    as CSV files from it.
+    """
 
     name: str
     table: str
-    columns: tuple[str, ...]
-    query: str
+    nodes: tuple[NodeMerge, ...]
+    rels: tuple[RelMerge, ...] = ()
     #: Rows missing any of these columns (null) are skipped for this statement.
     required: tuple[str, ...] = ()
 
+    def node(self, var: str) -> NodeMerge:
+        return next(n for n in self.nodes if n.var == var)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The row columns the statement reads, in order."""
+        cols = [c for n in self.nodes for c in (n.column, *n.props)]
+        cols += [c for r in self.rels for c in (*r.keys, *r.props)]
+        return tuple(dict.fromkeys(cols))
+
+    @property
+    def query(self) -> str:
+        def sets(var: str, props: tuple[str, ...]) -> str:
+            return " SET " + ", ".join(f"{var}.{p} = row.{p}" for p in props) if props else ""
+
+        parts = ["UNWIND $rows AS row"]
+        parts += [f"MATCH {_node(n.var, n.type, 'row.' + n.column)}" for n in self.nodes if n.match]
+        parts += [f"MERGE {_node(n.var, n.type, 'row.' + n.column)}{sets(n.var, n.props)}"
+                  for n in self.nodes if not n.match]
+        for i, r in enumerate(self.rels):
+            var = f"e{i}" if r.keys or r.props else ""
+            keys = " {" + ", ".join(f"{k}: row.{k}" for k in r.keys) + "}" if r.keys else ""
+            parts.append(f"MERGE ({r.start})-[{var}:{_rel(r.type)}{keys}]->({r.end}){sets(var, r.props)}")
+        return " ".join(parts)
+
 
 def _link(name: str, table: str, owner: tuple[str, str, str], target: tuple[str, str], rel: str,
-          rel_props: str = "") -> Load:
+          rel_props: tuple[str, ...] = ()) -> Load:
     """MERGE a target node from ``row.<column>`` and link it to the row's owner node."""
     owner_type, owner_col, var = owner
     target_type, target_col = target
-    return Load(name, table, (owner_col, target_col), (
-        f"UNWIND $rows AS row MATCH {_node(var, owner_type, 'row.' + owner_col)} "
-        f"MERGE {_node('x', target_type, 'row.' + target_col)} MERGE ({var})-[e:{_rel(rel)}]->(x){rel_props}"),
-        required=(target_col,))
+    return Load(name, table,
+                (NodeMerge(var, owner_type, owner_col, match=True), NodeMerge("x", target_type, target_col)),
+                (RelMerge(rel, var, "x", props=rel_props),), required=(target_col,))
 
 
 ACCOUNT = ("Account", "account_id", "a")
 MERCHANT = ("Merchant", "merchant_id", "m")
+_A = NodeMerge("a", "Account", "account_id", match=True)
+_M = NodeMerge("m", "Merchant", "merchant_id", match=True)
 
 LOADS: tuple[Load, ...] = (
-    Load("accounts", "accounts", ("account_id", "created_at", "nickname"),
-         f"UNWIND $rows AS row MERGE {_node('a', 'Account', 'row.account_id')} "
-         "SET a.created_at = row.created_at, a.nickname = row.nickname"),
+    Load("accounts", "accounts", (NodeMerge("a", "Account", "account_id", ("created_at", "nickname")),)),
     _link("account_phones", "accounts", ACCOUNT, ("Phone", "phone"), "HAS_PHONE"),
-    Load("merchants", "merchants", ("merchant_id", "name", "category", "created_at"),
-         f"UNWIND $rows AS row MERGE {_node('m', 'Merchant', 'row.merchant_id')} "
-         "SET m.name = row.name, m.category = row.category, m.created_at = row.created_at"),
+    Load("merchants", "merchants", (NodeMerge("m", "Merchant", "merchant_id", ("name", "category", "created_at")),)),
     # device_id and ip are kept on the event too: the account-level USES_DEVICE/USES_IP links lose
     # which event used them, and `detect --source neo4j` needs them to see what the files show.
-    Load("reviews", "reviews", ("review_id", "account_id", "merchant_id", "rating", "created_at", "text", "order_id",
-                                "device_id", "ip"),
-         f"UNWIND $rows AS row MATCH {_node('a', 'Account', 'row.account_id')} "
-         f"MATCH {_node('m', 'Merchant', 'row.merchant_id')} "
-         f"MERGE {_node('r', 'Review', 'row.review_id')} "
-         "SET r.rating = row.rating, r.created_at = row.created_at, r.text = row.text, r.order_id = row.order_id, "
-         "r.device_id = row.device_id, r.ip = row.ip "
-         f"MERGE (a)-[:{_rel('WROTE')}]->(r) MERGE (r)-[:{_rel('ABOUT')}]->(m)"),
+    Load("reviews", "reviews",
+         (_A, _M, NodeMerge("r", "Review", "review_id",
+                            ("rating", "created_at", "text", "order_id", "device_id", "ip"))),
+         (RelMerge("WROTE", "a", "r"), RelMerge("ABOUT", "r", "m"))),
     _link("review_devices", "reviews", ACCOUNT, ("Device", "device_id"), "USES_DEVICE"),
     _link("review_ips", "reviews", ACCOUNT, ("IP", "ip"), "USES_IP"),
-    Load("orders", "orders", ("order_id", "account_id", "merchant_id", "created_at", "amount", "product_id",
-                              "device_id", "ip", "payment_account_id", "address"),
-         f"UNWIND $rows AS row MATCH {_node('a', 'Account', 'row.account_id')} "
-         f"MATCH {_node('m', 'Merchant', 'row.merchant_id')} "
-         f"MERGE {_node('o', 'Order', 'row.order_id')} "
-         "SET o.created_at = row.created_at, o.amount = row.amount, o.product_id = row.product_id, "
-         "o.device_id = row.device_id, o.ip = row.ip, o.payment_account_id = row.payment_account_id, "
-         "o.address = row.address "
-         f"MERGE (a)-[:{_rel('PLACED')}]->(o) MERGE (o)-[:{_rel('AT')}]->(m)"),
+    Load("orders", "orders",
+         (_A, _M, NodeMerge("o", "Order", "order_id", ("created_at", "amount", "product_id", "device_id", "ip",
+                                                       "payment_account_id", "address"))),
+         (RelMerge("PLACED", "a", "o"), RelMerge("AT", "o", "m"))),
     _link("order_devices", "orders", ACCOUNT, ("Device", "device_id"), "USES_DEVICE"),
     _link("order_ips", "orders", ACCOUNT, ("IP", "ip"), "USES_IP"),
     _link("order_payments", "orders", ACCOUNT, ("PaymentAccount", "payment_account_id"), "PAYS_WITH"),
     _link("order_addresses", "orders", ACCOUNT, ("Address", "address"), "SHIPS_TO"),
     _link("account_devices", "account_devices", ACCOUNT, ("Device", "device_id"), "USES_DEVICE",
-          " SET e.first_seen = row.first_seen, e.last_seen = row.last_seen"),
+          ("first_seen", "last_seen")),
     _link("account_payments", "account_payments", ACCOUNT, ("PaymentAccount", "payment_account_id"), "PAYS_WITH"),
     _link("merchant_payments", "merchant_payments", MERCHANT, ("PaymentAccount", "payment_account_id"), "OWNS"),
     Load("transfers", "transfers",
-         ("transfer_key", "from_payment_account_id", "to_payment_account_id", "amount", "created_at"),
-         f"UNWIND $rows AS row MERGE {_node('s', 'PaymentAccount', 'row.from_payment_account_id')} "
-         f"MERGE {_node('t', 'PaymentAccount', 'row.to_payment_account_id')} "
-         f"MERGE (s)-[x:{_rel('TRANSFERRED')} {{transfer_key: row.transfer_key}}]->(t) "
-         "SET x.amount = row.amount, x.created_at = row.created_at"),
+         (NodeMerge("s", "PaymentAccount", "from_payment_account_id"),
+          NodeMerge("t", "PaymentAccount", "to_payment_account_id")),
+         (RelMerge("TRANSFERRED", "s", "t", keys=("transfer_key",), props=("amount", "created_at")),)),
     _link("login_devices", "logins", ACCOUNT, ("Device", "device_id"), "USES_DEVICE"),
     _link("login_ips", "logins", ACCOUNT, ("IP", "ip"), "USES_IP"),
-    Load("review_likes", "review_likes", ("account_id", "review_id", "created_at"),
-         f"UNWIND $rows AS row MATCH {_node('a', 'Account', 'row.account_id')} "
-         f"MATCH {_node('r', 'Review', 'row.review_id')} "
-         f"MERGE (a)-[l:{_rel('LIKED')}]->(r) SET l.created_at = row.created_at"),
+    Load("review_likes", "review_likes", (_A, NodeMerge("r", "Review", "review_id", match=True)),
+         (RelMerge("LIKED", "a", "r", props=("created_at",)),)),
 )
+
+#: Whether a database is empty (a bulk import only ever creates one), and waiting for the
+#: indexes a schema applied to a full database populates in the background.
+COUNT_NODES = "MATCH (n) RETURN count(n) AS c"
+COUNT_RELATIONSHIPS = "MATCH ()-[r]->() RETURN count(r) AS c"
+AWAIT_INDEXES = "CALL db.awaitIndexes($timeout_s)"
 
 # ------------------------------------------------------------------ rings
 RING_UPSERT = (f"UNWIND $rings AS row MERGE {_node('r', 'Ring', 'row.ring_id')} "
@@ -176,7 +228,7 @@ GDS_VERSION = "RETURN gds.version() AS version"
 
 def all_statements() -> list[str]:
     """Every statement the package can send (for the offline parser check)."""
-    return (constraint_statements() + [ld.query for ld in LOADS]
+    return (constraint_statements() + [ld.query for ld in LOADS] + [COUNT_NODES, COUNT_RELATIONSHIPS, AWAIT_INDEXES]
             + [RING_UPSERT, RING_MEMBERS, RING_DELETE_OTHER_RUNS, RING_MEMBER_CLEANUP]
             + [ring_evidence_statement(t) for t in EVIDENCE_TYPES] + list(SOURCE_QUERIES.values())
             + [GDS_PROJECT, GDS_LEIDEN, GDS_WCC, GDS_DROP, GDS_VERSION])
