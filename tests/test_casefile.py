@@ -138,7 +138,14 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+#: The report opened in a real headless Chromium: seconds of browser start-up and drawing
+#: each, so they run with the full suite (CI), not in the quick loop.
+def in_browser(test):
+    return pytest.mark.slow(pytest.mark.skipif(_chromium() is None,
+                                               reason="Debian's chromium is not installed (.ci/run installs it)")(test))
+
+
+@in_browser
 def test_report_html_works_offline_in_a_real_browser(case):
     from playwright.sync_api import sync_playwright
 
@@ -198,7 +205,7 @@ _POSITIONS = "[...document.querySelectorAll('svg#graph circle')].map(c => [c.get
              "c.getAttribute('data-group'), c.getAttribute('cx'), c.getAttribute('cy')])"
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@in_browser
 def test_report_shows_labels_shop_names_time_axis_and_the_same_picture_every_time(case, run_dir, fitted, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -261,7 +268,7 @@ def test_report_shows_labels_shop_names_time_axis_and_the_same_picture_every_tim
     assert first == second == reloaded and len({(x, y) for _, x, y in first}) > 1
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@in_browser
 def test_large_rings_are_summarised_and_groups_expand_on_click(run_dir, fitted, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
 

@@ -173,6 +173,7 @@ def _shipped_statements(run_dir: Path, tmp_path: Path) -> list[str]:
     return statements
 
 
+@pytest.mark.slow  # about 30 s of parsing, most of it the case script's literal data rows
 @pytest.mark.skipif(shutil.which("node") is None or not (LINT / "node_modules").exists(),
                     reason="Neo4j's Cypher parser is not installed: run 'npm ci --prefix tests/cypherlint' "
                            "(.ci/run does this)")
