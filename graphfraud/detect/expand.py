@@ -26,8 +26,8 @@ import polars as pl
 
 from .candidates import Candidates
 from .communities import leiden
-from .membership import core, focus_shops, ties
-from .steps import Settings, State, test
+from .membership import focus_shops
+from .steps import Settings, State, measure_membership, test
 
 EXPANSION_COLUMNS = ("tip", "tip_kind", "status", "ring_id", "cid", "accounts_matched", "looked_at")
 
@@ -180,9 +180,7 @@ def _measure(state: State, settings: Settings,
                             "size": [len(accs) for _, accs in local]},
                            schema={"cid": pl.UInt32, "source": pl.String, "size": pl.UInt32})
     groups = Candidates(members.unique().sort("cid", "a"), sources)
-    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits)
-    groups, evidence = core(groups, focus, b.prep.visits, b.segs, tied, b.plat, settings.min_size)
+    groups, evidence = measure_membership(b, groups, settings.min_size)
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
     results = test(b, groups, focus, replace(settings, fdr=1.0), lambda _m: None) if groups.n else \
         pl.DataFrame(schema={"cid": pl.UInt32, "p_ring": pl.Float64})

@@ -165,15 +165,15 @@ def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
                                         pl.col("n_c").first()).select("cid", "m", "c", "kc", "n_c")
 
 
-def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl.DataFrame | None = None,
-         visits: pl.DataFrame | None = None) -> pl.DataFrame:
+def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl.DataFrame,
+         visits: pl.DataFrame) -> pl.DataFrame:
     """(cid, a, tie, ctx) for members tied to another member: 'identifier', 'money', 'shop_money',
     'staff' or 'alliance', through context ``ctx`` (an integer id unique across the kinds).
 
     'shop_money' is a concentrated money origin that is the payment account of one of the
     group's focus shops (paid through relays: a shop paying its buyers directly is not an
-    origin); it and the 'alliance' tie (:func:`alliance_ties`) need the group's ``focus``
-    shops (and, for alliances, the ``visits`` table); without them they are not measured."""
+    origin); it and the 'alliance' tie (:func:`alliance_ties`) are measured on the group's
+    ``focus`` shops (and, for alliances, the ``visits`` table)."""
     mem = cands.members
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
@@ -204,18 +204,16 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
     concentrated = orig.join(conc.select("cid", "origin"), on=["cid", "origin"])
     out.append(concentrated.select(
         "cid", "a", pl.lit("money").alias("tie"), (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
-    if focus is not None:
-        # The same origin, when it is the payment account of one of the group's focus
-        # shops: that shop's money reaches the members through accounts bound to nobody.
-        funded = concentrated.join(plat.origin_shops, on="origin").join(focus.select("cid", "m"), on=["cid", "m"])
-        out.append(funded.select("cid", "a", pl.lit("shop_money").alias("tie"),
-                                 (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
+    # The same origin, when it is the payment account of one of the group's focus shops:
+    # that shop's money reaches the members through accounts bound to nobody.
+    funded = concentrated.join(plat.origin_shops, on="origin").join(focus.select("cid", "m"), on=["cid", "m"])
+    out.append(funded.select("cid", "a", pl.lit("shop_money").alias("tie"),
+                             (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
     staff = mem.join(plat.staff, on="a")
     shared = staff.group_by("cid", "m").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
     out.append(staff.join(shared.select("cid", "m"), on=["cid", "m"]).select(
         "cid", "a", pl.lit("staff").alias("tie"), (pl.col("m").cast(pl.Int64) * 4 + 2).alias("ctx")))
-    if focus is not None and visits is not None:
-        out.append(alliance_ties(cands, focus, visits, plat))
+    out.append(alliance_ties(cands, focus, visits, plat))
     return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
 
 

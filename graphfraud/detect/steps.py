@@ -169,6 +169,14 @@ def refine(b: Built, cands: Candidates, s: Settings,
     return parts, focus, evidence
 
 
+def measure_membership(b: Built, groups: Candidates, min_size: int) -> tuple[Candidates, pl.DataFrame]:
+    """Membership measured on ``groups`` (their focus shops, ties and per-account evidence):
+    (the groups with the members that stay, their evidence)."""
+    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
+    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits)
+    return core(groups, focus, b.prep.visits, b.segs, tied, b.plat, min_size)
+
+
 def _dedupe(c: Candidates) -> Candidates:
     lists = c.members.group_by("cid").agg(pl.col("a").sort()).with_columns(pl.col("a").hash(seed=5).alias("h"))
     keep = lists.sort("cid").unique("h", keep="first", maintain_order=True)["cid"]
@@ -219,9 +227,7 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
     groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
                               b.prep.identifiers, b.plat)
-    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits)
-    groups, evidence = core(groups, focus, b.prep.visits, b.segs, tied, b.plat, s.min_size)
+    groups, evidence = measure_membership(b, groups, s.min_size)
     if groups.n == 0:
         return empty
     focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
