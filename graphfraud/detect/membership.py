@@ -350,84 +350,29 @@ def cohesive_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFram
     here. ``tied_contexts`` is (cid, a, ctx) — a concentrated identifier, origin or staff
     shop, as an integer id.
     """
-    shop_ctx = _hot_incidences(cands, focus, segments)
-    inc = pl.concat([shop_ctx, _tie_incidences(tied_contexts)]).unique()
-    return _as_parts(cands, _components(inc), min_size)
-
-
-def tied_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFrame, tied_contexts: pl.DataFrame,
-               min_size: int) -> Candidates:
-    """Split each group into the parts its members' *ties* hold together; members with no
-    tie join the part they shared most hot stretches with.
-
-    Stricter than :func:`cohesive_parts`, for groups assembled from several flagged
-    candidates: rings paid by the same client shops, or working for them at the same
-    time, meet in some stretches of those shops' timelines, but members of one ring share
-    a phone, a payer, a money origin, a shop account or an alliance, and members of two
-    rings do not. A stretch is chance co-presence when the accounts on either side are
-    tied to others; it decides only for an account with no tie. Accounts with neither
-    form parts by their shared stretches, as in :func:`cohesive_parts` (a ring tied by
-    synchrony alone stays whole). Whether two parts are fragments of one ring is for
-    the fragment merge that follows (``steps._merge_fragments``).
-    """
-    tie_inc = _tie_incidences(tied_contexts).join(cands.members.select("cid", "a"), on=["cid", "a"])
-    by_tie = _components(tie_inc)
-    hot = _hot_incidences(cands, focus, segments)
-    # Untied members: the part whose members share most of their hot stretches.
-    loose = hot.join(by_tie.select("cid", "a"), on=["cid", "a"], how="anti")
-    met = (loose.join(hot.join(by_tie, on=["cid", "a"]).select("cid", "ctx", "part"), on=["cid", "ctx"])
-           .group_by("cid", "a", "part").agg(pl.len().alias("shared"))
-           .sort("cid", "a", "shared", "part", descending=[False, False, True, False])
-           .group_by("cid", "a", maintain_order=True).first().select("cid", "a", "part"))
-    # Members with neither a tie nor a tied partner: parts by their shared stretches.
-    rest = _components(loose.join(met.select("cid", "a"), on=["cid", "a"], how="anti"))
-    offset = int(by_tie.select(pl.col("part").max()).item()) + 1 if by_tie.height else 0
-    labels = pl.concat([by_tie, met.cast(by_tie.schema),
-                        rest.with_columns(pl.col("part") + offset).cast(by_tie.schema)])
-    return _as_parts(cands, labels, min_size)
-
-
-def _hot_incidences(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
-    """(cid, a, ctx): members in the stretches of a focus shop's timeline where two or more
-    members of their group acted; ``ctx`` is the stretch code plus one (positive)."""
-    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
-    return seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c").cast(pl.Int64) + 1)
-                                                                    .alias("ctx"))
-
-
-def _tie_incidences(tied_contexts: pl.DataFrame) -> pl.DataFrame:
-    """(cid, a, ctx) of tie contexts, coded negative so they never meet a stretch code."""
-    return tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx")).unique()
-
-
-def _components(inc: pl.DataFrame) -> pl.DataFrame:
-    """(cid, a, part): connected components of the members of each group through the
-    contexts of the incidences ``inc`` (cid, a, ctx); components never cross groups."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    schema = pl.Schema([("cid", inc.schema["cid"]), ("a", inc.schema["a"]), ("part", pl.Int64)])
+    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
+    shop_ctx = seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c") + 1).alias("ctx"))
+    other = tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx"))
+    inc = pl.concat([shop_ctx, other]).unique()
     if inc.height == 0:
-        return pl.DataFrame(schema=schema)
-    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph.
+        return cands.subset([])
+    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph, components never cross cid.
     nodes_a = inc.select("cid", "a").unique().sort("cid", "a").with_row_index("i")
     nodes_c = inc.select("cid", "ctx").unique().sort("cid", "ctx").with_row_index("j")
     e = inc.join(nodes_a, on=["cid", "a"]).join(nodes_c, on=["cid", "ctx"])
     n_a = nodes_a.height
     n = n_a + nodes_c.height
-    g = coo_matrix((np.ones(e.height), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)), shape=(n, n))
+    g = coo_matrix((pl.Series([1.0] * e.height).to_numpy(), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)),
+                   shape=(n, n))
     _, label = connected_components(g, directed=False)
-    return nodes_a.select("cid", "a", pl.Series("part", label[:n_a]).cast(pl.Int64))
-
-
-def _as_parts(cands: Candidates, labels: pl.DataFrame, min_size: int) -> Candidates:
-    """Candidates from part labels (cid, a, part): parts of at least ``min_size`` members,
-    dense ids ordered by (parent cid, smallest member), the parent's source."""
-    if labels.height == 0:
-        return cands.subset([])
-    sizes = labels.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
-    parts = labels.join(sizes, on="part")
+    parts = nodes_a.with_columns(pl.Series("part", label[:n_a]))
+    sizes = parts.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
+    parts = parts.join(sizes, on="part")
+    # Part ids: dense, ordered by (parent cid, smallest member).
     first = parts.group_by("part").agg(pl.col("cid").first(), pl.col("a").min().alias("a0")).sort("cid", "a0") \
         .with_row_index("new").with_columns(pl.col("new").cast(pl.UInt32))
     parts = parts.join(first.select("part", "new"), on="part")

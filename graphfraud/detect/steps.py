@@ -37,7 +37,7 @@ from .candidates import Candidates, generate
 from .combine import combine, tie_weights
 from .communities import Partitioner
 from .families import Inputs, registry
-from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, tied_parts, ties
+from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
 from .platform import Platform, measure
 
 #: Called with the name of each stage as it starts (progress and timings).
@@ -225,7 +225,6 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     cutoff = float(flagged.select(pl.col("p_ring").max()).item())
     say("resolve rings")
     groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
-    groups = _split_by_ties(b, groups, s.min_size)
     groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
                               b.prep.identifiers, b.plat)
     groups, evidence = measure_membership(b, groups, s.min_size)
@@ -243,28 +242,6 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     groups = groups.subset(keep["cid"])
     return Tested(groups, focus.join(keep.select("cid"), on="cid"), evidence.join(groups.members, on=["cid", "a"]),
                   keep, table.height)
-
-
-#: The ties that hold a final ring together (:func:`_split_by_ties`): every tie that can
-#: admit a member (:func:`~.membership.core`) and the money origins concentrated on the
-#: group. IPs, shared by nature behind proxies and NATs, only corroborate.
-RING_TIES = ("identifier", "staff", "alliance", "money", "shop_money")
-
-
-def _split_by_ties(b: Built, groups: Candidates, min_size: int) -> Candidates:
-    """Split each consensus group into the parts its members' ties hold together
-    (:func:`~.membership.tied_parts`).
-
-    Co-association joins rings that flagged candidates mixed: a loose candidate holding
-    several rings paid by the same client shops gives their members, and the bystanders
-    it caught, common candidates. Per-account evidence tells them apart: members of one
-    ring share a phone, a payer, a money origin, a shop account or an alliance with each
-    other; two rings at the same shops share none, and meet only in some stretches of
-    those shops' timelines.
-    """
-    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
-    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits).filter(pl.col("tie").is_in(RING_TIES))
-    return tied_parts(groups, focus, b.segs, tied, min_size)
 
 
 def _merge_fragments(groups: Candidates, focus: pl.DataFrame, segs: pl.DataFrame, identifiers: pl.DataFrame,
