@@ -146,7 +146,7 @@ def main() -> None:
     ap.add_argument("--review-only", action="store_true", help="the review-only zoo")
     ap.add_argument("--yelp", nargs="*", metavar="NAME",
                     help="the hard injected rings of benchmarks/yelp.py in these Yelp files instead of the zoo "
-                         "(YelpChi YelpNYC when none is named)")
+                         "(YelpChi YelpNYC when none is named), injected with the first of --seeds only")
     ap.add_argument("--rings", type=int, default=20, help="hard rings injected per Yelp file")
     ap.add_argument("--families", nargs="+",
                     default=["review_ring", "task_platform", "experience_officer", "merchant_alliance"])
