@@ -65,6 +65,31 @@ def test_ingest_sends_constraints_first_then_batched_merges(small):
     assert first["rows"][0]["account_id"] == small["accounts"]["account_id"][0]
 
 
+def test_timestamps_travel_as_epoch_milliseconds_and_nulls_stay_null(small):
+    """Every contract timestamp a statement sets is sent as an integer and rebuilt in Cypher."""
+    gw = RecordingGateway()
+    frames = dict(small.tables)
+    accounts = frames["accounts"]
+    # One account without a registration time: its property must be removed, not set to 1970.
+    frames["accounts"] = accounts.with_columns(
+        pl.when(pl.col("account_id") == accounts["account_id"][1]).then(None).otherwise(pl.col("created_at"))
+        .alias("created_at"))
+    ingest(Dataset.from_frames(**frames), gw, batch_size=100_000)
+    stamped = {ld.name: ld for ld in LOADS if ld.timestamps}
+    assert {"accounts", "orders", "reviews", "transfers", "account_devices"} <= set(stamped)
+    assert stamped["account_devices"].timestamps == ("first_seen", "last_seen")
+    for load in stamped.values():
+        for col in load.timestamps:
+            assert f"datetime({{epochMillis: row.{col}, timezone: 'UTC'}})" in load.query
+            assert f"= row.{col}," not in load.query + ","
+    sent = next(p for _, q, p in gw.calls if q == stamped["accounts"].query)["rows"]
+    by_id = {r["account_id"]: r["created_at"] for r in sent}
+    want = frames["accounts"].select("account_id", pl.col("created_at").dt.epoch("ms"))
+    assert by_id == dict(want.iter_rows())
+    assert by_id[accounts["account_id"][1]] is None
+    assert all(isinstance(v, int) for v in by_id.values() if v is not None)
+
+
 def test_no_value_is_ever_formatted_into_a_query(small, run_dir):
     gw = RecordingGateway()
     ingest(small, gw, batch_size=1000)

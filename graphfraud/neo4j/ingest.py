@@ -25,7 +25,7 @@ from .bulk import bulk_graph, write_import_files
 from .gateway import DriverGateway, Gateway, batched, with_retries
 from .local import BulkImportError, LocalServer
 from .settings import Settings
-from .statements import AWAIT_INDEXES, COUNT_NODES, COUNT_RELATIONSHIPS, LOADS, Load, constraint_statements
+from .statements import AWAIT_INDEXES, COUNT_NODES, COUNT_RELATIONSHIPS, LOADS, TIME_ZONE, Load, constraint_statements
 
 
 def _rows(frame: pl.DataFrame, load: Load) -> pl.DataFrame:
@@ -55,6 +55,15 @@ def load_rows(ds: Dataset) -> Iterator[tuple[Load, pl.DataFrame]]:
         rows = _rows(frame, load)
         if rows.height:
             yield load, rows
+
+
+def bolt_rows(rows: pl.DataFrame, load: Load) -> pl.DataFrame:
+    """``rows`` as the statement reads them: timestamps as integer epoch milliseconds. Pure.
+
+    (:attr:`Load.timestamps`: the statement rebuilds the datetimes, which is several times
+    cheaper than the driver converting Python datetimes; timestamps are millisecond-precise.)
+    """
+    return rows.with_columns(pl.col(c).cast(pl.Datetime("ms", TIME_ZONE)).dt.epoch("ms") for c in load.timestamps)
 
 
 @dataclass
@@ -94,7 +103,7 @@ def ingest(ds: Dataset, gw: Gateway, batch_size: int = 5_000,
     apply_schema(gw)
     total_rows, statements = 0, 0
     for load, rows in load_rows(ds):
-        records = rows.to_dicts()
+        records = bolt_rows(rows, load).to_dicts()
         done = 0
 
         def tick(n: int, name: str = load.name, total: int = len(records)) -> None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..contract import CONTRACT
 from ..schema import GRAPH_SCHEMA, IDENTIFIER_KINDS, RING_MEMBER_LABEL
+
+#: The zone every timestamp of a validated dataset is in (:class:`graphfraud.dataset.Dataset`).
+TIME_ZONE = "UTC"
 
 
 def _node(var: str, name: str, key_expr: str) -> str:
@@ -92,9 +96,27 @@ class Load:
         return tuple(dict.fromkeys(cols))
 
     @property
+    def timestamps(self) -> tuple[str, ...]:
+        """The row columns that hold instants (contract kind ``timestamp``), in order.
+
+        They travel as integer epoch milliseconds and the statement rebuilds the zoned
+        datetime: the driver's conversion of Python datetimes cost about ten times the rest
+        of a row (measured on the orders load), and the stored value is the same.
+        """
+        kinds = {c.name: c.kind for c in CONTRACT[self.table].columns}
+        return tuple(c for c in self.columns if kinds.get(c) == "timestamp")
+
+    def _value(self, column: str) -> str:
+        if column not in self.timestamps:
+            return f"row.{column}"
+        # CASE: a null removes the property, as for every other column.
+        return (f"CASE WHEN row.{column} IS NULL THEN null "
+                f"ELSE datetime({{epochMillis: row.{column}, timezone: '{TIME_ZONE}'}}) END")
+
+    @property
     def query(self) -> str:
         def sets(var: str, props: tuple[str, ...]) -> str:
-            return " SET " + ", ".join(f"{var}.{p} = row.{p}" for p in props) if props else ""
+            return " SET " + ", ".join(f"{var}.{p} = {self._value(p)}" for p in props) if props else ""
 
         parts = ["UNWIND $rows AS row"]
         parts += [f"MATCH {_node(n.var, n.type, 'row.' + n.column)}" for n in self.nodes if n.match]
@@ -102,7 +124,7 @@ class Load:
                   for n in self.nodes if not n.match]
         for i, r in enumerate(self.rels):
             var = f"e{i}" if r.keys or r.props else ""
-            keys = " {" + ", ".join(f"{k}: row.{k}" for k in r.keys) + "}" if r.keys else ""
+            keys = " {" + ", ".join(f"{k}: {self._value(k)}" for k in r.keys) + "}" if r.keys else ""
             parts.append(f"MERGE ({r.start})-[{var}:{_rel(r.type)}{keys}]->({r.end}){sets(var, r.props)}")
         return " ".join(parts)
 
