@@ -339,6 +339,22 @@ def test_bad_credentials_and_wrong_uris_are_one_line_errors_with_the_fix():
     assert "not-the-password-either" not in done.stderr + done.stdout
 
 
+@pytest.mark.skipif(not os.environ.get("NEO4J_LOCAL_HOME"),
+                    reason="needs the local server that .ci/run starts (NEO4J_LOCAL_HOME)")
+def test_serve_start_with_another_password_than_the_homes_first_says_so():
+    # The server runs; a start with another password must not report it as ready for that password.
+    # (A good login first: the server locks a user out for a while after three wrong ones in a row.)
+    DriverGateway(_settings()).close()
+    done = _cli("neo4j", "serve", "start", "--home", os.environ["NEO4J_LOCAL_HOME"],
+                env={"NEO4J_PASSWORD": "another-password-than-the-first"})
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert done.returncode != 0 and "running" not in done.stdout, done.stdout
+    assert len(lines) == 1 and "keeps the password of its first start" in lines[0], done.stderr
+    assert "another-password-than-the-first" not in done.stderr + done.stdout
+    # Still running and still answering the right password.
+    DriverGateway(_settings()).close()
+
+
 # ------------------------------------------------------------------ Neo4j Browser in a real browser
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")

@@ -381,6 +381,7 @@ def start(server: LocalServer, password: str, timeout_s: float = 180.0) -> Serve
     """
     current = status(server)
     if current.running:
+        check_password(current, password)
         return current
     _need("java")
     resolve(server)
@@ -405,11 +406,46 @@ def start(server: LocalServer, password: str, timeout_s: float = 180.0) -> Serve
             raise LocalServerError(f"Neo4j exited while starting (code {proc.returncode}); see "
                                    f"{server.home / 'logs' / 'neo4j.log'} for the cause.")
         if _bolt_answers(bolt):
-            return status(server)
+            current = status(server)
+            check_password(current, password, timeout_s=max(10.0, deadline - time.monotonic()))
+            return current
         time.sleep(1)
     stop(server)
     raise LocalServerError(f"Neo4j did not answer on Bolt port {bolt} within {timeout_s:.0f}s; see "
                            f"{server.home / 'logs' / 'neo4j.log'}.")
+
+
+def check_password(current: ServerStatus, password: str, timeout_s: float = 10.0) -> None:
+    """Raise a clear error when the running server refuses ``password`` for user ``neo4j``.
+
+    A home keeps the password of its first start (:func:`set_initial_password` is a no-op
+    afterwards), so a different ``NEO4J_PASSWORD`` later would otherwise surface as a
+    refusal in the first command that connects, far from its cause. Bolt answers a moment
+    before authentication is ready: other errors are retried until ``timeout_s``.
+    """
+    from neo4j import GraphDatabase
+    from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with GraphDatabase.driver(current.bolt_uri or "", auth=("neo4j", password)) as driver:
+                driver.verify_connectivity()
+            return
+        except AuthError:
+            raise LocalServerError(
+                f"Neo4j in {current.home} is running but refuses this password for user 'neo4j': a server home "
+                "keeps the password of its first start. Use that password (NEO4J_PASSWORD or --password-file), "
+                f"or stop the server and remove {current.home / 'data'} to start afresh (this deletes its "
+                "databases).") from None
+        except (ServiceUnavailable, Neo4jError, OSError) as exc:
+            # Also a login refused for a while after wrong passwords (AuthenticationRateLimit).
+            if time.monotonic() >= deadline:
+                raise LocalServerError(
+                    f"Neo4j in {current.home} answers on Bolt but does not accept a login "
+                    f"({getattr(exc, 'code', None) or type(exc).__name__}); wait a few seconds and run the same "
+                    f"command again, or see {current.home / 'logs' / 'neo4j.log'}.") from None
+            time.sleep(1)
 
 
 def stop(server: LocalServer, timeout_s: float = 60.0) -> bool:
