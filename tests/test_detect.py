@@ -265,6 +265,84 @@ def test_merchant_alliance_keeps_every_shop_s_staff():
     assert det.membership_["ties"].str.contains("alliance").all()
 
 
+def test_two_alliances_sharing_a_shop_s_staff_stay_two_rings():
+    """Two alliances that each include staff of one shop (m20) share that shop's payment
+    account; neither alliance's other shops trade with the other's, so they are two rings
+    and not one ring of both (the fragment merge once joined them through that account)."""
+    f = _background()
+    one = _alliance(f, ["m10", "m11", "m12", "m20"], 2, "al")
+    two = _alliance(f, ["m13", "m14", "m15", "m20"], 2, "bl")
+    det = _fit(f)
+    rings = [set(g["account_id"]) for _, g in det.membership_.group_by("ring_id")]
+    assert sorted(rings, key=lambda r: min(r)) == [set(one), set(two)]
+
+
+def test_tie_split_keeps_untied_members_and_rejoins_what_one_candidate_holds():
+    """Tie components of a group are its parts; a member without a tie and a part below
+    the minimum size stay in the largest part; two parts stay one when a flagged
+    candidate holds most of each and has most of its members in them."""
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.membership import tied_parts
+
+    u32 = pl.UInt32
+    # Group 0: ring x (0-5, one phone), ring y (10-13, one payer), bystander 20 (no tie),
+    # a pair 30-31 tied to each other only (below the minimum of 3).
+    members = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 20, 30, 31]
+    group = Candidates(pl.DataFrame({"cid": [0] * len(members), "a": members}, schema={"cid": u32, "a": u32}),
+                       pl.DataFrame({"cid": [0], "source": ["test"], "size": [len(members)]},
+                                    schema={"cid": u32, "source": pl.String, "size": u32}))
+    tied = pl.DataFrame({"cid": [0] * 12, "a": [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 30, 31],
+                         "ctx": [1] * 6 + [2] * 4 + [3] * 2}, schema={"cid": u32, "a": u32, "ctx": pl.Int64})
+
+    def parts(flagged: dict[int, list[int]]) -> list[list[int]]:
+        fl = pl.DataFrame({"cid": [c for c, acc in flagged.items() for _ in acc],
+                           "a": [a for acc in flagged.values() for a in acc]}, schema={"cid": u32, "a": u32})
+        out = tied_parts(group, tied, fl, min_size=3)
+        return sorted(out.members.group_by("cid").agg(pl.col("a").sort())["a"].to_list())
+
+    apart = [[0, 1, 2, 3, 4, 5, 20, 30, 31], [10, 11, 12, 13]]
+    # Each ring's own candidate, and a loose one holding most of both rings but with most
+    # of its members elsewhere: apart.
+    assert parts({0: [0, 1, 2, 3, 4, 5], 1: [10, 11, 12, 13], 2: [1, 2, 3, 4, 11, 12, 13, *range(100, 110)]}) == apart
+    # One candidate holding most of both rings, inside the group: one part.
+    assert parts({0: [0, 1, 2, 3, 4, 10, 11, 12]}) == [sorted(members)]
+
+
+def test_fragments_join_through_a_card_of_tied_members_only():
+    """Two groups whose members share a card used only by them are one operation when
+    those members are tied to their own groups; untied members (placed in a group for
+    the membership test to judge) sharing a household card join nothing."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.platform import Platform
+    from graphfraud.detect.steps import _merge_fragments
+
+    u32 = pl.UInt32
+    members = {0: [0, 1, 2, 3, 4, 5], 1: [10, 11, 12, 13, 14, 15]}
+    groups = Candidates(pl.DataFrame({"cid": [c for c, acc in members.items() for _ in acc],
+                                      "a": [a for acc in members.values() for a in acc]},
+                                     schema={"cid": u32, "a": u32}),
+                        pl.DataFrame({"cid": [0, 1], "source": ["test"] * 2, "size": [6, 6]},
+                                     schema={"cid": u32, "source": pl.String, "size": u32}))
+    card = pl.DataFrame({"a": [2, 3, 12, 13], "v": [7] * 4, "kind": ["payment"] * 4},
+                        schema={"a": u32, "v": u32, "kind": pl.String})
+    plat = cast(Platform, SimpleNamespace(
+        identifier_users=pl.DataFrame({"v": [7], "kind": ["payment"], "users": [4]},
+                                      schema={"v": u32, "kind": pl.String, "users": u32}),
+        staff=pl.DataFrame(schema={"a": u32, "m": u32})))
+    none = pl.DataFrame(schema={"cid": u32, "m": u32})
+
+    def merged(tied: list[int]) -> int:
+        out = _merge_fragments(groups, none, pl.DataFrame(schema={"a": u32, "m": u32, "c": u32}), card, plat,
+                               pl.DataFrame(schema={"a": u32, "m": u32}), pl.DataFrame({"a": tied}, schema={"a": u32}))
+        return out.n
+
+    assert merged([0, 1, 2, 3, 10, 11, 12, 13]) == 1
+    assert merged([0, 1, 10, 11, 12, 13]) == 2
+
+
 def test_alliance_ties_need_both_directions_and_stay_apart_across_alliances():
     """The tie is the mutual relation between two focus shops, so a one-way buyer is not
     tied, and two alliances sharing one shop trade on different shop pairs."""

@@ -350,32 +350,112 @@ def cohesive_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFram
     here. ``tied_contexts`` is (cid, a, ctx) — a concentrated identifier, origin or staff
     shop, as an integer id.
     """
+    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
+    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
+    shop_ctx = seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c").cast(pl.Int64) + 1)
+                                                                        .alias("ctx"))
+    inc = pl.concat([shop_ctx, _tie_incidences(tied_contexts)]).unique()
+    labels = _components(inc)
+    sizes = labels.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
+    return _as_parts(cands, labels.join(sizes.select("part"), on="part"))
+
+
+def tied_parts(cands: Candidates, tied_contexts: pl.DataFrame, flagged: pl.DataFrame, min_size: int) -> Candidates:
+    """Split each group into the parts its members' ties hold together.
+
+    For groups assembled from several flagged candidates (``flagged``: their cid, a):
+    members of one ring share a phone, a payer, a money origin, a shop account or an
+    alliance, and members of two rings paid by the same client shops do not.
+    ``tied_contexts`` is (cid, a, ctx), as for :func:`cohesive_parts`.
+
+    * Two tie components stay one part when a flagged candidate holds most of each and
+      has most of its own members in them (:func:`_join_held`): a shop's staff tied only
+      by the shop's phone are one ring with the alliance they trade with when the
+      alliance's candidate holds them all.
+    * A member without a tie stays in its group's largest part: having no tie is not
+      evidence of a second ring, and whether it belongs is for the per-account test
+      (:func:`core`) measured on that part.
+    * A part smaller than ``min_size`` cannot be a ring on its own and is not re-tested
+      alone: it stays in the largest part too.
+
+    A group with no tie at all stays whole.
+    """
+    tied = _components(_tie_incidences(tied_contexts).join(cands.members.select("cid", "a"), on=["cid", "a"]))
+    if tied.height:
+        tied = _join_held(tied, flagged)
+    sizes = tied.group_by("cid", "part").agg(pl.len().alias("size"), pl.col("a").min().alias("a0"))
+    largest = (sizes.sort("cid", "size", "a0", descending=[False, True, False]).group_by("cid", maintain_order=True)
+               .first().select("cid", pl.col("part").alias("main")))
+    small = sizes.filter(pl.col("size") < min_size)["part"]
+    # A group without ties: one label of its own, past every component's.
+    offset = int(tied.select(pl.col("part").max()).item()) + 1 if tied.height else 0
+    labels = (cands.members.select("cid", "a").join(tied, on=["cid", "a"], how="left")
+              .join(largest, on="cid", how="left")
+              .with_columns(pl.when(pl.col("part").is_null() | pl.col("part").is_in(small.implode()))
+                            .then(pl.col("main")).otherwise(pl.col("part")).alias("part"))
+              .with_columns(pl.col("part").fill_null(pl.col("cid").cast(pl.Int64) + offset))
+              .select("cid", "a", "part"))
+    return _as_parts(cands, labels)
+
+
+def _join_held(labels: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
+    """(cid, a, part) with the parts of a group joined where one candidate of ``flagged``
+    (cid, a) holds more than half of each and has more than half of its own members in
+    them: the candidate that generators and tests agreed on stands for their union.
+
+    A loose candidate spread over many rings holds most of some parts but has most of
+    its members elsewhere, so it joins nothing.
+    """
+    size = labels.group_by("part").agg(pl.len().alias("size"))
+    n = flagged.group_by("cid").agg(pl.len().alias("n")).rename({"cid": "fc"})
+    held = (flagged.rename({"cid": "fc"}).join(labels, on="a").group_by("fc", "cid", "part")
+            .agg(pl.len().alias("k")).join(size, on="part").filter(pl.col("k") > 0.5 * pl.col("size")))
+    stands = (held.group_by("fc", "cid").agg(pl.col("k").sum().alias("held"), pl.len().alias("parts")).join(n, on="fc")
+              .filter((pl.col("held") > 0.5 * pl.col("n")) & (pl.col("parts") >= 2)))
+    links = held.join(stands.select("fc", "cid"), on=["fc", "cid"]).select(
+        "cid", pl.col("part").alias("a"), pl.col("fc").cast(pl.Int64).alias("ctx"))
+    if links.height == 0:
+        return labels
+    joined = _components(links).select(pl.col("a").alias("part"), pl.col("part").alias("joined"))
+    # New labels past every old one, so a joined part never takes an untouched part's label.
+    offset = int(labels.select(pl.col("part").max()).item()) + 1
+    return (labels.join(joined, on="part", how="left")
+            .select("cid", "a", pl.coalesce(pl.col("joined") + offset, pl.col("part")).alias("part")))
+
+
+def _tie_incidences(tied_contexts: pl.DataFrame) -> pl.DataFrame:
+    """(cid, a, ctx) of tie contexts, coded negative so they never meet a stretch code."""
+    return tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx")).unique()
+
+
+def _components(inc: pl.DataFrame) -> pl.DataFrame:
+    """(cid, a, part): connected components of the members of each group through the
+    contexts of the incidences ``inc`` (cid, a, ctx); components never cross groups."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
-    shop_ctx = seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c") + 1).alias("ctx"))
-    other = tied_contexts.select("cid", "a", (-pl.col("ctx").cast(pl.Int64) - 1).alias("ctx"))
-    inc = pl.concat([shop_ctx, other]).unique()
+    schema = pl.Schema([("cid", inc.schema["cid"]), ("a", inc.schema["a"]), ("part", pl.Int64)])
     if inc.height == 0:
-        return cands.subset([])
-    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph, components never cross cid.
+        return pl.DataFrame(schema=schema)
+    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph.
     nodes_a = inc.select("cid", "a").unique().sort("cid", "a").with_row_index("i")
     nodes_c = inc.select("cid", "ctx").unique().sort("cid", "ctx").with_row_index("j")
     e = inc.join(nodes_a, on=["cid", "a"]).join(nodes_c, on=["cid", "ctx"])
     n_a = nodes_a.height
     n = n_a + nodes_c.height
-    g = coo_matrix((pl.Series([1.0] * e.height).to_numpy(), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)),
-                   shape=(n, n))
+    g = coo_matrix((np.ones(e.height), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)), shape=(n, n))
     _, label = connected_components(g, directed=False)
-    parts = nodes_a.with_columns(pl.Series("part", label[:n_a]))
-    sizes = parts.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
-    parts = parts.join(sizes, on="part")
-    # Part ids: dense, ordered by (parent cid, smallest member).
-    first = parts.group_by("part").agg(pl.col("cid").first(), pl.col("a").min().alias("a0")).sort("cid", "a0") \
+    return nodes_a.select("cid", "a", pl.Series("part", label[:n_a]).cast(pl.Int64))
+
+
+def _as_parts(cands: Candidates, labels: pl.DataFrame) -> Candidates:
+    """Candidates from part labels (cid, a, part): dense ids ordered by (parent cid,
+    smallest member), the parent's source."""
+    if labels.height == 0:
+        return cands.subset([])
+    first = labels.group_by("part").agg(pl.col("cid").first(), pl.col("a").min().alias("a0")).sort("cid", "a0") \
         .with_row_index("new").with_columns(pl.col("new").cast(pl.UInt32))
-    parts = parts.join(first.select("part", "new"), on="part")
+    parts = labels.join(first.select("part", "new"), on="part")
     members = parts.select(pl.col("new").alias("cid"), "a").sort("cid", "a")
     sources = (first.join(cands.sources.select("cid", "source"), on="cid")
                .join(parts.group_by("new").agg(pl.len().cast(pl.UInt32).alias("size")), on="new")

@@ -37,7 +37,16 @@ from .candidates import Candidates, generate
 from .combine import combine, tie_weights
 from .communities import Partitioner
 from .families import Inputs, registry
-from .membership import MEMBER_EVIDENCE, TIE_CONCENTRATION, cohesive_parts, core, focus_shops, ties
+from .membership import (
+    MEMBER_EVIDENCE,
+    TIE_CONCENTRATION,
+    alliance_ties,
+    cohesive_parts,
+    core,
+    focus_shops,
+    tied_parts,
+    ties,
+)
 from .platform import Platform, measure
 
 #: Called with the name of each stage as it starts (progress and timings).
@@ -225,8 +234,9 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
     cutoff = float(flagged.select(pl.col("p_ring").max()).item())
     say("resolve rings")
     groups = _consensus(cands.subset(flagged["cid"]), s.min_size, s.seed)
+    groups, tied = _split_by_ties(b, groups, cands.subset(flagged["cid"]).members, s.min_size)
     groups = _merge_fragments(groups, focus_shops(groups, b.prep.visits, b.segs, b.plat), b.segs,
-                              b.prep.identifiers, b.plat)
+                              b.prep.identifiers, b.plat, b.prep.visits, tied)
     groups, evidence = measure_membership(b, groups, s.min_size)
     if groups.n == 0:
         return empty
@@ -244,27 +254,57 @@ def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFram
                   keep, table.height)
 
 
+#: The ties that hold a final ring together (:func:`_split_by_ties`): every tie that can
+#: admit a member (:func:`~.membership.core`) and the money origins concentrated on the
+#: group. IPs, shared by nature behind proxies and NATs, only corroborate.
+RING_TIES = ("identifier", "staff", "alliance", "money", "shop_money")
+
+
+def _split_by_ties(b: Built, groups: Candidates, flagged: pl.DataFrame,
+                   min_size: int) -> tuple[Candidates, pl.DataFrame]:
+    """Split each consensus group into the parts its members' ties hold together
+    (:func:`~.membership.tied_parts`); ``flagged`` is (cid, a) of the flagged candidates.
+    Returns the parts and (a): the members tied to others of their group.
+
+    Co-association joins rings that flagged candidates mixed: a loose candidate holding
+    several rings paid by the same client shops gives their members, and the bystanders
+    it caught, common candidates. Per-account evidence tells them apart: members of one
+    ring share a phone, a payer, a money origin, a shop account or an alliance with each
+    other; two rings at the same shops share none, and meet only in some stretches of
+    those shops' timelines.
+    """
+    focus = focus_shops(groups, b.prep.visits, b.segs, b.plat)
+    tied = ties(groups, b.prep.identifiers, b.plat, focus, b.prep.visits).filter(pl.col("tie").is_in(RING_TIES))
+    return tied_parts(groups, tied, flagged, min_size), tied.select("a").unique()
+
+
 def _merge_fragments(groups: Candidates, focus: pl.DataFrame, segs: pl.DataFrame, identifiers: pl.DataFrame,
-                     plat: Platform) -> Candidates:
+                     plat: Platform, visits: pl.DataFrame, tied: pl.DataFrame) -> Candidates:
     """Join the fragments of one ring.
 
     A generator can cut a ring in two (two batches of a device farm posting one after the
-    other). Two groups are one operation when both use — each with two or more accounts —
-    a phone or a card used (mostly) only by them, or when they acted *together* — in the
-    same stretch of a shop's timeline — at half or more of the focus shops of the smaller
-    one (and at two at least). Rings that merely serve some of the same shops meet there
-    now and then, not at most of their shops.
+    other). Two groups are one operation when both use — each with two or more accounts
+    tied to others of their own group (``tied``: a) — a phone or a card used (mostly)
+    only by them, or when they acted *together* — in the same stretch of a shop's
+    timeline — at half or more of the focus shops of the smaller one (and at two at
+    least). Rings that merely serve some of the same shops meet there now and then, not
+    at most of their shops. Members without a tie stay in a group for the membership
+    test to judge; two of them sharing a household's card do not make their group part
+    of another's operation. A phone or card whose users on both sides are all staff of
+    one shop is that shop's, and a shop's staff can brush with two alliances: it joins
+    the groups only when they are allied without that shop (:func:`_not_through_one_shop`).
     """
     if groups.n < 2:
         return groups
     mem = groups.members
     personal = [k.name for k in IDENTIFIER_KINDS if k.weight >= 1]
-    ids = (mem.join(identifiers.filter(pl.col("kind").is_in(personal)).select("a", "v"), on="a")
+    ids = (mem.join(tied, on="a").join(identifiers.filter(pl.col("kind").is_in(personal)).select("a", "v"), on="a")
            .group_by("cid", "v").agg(pl.len().alias("k")).join(plat.identifier_users.select("v", "users"), on="v"))
     sharing = (ids.join(ids.rename({"cid": "other", "k": "k2"}).drop("users"), on="v")
                .filter((pl.col("cid") < pl.col("other")) & (pl.col("k") >= 2) & (pl.col("k2") >= 2)
                        & (pl.col("k") + pl.col("k2") >= TIE_CONCENTRATION * pl.col("users")))
-               .select("cid", "other"))
+               .select("cid", "other", "v"))
+    sharing = _not_through_one_shop(sharing, mem, focus, identifiers, personal, plat, visits).select("cid", "other")
     seg = (mem.join(segs.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
            .select("cid", "m", "c").unique())
     n_focus = focus.group_by("cid").agg(pl.len().alias("F"))
@@ -293,6 +333,46 @@ def _merge_fragments(groups: Candidates, focus: pl.DataFrame, segs: pl.DataFrame
     sizes = members.group_by("cid").agg(pl.len().cast(pl.UInt32).alias("size"))
     sources = groups.sources.drop("size").join(sizes, on="cid").sort("cid")
     return Candidates(members, sources)
+
+
+def _not_through_one_shop(sharing: pl.DataFrame, mem: pl.DataFrame, focus: pl.DataFrame, identifiers: pl.DataFrame,
+                          personal: list[str], plat: Platform, visits: pl.DataFrame) -> pl.DataFrame:
+    """The identifier links (cid, other, v) of :func:`_merge_fragments` without those
+    through one shop's staff that no alliance backs.
+
+    A link is through staff of shop ``m`` when every user of ``v`` in either group pays
+    with ``m``'s own account (``plat.staff``). It stays only when an alliance tie
+    (:func:`~.membership.alliance_ties`) of the two groups' union, measured on their
+    focus shops other than ``m``, holds members of both: fragments of one alliance trade
+    with each other's shops, two alliances that share ``m`` trade only through it.
+    """
+    users = (mem.join(identifiers.filter(pl.col("kind").is_in(personal)).select("a", "v"), on="a")
+             .join(pl.concat([sharing.select("cid", "v"), sharing.select(pl.col("other").alias("cid"), "v")])
+                   .unique(), on=["cid", "v"]))
+    k = users.group_by("cid", "v").agg(pl.len().alias("k"))
+    by_shop = (users.join(plat.staff, on="a").group_by("cid", "v", "m").agg(pl.len().alias("km"))
+               .join(k, on=["cid", "v"]).filter(pl.col("km") == pl.col("k")).select("cid", "v", "m"))
+    via = (sharing.join(by_shop, on=["cid", "v"]).join(by_shop.rename({"cid": "other"}), on=["other", "v", "m"])
+           .select("cid", "other", "v", "m").unique())
+    if via.height == 0:
+        return sharing
+    pair = via.select("cid", "other").unique().sort("cid", "other").with_row_index("pid")
+    link = via.join(pair, on=["cid", "other"]).select("pid", "m").unique()
+    side = pl.concat([pair.select("pid", "cid", pl.lit(0).alias("side")),
+                      pair.select("pid", pl.col("other").alias("cid"), pl.lit(1).alias("side"))])
+    union = side.join(mem, on="cid").select(pl.col("pid").cast(mem.schema["cid"]).alias("cid"), "a", "side")
+    both_focus = (side.join(focus.select("cid", "m"), on="cid").select(pl.col("pid"), "m").unique()
+                  .join(link, on=["pid", "m"], how="anti").select(pl.col("pid").cast(mem.schema["cid"]).alias("cid"),
+                                                                   "m"))
+    members = union.select("cid", "a").unique().sort("cid", "a")
+    sources = members.group_by("cid").agg(pl.len().cast(pl.UInt32).alias("size")).with_columns(
+        pl.lit("pair").alias("source")).select("cid", "source", "size")
+    tied = alliance_ties(Candidates(members, sources), both_focus, visits, plat)
+    allied = (tied.join(union, on=["cid", "a"]).group_by("cid", "ctx").agg(pl.col("side").n_unique().alias("sides"))
+              .filter(pl.col("sides") == 2).select(pl.col("cid").cast(pl.UInt32).alias("pid")).unique()
+              .join(pair, on="pid").select("cid", "other"))
+    blocked = via.select("cid", "other", "v").unique().join(allied, on=["cid", "other"], how="anti")
+    return sharing.join(blocked, on=["cid", "other", "v"], how="anti")
 
 
 def _consensus(cands: Candidates, min_size: int, seed: int) -> Candidates:
