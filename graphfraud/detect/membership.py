@@ -365,19 +365,10 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
     mem = cands.members
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
-    # the join of every member with every identifier it used.
-    # (cid, v) is one integer, cid * V + v: the join of every member with every identifier
-    # it used is the largest table here, and one-column group-bys and lookups on it are
-    # several times cheaper than two-column ones (cid < 2^32, V < 2^31: it fits).
-    n_v = int(identifiers.select(pl.col("v").max()).item() or 0) + 1
-    key = (pl.col("cid").cast(pl.Int64) * n_v + pl.col("v").cast(pl.Int64)).alias("key")
-    ident = mem.join(identifiers.select("a", "v"), on="a").with_columns(key)
-    conc = (ident.group_by("key").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
-            .with_columns((pl.col("key") % n_v).cast(identifiers.schema["v"]).alias("v"))
-            .join(plat.identifier_users.select("v", "users"), on="v")
-            .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
-    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(conc["v"].implode())).unique("v")
-    ident = ident.filter(pl.col("key").is_in(conc["key"].implode())).join(kinds, on="v")
+    # the expansion of every member with every identifier it used.
+    ident = _concentrated_identifiers(mem, identifiers, plat)
+    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(ident["v"].unique().implode())).unique("v")
+    ident = ident.join(kinds, on="v")
     # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
     # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
     # corroborate.
@@ -403,6 +394,55 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
         "cid", "a", pl.lit("staff").alias("tie"), (pl.col("m").cast(pl.Int64) * 4 + 2).alias("ctx")))
     out.append(alliance_ties(cands, focus, visits, plat))
     return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
+
+
+def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
+    """(cid, a, v): members' uses of identifiers ``v`` that at least ``TIE_MIN`` members of
+    the group, and at least ``TIE_CONCENTRATION`` of the identifier's users, share.
+
+    Every member times every identifier it used is the largest expansion of :func:`ties`:
+    it is counted on one integer per (group, identifier), a few groups at a time.
+    """
+    idx = _identifier_index(identifiers)
+    order = np.argsort(members["cid"].to_numpy(), kind="stable")
+    cid, a = members["cid"].to_numpy()[order].astype(np.int64), members["a"].to_numpy()[order].astype(np.int64)
+    # The fewest users of each identifier (a value listed under two kinds passes when either does).
+    users = np.full(idx.n_v, np.inf)
+    known = plat.identifier_users.filter(pl.col("v") < idx.n_v)
+    np.minimum.at(users, known["v"].to_numpy(), known["users"].to_numpy().astype(np.float64))
+    start, length = idx.by_a.ranges(a)
+    out_row, out_v = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for lo, hi in _chunks(length, cid):
+        row, pos = _expand(start[lo:hi], length[lo:hi])
+        key = cid[lo:hi][row] * idx.n_v + idx.v[pos]
+        uniq, k = _counts(key.copy())
+        conc = uniq[(k >= TIE_MIN) & (k >= TIE_CONCENTRATION * users[uniq % idx.n_v])]
+        _, hit = _lookup(conc, key)
+        out_row.append(row[hit] + lo)
+        out_v.append(idx.v[pos[hit]])
+    row = np.concatenate(out_row)
+    return pl.DataFrame({"cid": cid[row], "a": a[row], "v": np.concatenate(out_v)}).cast(
+        {"cid": members.schema["cid"], "a": members.schema["a"], "v": identifiers.schema["v"]})
+
+
+@dataclass(frozen=True)
+class _Identifiers:
+    """The (account, identifier) uses in account order."""
+
+    by_a: _ByAccount
+    v: np.ndarray
+    n_v: int  # identifiers are below this
+
+
+def _index_identifiers(identifiers: pl.DataFrame) -> _Identifiers:
+    a = identifiers["a"].to_numpy().astype(np.int64)
+    order = np.argsort(a, kind="stable")
+    v = identifiers["v"].to_numpy()[order].astype(np.int64)
+    return _Identifiers(_ByAccount.of(a[order]), v, max(1, int(v.max(initial=-1)) + 1))
+
+
+#: :func:`_index_identifiers` of the fit's identifiers (every pass measures ties again).
+_identifier_index = LastFrame(_index_identifiers)
 
 
 def alliance_ties(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, plat: Platform) -> pl.DataFrame:
