@@ -143,6 +143,8 @@ def _lookup(keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _counts(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of ``key`` (sorted) and how often each occurs; sorts ``key`` in place."""
+    if not len(key):
+        return key, np.zeros(0, np.int64)
     key.sort()
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     return key[first], np.diff(np.r_[first, len(key)])
