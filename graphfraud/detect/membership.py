@@ -114,13 +114,14 @@ def _expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return row, pos
 
 
-def _chunks(length: np.ndarray, groups: np.ndarray | None = None,
-            limit: int = INCIDENCES_PER_CHUNK) -> Iterator[tuple[int, int]]:
-    """(lo, hi): consecutive row ranges whose ``length`` sums to about ``limit`` each.
+def _chunks(length: np.ndarray, groups: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
+    """(lo, hi): consecutive row ranges whose ``length`` sums to about
+    ``INCIDENCES_PER_CHUNK`` each.
 
     With ``groups`` (sorted), a range never splits a group, so counts per group are
-    complete within one range (a group larger than ``limit`` is one range).
+    complete within one range (a group larger than a chunk is one range).
     """
+    limit = INCIDENCES_PER_CHUNK
     ends = np.cumsum(length)
     lo = 0
     while lo < len(length):
