@@ -207,6 +207,7 @@ class _Visits:
 
 
 def _index_visits(visits: pl.DataFrame) -> _Visits:
+    """:class:`_Visits` of ``visits`` (a, m, events)."""
     a = visits["a"].to_numpy().astype(np.int64)
     # Stable: each account keeps the table's order, the order its expected hot presence is
     # summed in (see :func:`_hot_presence`).
@@ -242,6 +243,8 @@ class _Stretches:
 
 
 def _index_stretches(segments: pl.DataFrame) -> _Stretches:
+    """:class:`_Stretches` of ``segments`` (a, m, c, n_c); a stretch has one shop and one
+    event count."""
     # In stretch order (as :func:`~graphfraud.graph.layers.segments` returns them), each
     # incidence's stretch is a running count and the incidences reach (account, shop,
     # stretch) order with one stable sort on one integer: a three-column sort of the
@@ -332,6 +335,9 @@ class _FocusVisits:
 
 
 def _focus_visits(members: pl.DataFrame, focus: pl.DataFrame, visits: pl.DataFrame) -> _FocusVisits:
+    """:class:`_FocusVisits` of ``members`` (cid, a), their groups' ``focus`` (cid, m, ...)
+    and ``visits`` (a, m, events): found once per :func:`core` call, used for the focus
+    visits and the hot presence."""
     vis = _visit_index(visits)
     cid, a = members["cid"].to_numpy().astype(np.int64), members["a"].to_numpy().astype(np.int64)
     row, pos = _at_focus(cid, a, vis.by_a, vis.m, _focus_set(focus, vis.n_m))
@@ -438,6 +444,7 @@ class _Identifiers:
 
 
 def _index_identifiers(identifiers: pl.DataFrame) -> _Identifiers:
+    """:class:`_Identifiers` of ``identifiers`` (a, v, ...)."""
     a = identifiers["a"].to_numpy().astype(np.int64)
     order = np.argsort(a, kind="stable")
     v = identifiers["v"].to_numpy()[order].astype(np.int64)
