@@ -493,3 +493,78 @@ def test_random_valid_datasets_never_raise(frames):
     det = RingDetector(seed=0, min_ring_size=2).fit(Dataset.from_frames(tz="UTC", **frames))
     assert set(det.membership_["ring_id"]) == set(det.rings_["ring_id"])
     assert det.membership_["account_id"].is_unique().all()
+
+
+@pytest.fixture
+def small_market():
+    """Random visits and stretches of 300 accounts at 40 shops, 60 overlapping groups and
+    their focus shops: the inputs of the membership expansions, at a size the joins they
+    replace can check."""
+    from graphfraud.graph.layers import segments
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    events = pl.DataFrame({"a": rng.integers(0, 300, n), "m": rng.zipf(1.6, n) % 40,
+                           "t": rng.integers(0, 10_000, n)}).cast({"a": pl.UInt32, "m": pl.UInt32})
+    visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events")).sort("a", "m")
+    members = (pl.DataFrame({"cid": rng.integers(0, 60, 1500), "a": rng.integers(0, 320, 1500)})
+               .cast(pl.UInt32).unique().sort("cid", "a"))
+    focus = pl.DataFrame({"cid": rng.integers(0, 60, 200), "m": rng.integers(0, 45, 200)}).cast(pl.UInt32).unique()
+    identifiers = pl.DataFrame({"a": rng.integers(0, 300, 900), "v": rng.integers(0, 80, 900)}).cast(pl.UInt32)
+    return visits, segments(events, 8), members, focus, identifiers
+
+
+@pytest.mark.parametrize("chunk", [7, 4_000_000])
+def test_membership_expansions_equal_the_joins_they_replace(small_market, chunk, monkeypatch):
+    """The offset expansions of membership give the rows of the joins of members with
+    visits, stretches and identifiers, however the members are cut into chunks."""
+    from graphfraud.detect import membership as ms
+
+    visits, segs, members, focus, identifiers = small_market
+    monkeypatch.setattr(ms, "INCIDENCES_PER_CHUNK", chunk)
+    per_shop = members.join(visits, on="a").group_by("cid", "m").agg(pl.len().cast(pl.UInt32).alias("k"))
+    assert ms._members_per_shop(members, visits).sort("cid", "m").equals(per_shop.sort("cid", "m"))
+
+    at = ms._focus_visits(members, focus, visits)
+    # Member order, and each member's visits in the table's order (by shop, here).
+    joined = (members.with_row_index("row").join(visits, on="a").join(focus, on=["cid", "m"])
+              .sort("row", "m").select(pl.col("row").cast(pl.Int64), pl.col("m").cast(pl.Int64), "events"))
+    assert pl.DataFrame({"row": at.row, "m": at.m, "events": at.events}).equals(joined)
+
+    seg = members.join(segs.select("a", "m", "c"), on="a").join(focus, on=["cid", "m"])
+    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
+    want = seg.join(hot, on=["cid", "c"]).select("cid", "a", (pl.col("c") + 1).alias("ctx")).sort("cid", "a", "ctx")
+    cid, a, ctx = ms._together_at_focus(members, focus, segs)
+    got = pl.DataFrame({"cid": cid, "a": a, "ctx": ctx}).cast({"cid": pl.UInt32, "a": pl.UInt32})
+    assert want.height and got.sort("cid", "a", "ctx").equals(want)
+
+    users = identifiers.group_by("v").agg(pl.col("a").n_unique().alias("users"), pl.lit("phone").alias("kind"))
+    plat = type("P", (), {"identifier_users": users})()
+    ident = members.join(identifiers, on="a")
+    conc = (ident.group_by("cid", "v").agg(pl.len().alias("k")).join(users, on="v")
+            .filter((pl.col("k") >= ms.TIE_MIN) & (pl.col("k") >= ms.TIE_CONCENTRATION * pl.col("users"))))
+    want = ident.join(conc.select("cid", "v"), on=["cid", "v"]).sort("cid", "a", "v")
+    assert want.height and ms._concentrated_identifiers(members, identifiers, plat).sort("cid", "a", "v").equals(want)
+
+
+def test_kahan_sums_are_compensated_left_folds_per_group():
+    """Each group's sum is Kahan's, added in row order (what a polars in-memory group-by
+    sum computes), not numpy's pairwise sum: the last bits of a member's expected hot
+    presence do not depend on how many values its group has."""
+    from graphfraud.detect.membership import _kahan_sums
+
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 200, 5000))
+    values = rng.random(5000) * rng.choice([1e-8, 1.0, 1e8], 5000)
+
+    def kahan(v: np.ndarray) -> float:
+        total = err = 0.0
+        for x in v:
+            y = x - err
+            new = total + y
+            err, total = (new - total) - y, new
+        return total
+
+    want = [kahan(values[group == g]) for g in np.unique(group)]
+    assert _kahan_sums(group, values).tolist() == want
+    assert _kahan_sums(group[:0], values[:0]).tolist() == []

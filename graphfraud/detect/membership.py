@@ -14,6 +14,9 @@ account). Accounts attached to a group only through a hub drop out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -48,8 +51,8 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
     mem = cands.members
     deg = mem.join(plat.account_shops, on="a")
     totals = deg.group_by("cid").agg(pl.col("d_a").sum().alias("D"), pl.col("events").sum().alias("E"))
-    present = (mem.join(visits.select("a", "m"), on="a").group_by("cid", "m").agg(pl.len().alias("k"))
-               .filter(pl.col("k") >= 2).join(plat.shop_visitors.select("m", "d_s"), on="m").join(totals, on="cid"))
+    present = (_members_per_shop(mem, visits).filter(pl.col("k") >= 2)
+               .join(plat.shop_visitors.select("m", "d_s"), on="m").join(totals, on="cid"))
     M = max(1, plat.total_visits)
     mu = (present["D"].to_numpy() * present["d_s"].to_numpy() / M)
     present = present.with_columns(pl.Series("mu", mu), pl.Series("p", poisson_sf(present["k"].to_numpy(), mu)))
@@ -67,73 +70,197 @@ def focus_shops(cands: Candidates, visits: pl.DataFrame, segments: pl.DataFrame,
     return present.filter(pl.col("p") <= alpha).select("cid", "m", "k", "mu", "p").sort("cid", "m")
 
 
-#: Member-stretch incidences counted at once by :func:`_shared_stretches` (8 bytes each).
+def _members_per_shop(members: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:
+    """(cid, m, k): how many of each group's members visited shop ``m`` (``k >= 1``).
+
+    Every member times every shop it visited is the largest expansion of
+    :func:`focus_shops`; it is counted a few groups at a time on one integer per
+    (group, shop), never held whole.
+    """
+    vis = _visit_index(visits)
+    order = np.argsort(members["cid"].to_numpy(), kind="stable")
+    cid = members["cid"].to_numpy()[order].astype(np.int64)
+    start, length = vis.by_a.ranges(members["a"].to_numpy()[order].astype(np.int64))
+    keys, counts = [], []
+    for lo, hi in _chunks(length, cid):
+        row, pos = _expand(start[lo:hi], length[lo:hi])
+        key, k = _counts(cid[lo:hi][row] * vis.n_m + vis.m[pos])
+        keys.append(key)
+        counts.append(k)
+    key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    return pl.DataFrame({"cid": key // vis.n_m, "m": key % vis.n_m,
+                         "k": np.concatenate(counts) if counts else np.zeros(0, np.int64)}).cast(
+        {"cid": members.schema["cid"], "m": visits.schema["m"], "k": pl.UInt32})
+
+
+#: Expanded rows (member-visit or member-stretch incidences) held at once by the
+#: chunked expansions below (a few 8-byte arrays each): memory is bounded by a chunk,
+#: not by every member times its visits or stretches.
 INCIDENCES_PER_CHUNK = 4_000_000
 
 
-def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
-                      min_members: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(cid, m, c, kc, n_c) for the stretches where ``kc >= min_members`` members of a group
-    acted, and (cid, touched): the number of stretches each group touches at all.
+def _expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, pos): each row ``i`` repeated ``length[i]`` times, with the positions
+    ``start[i], ..., start[i] + length[i] - 1`` of its range, in row order.
 
-    The same counts as :func:`_per_stretch` over ``members`` joined with ``segments``, without
-    that join: every group's members times their stretches is the largest table of
-    membership (tens of millions of rows at 300k accounts). Stretches are coded densely;
-    each (group, stretch) is one integer, counted by sorting, a few groups at a time (a
-    group's incidences are never split), so memory is bounded by a chunk, not by the join.
+    A join of rows with their ranges in a table sorted by the join key, done with
+    offsets: no hashing, and the ranges keep the table's order.
+
+    >>> _expand(np.array([5, 0]), np.array([2, 3]))
+    (array([0, 0, 1, 1, 1]), array([5, 6, 0, 1, 2]))
     """
-    stretch, s_c, seg_a, seg_s = _stretch_index(segments)
-    mem = members.select("cid", "a").unique().sort("cid", "a")
-    cid, a = mem["cid"].to_numpy(), mem["a"].to_numpy().astype(np.int64)
-    n_acc = int(max(seg_a.max(initial=0), a.max(initial=0))) + 1
-    offsets = np.searchsorted(seg_a, np.arange(n_acc + 1))
-    deg = offsets[a + 1] - offsets[a]
-    ends = np.cumsum(deg)
-    n_s = max(1, len(s_c))
-    keys, counts, touched_cid, touched_n = [], [], [], []
+    row = np.repeat(np.arange(len(length)), length)
+    pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
+    return row, pos
+
+
+def _chunks(length: np.ndarray, groups: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
+    """(lo, hi): consecutive row ranges whose ``length`` sums to about
+    ``INCIDENCES_PER_CHUNK`` each.
+
+    With ``groups`` (sorted), a range never splits a group, so counts per group are
+    complete within one range (a group larger than a chunk is one range).
+    """
+    limit = INCIDENCES_PER_CHUNK
+    ends = np.cumsum(length)
     lo = 0
-    while lo < len(mem):
-        # Rows up to about a chunk of incidences, extended to the end of the last group.
-        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + INCIDENCES_PER_CHUNK, side="right"))
-        hi = int(np.searchsorted(cid, cid[min(max(hi, lo + 1), len(mem)) - 1], side="right"))
-        d = deg[lo:hi]
-        start = offsets[a[lo:hi]]
-        total = int(d.sum())
-        if total:
-            within = np.arange(total) - np.repeat(np.cumsum(d) - d, d)
-            key = np.repeat(cid[lo:hi].astype(np.int64), d) * n_s + seg_s[np.repeat(start, d) + within]
-            del within
-            key.sort()
-            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            k = np.diff(np.r_[first, total])
-            uniq = key[first]
-            groups, per_group = np.unique(uniq // n_s, return_counts=True)
-            touched_cid.append(groups)
-            touched_n.append(per_group)
-            keep = k >= min_members
-            keys.append(uniq[keep])
-            counts.append(k[keep])
+    while lo < len(length):
+        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + limit, side="right"))
+        hi = min(max(hi, lo + 1), len(length))
+        if groups is not None:
+            hi = int(np.searchsorted(groups, groups[hi - 1], side="right"))
+        yield lo, hi
         lo = hi
-    key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-    idx = key % n_s
-    shared = pl.DataFrame({"cid": (key // n_s).astype(np.uint32), "m": stretch["m"].gather(idx),
-                           "c": s_c[idx], "kc": np.concatenate(counts).astype(np.uint32) if counts else [],
-                           "n_c": stretch["n_c"].gather(idx)},
-                          schema={"cid": members.schema["cid"], "m": segments.schema["m"], "c": segments.schema["c"],
-                                  "kc": pl.UInt32, "n_c": segments.schema["n_c"]})
-    touched = pl.DataFrame({"cid": np.concatenate(touched_cid) if touched_cid else [],
-                            "touched": np.concatenate(touched_n) if touched_n else []},
-                           schema={"cid": members.schema["cid"], "touched": pl.UInt32})
-    return shared, touched
 
 
-def _index_stretches(segments: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """The stretches (c, m, n_c) sorted by ``c``, their codes, and every (account, stretch)
-    incidence in account order as (account, position of its stretch in that list)."""
-    stretch = segments.select("c", "m", "n_c").unique("c").sort("c")
-    s_c = stretch["c"].to_numpy()
-    by_a = segments.select("a", "c").sort("a", "c")
-    return stretch, s_c, by_a["a"].to_numpy(), np.searchsorted(s_c, by_a["c"].to_numpy())
+def _lookup(keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position, found) of each ``key`` in the sorted ``keys`` (position 0 when absent
+    from an empty set): a semi-join on one integer column by binary search."""
+    if not len(keys):
+        return np.zeros(len(key), np.int64), np.zeros(len(key), bool)
+    at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+    return at, keys[at] == key
+
+
+def _counts(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of ``key`` (sorted) and how often each occurs; sorts ``key`` in place."""
+    if not len(key):
+        return key, np.zeros(0, np.int64)
+    key.sort()
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return key[first], np.diff(np.r_[first, len(key)])
+
+
+@dataclass(frozen=True)
+class _ByAccount:
+    """Rows of a table sorted by account: account ``a`` owns ``offsets[a]:offsets[a + 1]``."""
+
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, sorted_a: np.ndarray) -> _ByAccount:
+        return cls(np.searchsorted(sorted_a, np.arange(int(sorted_a.max(initial=-1)) + 2)))
+
+    def ranges(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, length) of each account's rows (none past the table's last account)."""
+        last = len(self.offsets) - 1
+        start = self.offsets[np.minimum(a, last)]
+        return start, self.offsets[np.minimum(a + 1, last)] - start
+
+
+@dataclass(frozen=True)
+class _PairSet:
+    """(group, shop) pairs as sorted integers ``cid * width + m``: a lookup is one binary
+    search on one array where it was a join on two columns."""
+
+    keys: np.ndarray
+    width: int
+
+    @classmethod
+    def of(cls, cid: np.ndarray, m: np.ndarray, width: int) -> tuple[_PairSet, np.ndarray]:
+        """The set, and the order that sorts the given pairs into it (to carry values along)."""
+        key = cid.astype(np.int64) * width + m
+        order = np.argsort(key, kind="stable")
+        return cls(key[order], width), order
+
+    def find(self, cid: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in the set, whether the pair is in it) of every queried pair."""
+        at, hit = _lookup(self.keys, cid * self.width + np.minimum(m, self.width - 1))
+        # Shops past the width are in no pair (their key is another pair's).
+        return at, hit & (m < self.width)
+
+
+def _focus_set(focus: pl.DataFrame, width: int) -> _PairSet:
+    """The (cid, m) pairs of ``focus`` (shops up to ``width``; the indexes' own bound)."""
+    m = focus["m"].to_numpy().astype(np.int64)
+    return _PairSet.of(focus["cid"].to_numpy(), m, max(width, int(m.max(initial=-1)) + 1))[0]
+
+
+@dataclass(frozen=True)
+class _Visits:
+    """``visits`` in account order (an account's visits in the table's order)."""
+
+    by_a: _ByAccount
+    m: np.ndarray
+    events: np.ndarray
+    n_m: int  # shops are below this
+
+
+def _index_visits(visits: pl.DataFrame) -> _Visits:
+    """:class:`_Visits` of ``visits`` (a, m, events)."""
+    a = visits["a"].to_numpy().astype(np.int64)
+    # Stable: each account keeps the table's order, the order its expected hot presence is
+    # summed in (see :func:`_hot_presence`).
+    order = np.argsort(a, kind="stable")
+    m = visits["m"].to_numpy()[order].astype(np.int64)
+    return _Visits(_ByAccount.of(a[order]), m, visits["events"].to_numpy()[order], max(1, int(m.max(initial=-1)) + 1))
+
+
+#: :func:`_index_visits` of the fit's visits: every membership pass expands the same table.
+_visit_index = LastFrame(_index_visits)
+
+
+@dataclass(frozen=True)
+class _Stretches:
+    """The stretches of ``segments`` and every (account, stretch) incidence, sorted by
+    (account, shop, stretch), with the ranges of each (account, shop) pair in it."""
+
+    stretch: pl.DataFrame  # (c, m, n_c) sorted by c
+    s_c: np.ndarray  # the codes c, sorted
+    s: np.ndarray  # per incidence: position of its stretch in ``stretch``
+    by_a: _ByAccount  # incidences of each account
+    pair_m: np.ndarray  # per distinct (account, shop): the shop
+    pair_start: np.ndarray  # its incidences are pair_start[i]:pair_start[i + 1]
+    pair_key: np.ndarray  # a * n_m + m, sorted
+    pairs_by_a: _ByAccount  # pairs of each account
+    n_m: int  # shops are below this
+
+    def of_pairs(self, a: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, length) of the incidences of each (account, shop) (length 0 for none)."""
+        at, hit = _lookup(self.pair_key, a * self.n_m + np.minimum(m, self.n_m - 1))
+        start = self.pair_start[at]
+        return start, np.where(hit & (m < self.n_m), self.pair_start[at + 1] - start, 0)
+
+
+def _index_stretches(segments: pl.DataFrame) -> _Stretches:
+    """:class:`_Stretches` of ``segments`` (a, m, c, n_c); a stretch has one shop and one
+    event count."""
+    # In stretch order (as :func:`~graphfraud.graph.layers.segments` returns them), each
+    # incidence's stretch is a running count and the incidences reach (account, shop,
+    # stretch) order with one stable sort on one integer: a three-column sort of the
+    # millions of incidences cost several times more.
+    seg = segments if segments["c"].is_sorted() else segments.sort("c", maintain_order=True)
+    c = seg["c"].to_numpy()
+    new = np.r_[True, c[1:] != c[:-1]] if len(c) else np.zeros(0, bool)
+    stretch = seg.select("c", "m", "n_c").filter(pl.Series(new))
+    a, m = seg["a"].to_numpy().astype(np.int64), seg["m"].to_numpy().astype(np.int64)
+    n_m = max(1, int(m.max(initial=-1)) + 1)
+    key = a * n_m + m
+    order = np.argsort(key, kind="stable")
+    key, a, s = key[order], a[order], (np.cumsum(new) - 1)[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    return _Stretches(stretch, stretch["c"].to_numpy(), s, _ByAccount.of(a), key[first] % n_m,
+                      np.r_[first, len(key)], key[first], _ByAccount.of(a[first]), n_m)
 
 
 #: :func:`_index_stretches` of the fit's segments: every membership pass (focus shops of
@@ -142,27 +269,97 @@ def _index_stretches(segments: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, 
 _stretch_index = LastFrame(_index_stretches)
 
 
-def _per_stretch(seg: pl.DataFrame) -> pl.DataFrame:
-    """(cid, m, c, kc, n_c): members of each group in each stretch, from (cid, a, m, c, n_c)
-    rows unique in (cid, a, c).
+def _stretch_frame(key: np.ndarray, kc: np.ndarray, st: _Stretches, members: pl.DataFrame,
+                   segments: pl.DataFrame) -> pl.DataFrame:
+    """(cid, m, c, kc, n_c) of (group, stretch) keys ``cid * n_s + s`` (``s`` a position in
+    ``st.stretch``) and ``kc``, the members of the group in that stretch."""
+    n_s = max(1, len(st.s_c))
+    idx = key % n_s
+    return pl.DataFrame({"cid": key // n_s, "m": st.stretch["m"].gather(idx), "c": st.s_c[idx], "kc": kc,
+                         "n_c": st.stretch["n_c"].gather(idx)},
+                        schema={"cid": pl.Int64, "m": segments.schema["m"], "c": segments.schema["c"],
+                                "kc": pl.Int64, "n_c": segments.schema["n_c"]}).cast(
+        {"cid": members.schema["cid"], "kc": pl.UInt32})
 
-    The rows come from the largest join of membership (every candidate's members times
-    their stretches), so they are counted on one integer key where it fits in 63 bits: a
-    stretch belongs to one shop and has one event count, and (cid, a, c) is unique, so
-    ``kc`` is a row count. Multi-column group-bys over tens of millions of rows cost
-    several times more.
+
+def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
+                      min_members: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cid, m, c, kc, n_c) for the stretches where ``kc >= min_members`` members of a group
+    acted, and (cid, touched): the number of stretches each group touches at all.
+
+    Every group's members times their stretches is the largest expansion of membership
+    (tens of millions of rows at 300k accounts): it is counted on one integer per (group,
+    stretch), a few groups at a time (a group's incidences are never split), so memory is
+    bounded by a chunk.
     """
-    if seg.height == 0:
-        return seg.select("cid", "m", "c", pl.lit(0, pl.UInt32).alias("kc"), "n_c").head(0)
-    c_max, cid_max = (int(n) + 1 for n in seg.select(pl.col("c").max(), pl.col("cid").max()).row(0))
-    if c_max >= 0 and cid_max * c_max < (1 << 62):
-        keyed = seg.select((pl.col("cid").cast(pl.Int64) * c_max + pl.col("c")).alias("key"), "m", "n_c")
-        out = keyed.group_by("key").agg(pl.len().cast(pl.UInt32).alias("kc"), pl.col("m").first(),
-                                        pl.col("n_c").first())
-        return out.select((pl.col("key") // c_max).cast(seg.schema["cid"]).alias("cid"), "m",
-                          (pl.col("key") % c_max).cast(seg.schema["c"]).alias("c"), "kc", "n_c")
-    return seg.group_by("cid", "c").agg(pl.len().cast(pl.UInt32).alias("kc"), pl.col("m").first(),
-                                        pl.col("n_c").first()).select("cid", "m", "c", "kc", "n_c")
+    st = _stretch_index(segments)
+    mem = members.select("cid", "a").unique().sort("cid", "a")
+    cid = mem["cid"].to_numpy().astype(np.int64)
+    start, length = st.by_a.ranges(mem["a"].to_numpy().astype(np.int64))
+    n_s = max(1, len(st.s_c))
+    keys, counts, touched_cid, touched_n = [], [], [], []
+    for lo, hi in _chunks(length, cid):
+        row, pos = _expand(start[lo:hi], length[lo:hi])
+        if not len(row):
+            continue
+        uniq, k = _counts(cid[lo:hi][row] * n_s + st.s[pos])
+        del row, pos
+        groups, per_group = np.unique(uniq // n_s, return_counts=True)
+        touched_cid.append(groups)
+        touched_n.append(per_group)
+        keep = k >= min_members
+        keys.append(uniq[keep])
+        counts.append(k[keep])
+    shared = _stretch_frame(np.concatenate(keys) if keys else np.zeros(0, np.int64),
+                            np.concatenate(counts) if counts else np.zeros(0, np.int64), st, members, segments)
+    touched = pl.DataFrame({"cid": np.concatenate(touched_cid) if touched_cid else [],
+                            "touched": np.concatenate(touched_n) if touched_n else []},
+                           schema={"cid": members.schema["cid"], "touched": pl.UInt32})
+    return shared, touched
+
+
+@dataclass(frozen=True)
+class _FocusVisits:
+    """Every member's visits to its group's focus shops, in member order and, per member,
+    in the visits table's order.
+
+    ``cid`` and ``a`` are per member row; ``row`` (the member row), ``m`` and ``events``
+    per visit. Candidates' members are unique in (cid, a), so a member row is a member.
+    """
+
+    cid: np.ndarray
+    a: np.ndarray
+    row: np.ndarray
+    m: np.ndarray
+    events: np.ndarray
+
+
+def _focus_visits(members: pl.DataFrame, focus: pl.DataFrame, visits: pl.DataFrame) -> _FocusVisits:
+    """:class:`_FocusVisits` of ``members`` (cid, a), their groups' ``focus`` (cid, m, ...)
+    and ``visits`` (a, m, events): found once per :func:`core` call, used for the focus
+    visits and the hot presence."""
+    vis = _visit_index(visits)
+    cid, a = members["cid"].to_numpy().astype(np.int64), members["a"].to_numpy().astype(np.int64)
+    row, pos = _at_focus(cid, a, vis.by_a, vis.m, _focus_set(focus, vis.n_m))
+    return _FocusVisits(cid, a, row, vis.m[pos], vis.events[pos])
+
+
+def _at_focus(cid: np.ndarray, a: np.ndarray, index: _ByAccount, m: np.ndarray,
+              focus: _PairSet) -> tuple[np.ndarray, np.ndarray]:
+    """(member row, position in ``index``) of each member's rows of an account-sorted
+    table (shop ``m`` per row) at its group's focus shops, in member then table order.
+
+    Members times their rows is expanded a chunk at a time and restricted to the focus
+    shops at once: only the (much fewer) rows there are kept.
+    """
+    start, length = index.ranges(a)
+    rows, poss = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for lo, hi in _chunks(length):
+        row, pos = _expand(start[lo:hi], length[lo:hi])
+        _, keep = focus.find(cid[lo:hi][row], m[pos])
+        rows.append(row[keep] + lo)
+        poss.append(pos[keep])
+    return np.concatenate(rows), np.concatenate(poss)
 
 
 def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl.DataFrame,
@@ -177,19 +374,10 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
     mem = cands.members
     out = []
     # Kinds (strings) are looked up for the concentrated values only, not carried through
-    # the join of every member with every identifier it used.
-    # (cid, v) is one integer, cid * V + v: the join of every member with every identifier
-    # it used is the largest table here, and one-column group-bys and lookups on it are
-    # several times cheaper than two-column ones (cid < 2^32, V < 2^31: it fits).
-    n_v = int(identifiers.select(pl.col("v").max()).item() or 0) + 1
-    key = (pl.col("cid").cast(pl.Int64) * n_v + pl.col("v").cast(pl.Int64)).alias("key")
-    ident = mem.join(identifiers.select("a", "v"), on="a").with_columns(key)
-    conc = (ident.group_by("key").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
-            .with_columns((pl.col("key") % n_v).cast(identifiers.schema["v"]).alias("v"))
-            .join(plat.identifier_users.select("v", "users"), on="v")
-            .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("users")))
-    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(conc["v"].implode())).unique("v")
-    ident = ident.filter(pl.col("key").is_in(conc["key"].implode())).join(kinds, on="v")
+    # the expansion of every member with every identifier it used.
+    ident = _concentrated_identifiers(mem, identifiers, plat)
+    kinds = identifiers.select("v", "kind").filter(pl.col("v").is_in(ident["v"].unique().implode())).unique("v")
+    ident = ident.join(kinds, on="v")
     # Personal identifiers (a phone, a card, a device, a delivery address) are "identifier"
     # ties; IPs, shared by nature behind proxies and NATs, keep their kind's name and only
     # corroborate.
@@ -215,6 +403,56 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
         "cid", "a", pl.lit("staff").alias("tie"), (pl.col("m").cast(pl.Int64) * 4 + 2).alias("ctx")))
     out.append(alliance_ties(cands, focus, visits, plat))
     return pl.concat(out).unique().sort("cid", "a", "tie", "ctx")
+
+
+def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
+    """(cid, a, v): members' uses of identifiers ``v`` that at least ``TIE_MIN`` members of
+    the group, and at least ``TIE_CONCENTRATION`` of the identifier's users, share.
+
+    Every member times every identifier it used is the largest expansion of :func:`ties`:
+    it is counted on one integer per (group, identifier), a few groups at a time.
+    """
+    idx = _identifier_index(identifiers)
+    order = np.argsort(members["cid"].to_numpy(), kind="stable")
+    cid, a = members["cid"].to_numpy()[order].astype(np.int64), members["a"].to_numpy()[order].astype(np.int64)
+    # The fewest users of each identifier (a value listed under two kinds passes when either does).
+    users = np.full(idx.n_v, np.inf)
+    known = plat.identifier_users.filter(pl.col("v") < idx.n_v)
+    np.minimum.at(users, known["v"].to_numpy(), known["users"].to_numpy().astype(np.float64))
+    start, length = idx.by_a.ranges(a)
+    out_row, out_v = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for lo, hi in _chunks(length, cid):
+        row, pos = _expand(start[lo:hi], length[lo:hi])
+        key = cid[lo:hi][row] * idx.n_v + idx.v[pos]
+        uniq, k = _counts(key.copy())
+        conc = uniq[(k >= TIE_MIN) & (k >= TIE_CONCENTRATION * users[uniq % idx.n_v])]
+        _, hit = _lookup(conc, key)
+        out_row.append(row[hit] + lo)
+        out_v.append(idx.v[pos[hit]])
+    row = np.concatenate(out_row)
+    return pl.DataFrame({"cid": cid[row], "a": a[row], "v": np.concatenate(out_v)}).cast(
+        {"cid": members.schema["cid"], "a": members.schema["a"], "v": identifiers.schema["v"]})
+
+
+@dataclass(frozen=True)
+class _Identifiers:
+    """The (account, identifier) uses in account order."""
+
+    by_a: _ByAccount
+    v: np.ndarray
+    n_v: int  # identifiers are below this
+
+
+def _index_identifiers(identifiers: pl.DataFrame) -> _Identifiers:
+    """:class:`_Identifiers` of ``identifiers`` (a, v, ...)."""
+    a = identifiers["a"].to_numpy().astype(np.int64)
+    order = np.argsort(a, kind="stable")
+    v = identifiers["v"].to_numpy()[order].astype(np.int64)
+    return _Identifiers(_ByAccount.of(a[order]), v, max(1, int(v.max(initial=-1)) + 1))
+
+
+#: :func:`_index_identifiers` of the fit's identifiers (every pass measures ties again).
+_identifier_index = LastFrame(_index_identifiers)
 
 
 def alliance_ties(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, plat: Platform) -> pl.DataFrame:
@@ -261,16 +499,15 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     M = max(1, plat.total_visits)
     fsum = focus.join(plat.shop_visitors.select("m", "d_s"), on="m").group_by("cid").agg(
         pl.col("d_s").sum().alias("focus_d"))
-    fv = (cands.members.join(visits.select("a", "m"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-          .group_by("cid", "a").agg(pl.len().alias("focus_visits")))
+    at = _focus_visits(cands.members, focus, visits)
     tie_lists = tied.group_by("cid", "a").agg(pl.col("tie").unique().sort().str.join("+").alias("ties"))
-    ev = (cands.members.join(fv, on=["cid", "a"], how="left").join(tie_lists, on=["cid", "a"], how="left")
+    visited = pl.Series("focus_visits", np.bincount(at.row, minlength=cands.members.height), dtype=pl.UInt32)
+    ev = (cands.members.with_columns(visited).join(tie_lists, on=["cid", "a"], how="left")
           .join(plat.account_shops.select("a", "d_a"), on="a", how="left").join(fsum, on="cid", how="left")
-          .with_columns(pl.col("focus_visits").fill_null(0), pl.col("d_a").fill_null(0),
-                        pl.col("focus_d").fill_null(0)))
+          .with_columns(pl.col("d_a").fill_null(0), pl.col("focus_d").fill_null(0)))
     mu = ev["d_a"].to_numpy() * ev["focus_d"].to_numpy() / M
     p_shops = poisson_sf(ev["focus_visits"].to_numpy(), mu)
-    hot = _hot_presence(cands, focus, visits, segments, plat)
+    hot = _hot_presence(at, cands.members, segments, plat)
     ev = ev.join(hot, on=["cid", "a"], how="left").with_columns(pl.col("hot").fill_null(0),
                                                                    pl.col("hot_mu").fill_null(1.0))
     p_time = poisson_sf(ev["hot"].to_numpy(), ev["hot_mu"].to_numpy())
@@ -312,7 +549,7 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     return Candidates(members, sources), kept.select("cid", "a", "focus_visits", "presence_p", "ties").sort("cid", "a")
 
 
-def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments: pl.DataFrame,
+def _hot_presence(at: _FocusVisits, members: pl.DataFrame, segments: pl.DataFrame,
                   plat: Platform) -> pl.DataFrame:
     """(cid, a, hot, hot_mu): the member's stretches at a focus shop where at least two
     *other* members acted, and how many it would have by chance *given the shops it went
@@ -320,24 +557,66 @@ def _hot_presence(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, 
     in stretches with two or more members. (One other member is not enough: a regular who
     shares a week with one ring member makes that stretch "hot" himself.) Conditioning on
     the shop keeps this test apart from the shop test: it asks *when*, not *where*.
+
+    ``at`` are the members' visits to their group's focus shops (:func:`_focus_visits`).
     """
-    # Members' visits to their group's focus shops first, then those visits' stretches: the
-    # same rows as every member's stretches restricted to focus shops, without the join of
-    # every member with every stretch it acted in.
-    seg = (cands.members.unique(["cid", "a"]).join(visits.select("a", "m"), on="a")
-           .join(focus.select("cid", "m"), on=["cid", "m"]).join(segments, on=["a", "m"]))
-    hot = _per_stretch(seg).filter(pl.col("kc") >= 2)
+    st = _stretch_index(segments)
+    n_s = max(1, len(st.s_c))
+    # The stretches of the members' focus visits: the same rows as every member's
+    # stretches restricted to focus shops, without expanding every member's stretches.
+    start, length = st.of_pairs(at.a[at.row], at.m)
+    visit, pos = _expand(start, length)
+    inc_row, inc_key = at.row[visit], at.cid[at.row[visit]] * n_s + st.s[pos]
+    del visit, pos
+    key, kc = _counts(inc_key.copy())
+    hot = _stretch_frame(key[kc >= 2], kc[kc >= 2], st, members, segments)
     # Conditional on being at shop s at all: the hot stretch-incidences per event there
     # (each event lies in one stretch of each of the two tilings).
     per_shop = (hot.group_by("cid", "m").agg(pl.col("n_c").sum().alias("hot_events"))
                 .join(plat.shop_visitors.select("m", "events"), on="m")
                 .select("cid", "m", (pl.col("hot_events") / pl.col("events")).alias("h")))
-    mine = (seg.join(hot.filter(pl.col("kc") >= 3).select("cid", "c"), on=["cid", "c"])
-            .group_by("cid", "a").agg(pl.len().alias("hot")))
-    expected = (cands.members.join(visits.select("a", "m", "events"), on="a").join(per_shop, on=["cid", "m"])
-                .group_by("cid", "a").agg((pl.col("events") * pl.col("h")).sum().alias("hot_mu")))
-    return (expected.join(mine, on=["cid", "a"], how="left")
-            .select("cid", "a", pl.col("hot").fill_null(0), "hot_mu"))
+    _, in_hot3 = _lookup(key[kc >= 3], inc_key)
+    mine = np.bincount(inc_row[in_hot3], minlength=len(at.cid))
+    shops, order = _PairSet.of(per_shop["cid"].to_numpy(), per_shop["m"].to_numpy().astype(np.int64),
+                               max(1, int(at.m.max(initial=-1)) + 1))
+    where, hit = shops.find(at.cid[at.row], at.m)
+    h = per_shop["h"].to_numpy()[order][where[hit]]
+    row = at.row[hit]
+    expected = _kahan_sums(row, at.events[hit] * h)
+    rows = np.unique(row)
+    return pl.DataFrame({"cid": at.cid[rows], "a": at.a[rows], "hot": mine[rows], "hot_mu": expected},
+                        schema={"cid": pl.Int64, "a": pl.Int64, "hot": pl.Int64, "hot_mu": pl.Float64}).cast(
+        {"cid": members.schema["cid"], "a": members.schema["a"], "hot": pl.UInt32})
+
+
+def _kahan_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` over runs of equal ``group`` (a group's rows adjacent), each a
+    compensated (Kahan) sum in row order.
+
+    Kahan's sum in row order is what a polars in-memory group-by sum computes, and its
+    result does not depend on how the rows are split or ordered across groups. (A
+    group-by's own choice of path does: on a join's output it is sometimes a plain left
+    fold, so a float may differ from one in the last bits; none of that reaches an
+    output, where member evidence is rounded to two decimals of its log.) A group's k-th
+    values are added at once across the groups that have k.
+    """
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else np.zeros(0, np.int64)
+    length = np.diff(np.r_[first, len(group)])
+    # Longest runs first: the runs with a k-th value are then a prefix.
+    order = np.argsort(-length, kind="stable")
+    first, length = first[order], length[order]
+    total, err = np.zeros(len(first)), np.zeros(len(first))
+    for k in range(int(length.max(initial=0))):
+        n = int(np.searchsorted(-length, -k, side="left"))
+        y = values[first[:n] + k] - err[:n]
+        new = total[:n] + y
+        new_err = (new - total[:n]) - y
+        total[:n] = new
+        # As polars: the error term stays finite, so an infinity cannot turn into NaN.
+        err[:n] = np.where(np.isfinite(new_err), new_err, err[:n])
+    out = np.empty_like(total)
+    out[order] = total
+    return out
 
 
 def cohesive_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFrame, tied_contexts: pl.DataFrame,
@@ -350,11 +629,11 @@ def cohesive_parts(cands: Candidates, focus: pl.DataFrame, segments: pl.DataFram
     here. ``tied_contexts`` is (cid, a, ctx) — a concentrated identifier, origin or staff
     shop, as an integer id.
     """
-    seg = cands.members.join(segments.select("a", "m", "c"), on="a").join(focus.select("cid", "m"), on=["cid", "m"])
-    hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)
-    shop_ctx = seg.join(hot.select("cid", "c"), on=["cid", "c"]).select("cid", "a", (pl.col("c").cast(pl.Int64) + 1)
-                                                                        .alias("ctx"))
-    inc = pl.concat([shop_ctx, _tie_incidences(tied_contexts)]).unique()
+    cid, a, ctx = _together_at_focus(cands.members, focus, segments)
+    shop_ctx = pl.DataFrame({"cid": cid, "a": a, "ctx": ctx}).cast(
+        {"cid": cands.members.schema["cid"], "a": cands.members.schema["a"], "ctx": pl.Int64})
+    inc = pl.concat([shop_ctx, _tie_incidences(tied_contexts).cast({"cid": shop_ctx.schema["cid"],
+                                                                    "a": shop_ctx.schema["a"]})])
     labels = _components(inc)
     sizes = labels.group_by("part").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
     return _as_parts(cands, labels.join(sizes.select("part"), on="part"))
@@ -437,15 +716,20 @@ def _components(inc: pl.DataFrame) -> pl.DataFrame:
     schema = pl.Schema([("cid", inc.schema["cid"]), ("a", inc.schema["a"]), ("part", pl.Int64)])
     if inc.height == 0:
         return pl.DataFrame(schema=schema)
-    # Nodes: every (cid, a) and every (cid, ctx); one sparse graph.
-    nodes_a = inc.select("cid", "a").unique().sort("cid", "a").with_row_index("i")
-    nodes_c = inc.select("cid", "ctx").unique().sort("cid", "ctx").with_row_index("j")
-    e = inc.join(nodes_a, on=["cid", "a"]).join(nodes_c, on=["cid", "ctx"])
-    n_a = nodes_a.height
-    n = n_a + nodes_c.height
-    g = coo_matrix((np.ones(e.height), (e["i"].to_numpy(), e["j"].to_numpy() + n_a)), shape=(n, n))
+    # Nodes: every (cid, a) and every (cid, ctx), numbered in that order; one sparse graph.
+    # A node is one integer (group times the rank of its account or context), so numbering
+    # them is a sort, not two-column joins.
+    cid = inc["cid"].to_numpy().astype(np.uint64)
+    a_u, a_rank = np.unique(inc["a"].to_numpy(), return_inverse=True)
+    ctx_u, ctx_rank = np.unique(inc["ctx"].to_numpy(), return_inverse=True)
+    key_a, i = np.unique(cid * np.uint64(len(a_u)) + a_rank.astype(np.uint64), return_inverse=True)
+    key_c, j = np.unique(cid * np.uint64(len(ctx_u)) + ctx_rank.astype(np.uint64), return_inverse=True)
+    n_a = len(key_a)
+    n = n_a + len(key_c)
+    g = coo_matrix((np.ones(len(i)), (i, j + n_a)), shape=(n, n))
     _, label = connected_components(g, directed=False)
-    return nodes_a.select("cid", "a", pl.Series("part", label[:n_a]).cast(pl.Int64))
+    return pl.DataFrame({"cid": key_a // np.uint64(len(a_u)), "a": a_u[key_a % np.uint64(len(a_u))],
+                         "part": label[:n_a].astype(np.int64)}).cast(schema)
 
 
 def _as_parts(cands: Candidates, labels: pl.DataFrame) -> Candidates:
@@ -461,3 +745,24 @@ def _as_parts(cands: Candidates, labels: pl.DataFrame) -> Candidates:
                .join(parts.group_by("new").agg(pl.len().cast(pl.UInt32).alias("size")), on="new")
                .select(pl.col("new").alias("cid"), "source", "size").sort("cid"))
     return Candidates(members, sources)
+
+
+def _together_at_focus(members: pl.DataFrame, focus: pl.DataFrame,
+                       segments: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cid, a, ctx): each member's stretches ``c`` (as ``ctx = c + 1``) of its group's
+    focus shops where another member of the group acted too.
+
+    The members' shops are restricted to the focus shops before their stretches are
+    expanded: most of a member's stretches are elsewhere.
+    """
+    st = _stretch_index(segments)
+    cid, a = members["cid"].to_numpy().astype(np.int64), members["a"].to_numpy().astype(np.int64)
+    row, pair = _at_focus(cid, a, st.pairs_by_a, st.pair_m, _focus_set(focus, st.n_m))
+    visit, pos = _expand(st.pair_start[pair], st.pair_start[pair + 1] - st.pair_start[pair])
+    row, s = row[visit], st.s[pos]
+    del visit, pos
+    n_s = max(1, len(st.s_c))
+    key = cid[row] * n_s + s
+    uniq, kc = _counts(key.copy())
+    _, hot = _lookup(uniq[kc >= 2], key)
+    return cid[row[hot]], a[row[hot]], st.s_c[s[hot]].astype(np.int64) + 1
