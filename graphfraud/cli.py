@@ -378,7 +378,9 @@ def expand(
     wanted = list(tip or [])
     if tips is not None:
         try:
-            wanted += [line.strip() for line in tips.read_text("utf-8").splitlines() if line.strip()]
+            # utf-8-sig: editors on Windows start the file with a byte-order mark, which would
+            # otherwise stick to the first tip and make it an unknown id.
+            wanted += [line.strip() for line in tips.read_text("utf-8-sig").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as exc:
             raise typer.BadParameter(f"--tips {tips}: cannot be read ({exc})") from None
     if not wanted:
