@@ -70,6 +70,9 @@ def test_expand_needs_tips(fitted):
 
     with pytest.raises(ParameterError, match="at least one tip"):
         fitted[0].expand([])
+    for level in (5, 0, -0.01, 1.0):
+        with pytest.raises(ParameterError, match=r"must be a p-value in \(0, 1\)"):
+            fitted[0].expand(["U00000001"], level=level)
 
 
 @pytest.mark.slow
