@@ -221,6 +221,12 @@ def _ring_table(rings: pl.DataFrame, limit: int, title: str) -> RichTable:
     return table
 
 
+def _check_top(top: int) -> None:
+    """Refuse a negative ``--top`` before the work: ``head`` would drop the last rings instead."""
+    if top < 0:
+        raise typer.BadParameter(f"--top {top}: give the number of rings to print, 0 or more")
+
+
 def _print_run(run: RunResult, top: int, fdr: float, out: Path) -> None:
     rings = run.rings
     if rings.height:
@@ -265,6 +271,7 @@ def detect(
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     from .pipeline import detect_files, detect_neo4j
 
+    _check_top(top)
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
     if engine not in ("igraph", "gds"):
@@ -305,6 +312,7 @@ def demo(
     """Synthesise a marketplace, detect rings, and score them against the planted truth."""
     from .pipeline import demo as run_demo
 
+    _check_top(top)
     with _stage_bar() as (progress, counts):
         result = run_demo(out, accounts=accounts, seed=seed, progress=progress, counts=counts)
     _print_run(result.run, top, 0.01, out / "run")

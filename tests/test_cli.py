@@ -103,6 +103,9 @@ def test_bad_parameter_is_a_clear_error(tmp_path, minimal):
     assert proc.returncode == 2 and "fdr=2.0: must be a rate in (0, 1)" in proc.stderr
     # Parameters fail before the data is read: on a platform export that takes minutes.
     assert "reading" not in proc.stderr, proc.stderr
+    proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--top", "-1")
+    assert proc.returncode == 2 and "--top -1: give the number of rings to print" in proc.stderr
+    assert "reading" not in proc.stderr and not (tmp_path / "r").exists()
     for level in ("5", "0"):
         proc = _cli("expand", str(minimal), "--out", str(tmp_path / "x"), "--tip", "007", "--level", level)
         assert proc.returncode == 2, proc.stderr
