@@ -495,7 +495,8 @@ def monitor(
             if reject_fh is not None:
                 reject_fh.write(json.dumps(r, ensure_ascii=False) + "\n")
             else:
-                console.print(f"[yellow]rejected {safe(r['file'])}:{r['line']}: {safe(r['reason'])}"
+                where = safe(r["file"]) + (f":{r['line']}" if r["line"] is not None else "")
+                console.print(f"[yellow]rejected {where}: {safe(r['reason'])}"
                               f"{' (' + safe(r['column']) + ')' if r['column'] else ''}[/yellow]", highlight=False)
         if reject_fh is not None:
             reject_fh.flush()
