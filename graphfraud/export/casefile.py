@@ -510,6 +510,9 @@ def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | N
     run = run_dir if isinstance(run_dir, RunResult) else RunResult.read(run_dir)
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
+    if not ids and run.rings.height == 0:
+        raise RunDirectoryError(f"{run.path}: rings.csv has no ring: nothing was flagged in this run. "
+                                "candidates.csv lists the groups tested; 'graphfraud expand' answers for a tip.")
     if not ids:
         raise RunDirectoryError(f"{run.path}: no ring matches the selection; rings.csv has {run.rings.height} "
                                 "ring(s). Lower --min-evidence, or name rings with --ring (see rings.csv).")
