@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or 
     from .ingest.follow import FollowStats
     from .neo4j.gateway import DriverGateway
     from .neo4j.local import LocalServer
+    from .neo4j.settings import Settings
     from .run import RunResult
     from .stream.alerts import Alert
 
@@ -221,6 +222,12 @@ def _ring_table(rings: pl.DataFrame, limit: int, title: str) -> RichTable:
     return table
 
 
+def _check_top(top: int) -> None:
+    """Refuse a negative ``--top`` before the work: ``head`` would drop the last rings instead."""
+    if top < 0:
+        raise typer.BadParameter(f"--top {top}: give the number of rings to print, 0 or more")
+
+
 def _print_run(run: RunResult, top: int, fdr: float, out: Path) -> None:
     rings = run.rings
     if rings.height:
@@ -265,6 +272,7 @@ def detect(
     """Find collusion rings in DATA_DIR and write them, with their evidence, to --out."""
     from .pipeline import detect_files, detect_neo4j
 
+    _check_top(top)
     if source not in ("files", "neo4j"):
         raise typer.BadParameter(f"--source {source!r}: use 'files' or 'neo4j'")
     if engine not in ("igraph", "gds"):
@@ -273,6 +281,7 @@ def detect(
         raise typer.BadParameter("--engine gds runs in Neo4j: add --source neo4j (load the data first with "
                                  "'graphfraud neo4j ingest DATA_DIR')")
     det = _detector(seed, fdr, resolution)
+    push_to = _neo4j_settings() if neo4j and source == "files" else None
     if source == "neo4j":
         with _gateway() as gw, _stage_bar() as (progress, counts):
             if engine == "gds":
@@ -291,7 +300,7 @@ def detect(
                           f"see {safe(out / 'rejects.csv')}[/yellow]")
         _note_unread(run)
     if neo4j:
-        _push(run)
+        _push(run, push_to)
     _print_run(run, top, fdr, out)
 
 
@@ -305,6 +314,7 @@ def demo(
     """Synthesise a marketplace, detect rings, and score them against the planted truth."""
     from .pipeline import demo as run_demo
 
+    _check_top(top)
     with _stage_bar() as (progress, counts):
         result = run_demo(out, accounts=accounts, seed=seed, progress=progress, counts=counts)
     _print_run(result.run, top, 0.01, out / "run")
@@ -378,7 +388,9 @@ def expand(
     wanted = list(tip or [])
     if tips is not None:
         try:
-            wanted += [line.strip() for line in tips.read_text("utf-8").splitlines() if line.strip()]
+            # utf-8-sig: editors on Windows start the file with a byte-order mark, which would
+            # otherwise stick to the first tip and make it an unknown id.
+            wanted += [line.strip() for line in tips.read_text("utf-8-sig").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as exc:
             raise typer.BadParameter(f"--tips {tips}: cannot be read ({exc})") from None
     if not wanted:
@@ -483,7 +495,8 @@ def monitor(
             if reject_fh is not None:
                 reject_fh.write(json.dumps(r, ensure_ascii=False) + "\n")
             else:
-                console.print(f"[yellow]rejected {safe(r['file'])}:{r['line']}: {safe(r['reason'])}"
+                where = safe(r["file"]) + (f":{r['line']}" if r["line"] is not None else "")
+                console.print(f"[yellow]rejected {where}: {safe(r['reason'])}"
                               f"{' (' + safe(r['column']) + ')' if r['column'] else ''}[/yellow]", highlight=False)
         if reject_fh is not None:
             reject_fh.flush()
@@ -509,25 +522,35 @@ neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, 
 app.add_typer(neo4j_app, name="neo4j")
 
 
+def _neo4j_settings() -> Settings:
+    """The connection from NEO4J_* variables (or a prompt): read before a long load or detection,
+    so that a missing NEO4J_URI is said in a second, not after it."""
+    from .neo4j.settings import settings_from_env
+
+    return settings_from_env()
+
+
 class _gateway:
-    """Context manager for a driver gateway built from NEO4J_* variables (or a prompt)."""
+    """Context manager for a driver gateway built from ``settings``, else from NEO4J_* variables."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
 
     def __enter__(self) -> DriverGateway:
         from .neo4j.gateway import DriverGateway
-        from .neo4j.settings import settings_from_env
 
-        self.gw = DriverGateway(settings_from_env())
+        self.gw = DriverGateway(self.settings or _neo4j_settings())
         return self.gw
 
     def __exit__(self, *exc: object) -> None:
         self.gw.close()
 
 
-def _push(run: RunResult | Path) -> None:
+def _push(run: RunResult | Path, settings: Settings | None = None) -> None:
     from .neo4j.rings import push_rings
     from .run import RunResult
 
-    with _gateway() as gw:
+    with _gateway(settings) as gw:
         result = push_rings(run if isinstance(run, RunResult) else RunResult.read(run), gw)
     stdout.print(f"Neo4j: {result['rings']} ring(s), {result['members']:,} members and {result['evidence_links']:,} "
                  f"evidence links written (run {result['run_id']}); earlier runs' rings replaced.")
@@ -563,6 +586,7 @@ def neo4j_ingest(
     if not bulk and (home is not None or password_file is not None):
         raise typer.BadParameter("--home and --password-file name the local server of a bulk load: add --bulk "
                                  "(a MERGE ingest connects through NEO4J_URI)")
+    settings = None if bulk else _neo4j_settings()
     loaded = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
                           progress=_progress)
     if loaded.report.n_rejected or loaded.report.problems()[0]:
@@ -584,7 +608,7 @@ def neo4j_ingest(
         stdout.print(f"bulk-loaded {done.rows:,} rows as {done.nodes:,} nodes and {done.relationships:,} "
                      f"relationships in {done.total_seconds:.1f}s ({done.rows_per_s:,.0f} rows/s; {phases})")
         return
-    with _gateway() as gw, Progress(TextColumn("{task.description}"), BarColumn(),
+    with _gateway(settings) as gw, Progress(TextColumn("{task.description}"), BarColumn(),
                                     TextColumn("{task.completed:,}/{task.total:,}"),
                                     TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, TaskID] = {}

@@ -88,18 +88,20 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
                  **load_options: Any) -> RunResult:
     """Load and validate ``data_dir``, detect rings, and write the run to ``out`` if given.
 
-    ``out`` is checked before anything is read, so a bad path fails in a second, not after
-    the whole detection. Only the contract's columns are read; the manifest's ``inputs``
-    name the others per table (``unread_columns``).
+    ``out`` and the detector's parameters are checked before anything is read, so a bad
+    path or ``fdr`` fails in a second, not after the whole load. Only the contract's
+    columns are read; the manifest's ``inputs`` name the others per table
+    (``unread_columns``).
     """
     if out is not None:
         check_output(Path(out))
+    det = _detector(detector).check()
     prev = RunResult.read(previous) if isinstance(previous, (str, Path)) else previous
     t0 = time.perf_counter()
     # Detection uses the contract's columns only: the others are named, not read.
     loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
-    run = detect_dataset(loaded.dataset, detector=detector, load_report=loaded.report, progress=progress,
+    run = detect_dataset(loaded.dataset, detector=det, load_report=loaded.report, progress=progress,
                          previous=prev, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
@@ -112,12 +114,13 @@ def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: R
 
     if out is not None:
         check_output(Path(out))
+    det = _detector(detector).check()
     if progress:
         progress("reading the dataset from Neo4j")
     t0 = time.perf_counter()
     dataset = read_dataset(gateway, tz=tz)
     load_s = round(time.perf_counter() - t0, 3)
-    run = detect_dataset(dataset, detector=detector, progress=progress, extra={"source": "neo4j"}, counts=counts)
+    run = detect_dataset(dataset, detector=det, progress=progress, extra={"source": "neo4j"}, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
 
@@ -163,10 +166,14 @@ def expand_files(data_dir: str | Path, tips: list[str], out: str | Path | None =
     around a tip — with a ``status`` column (``flagged``, ``supported``, ``no ring
     supported``); ``extras['answers']`` one row per tip. Written to ``out`` when given.
     """
+    from .detect.detector import check_level
+
     if out is not None:
         check_output(Path(out))
+    det = _detector(detector).check()
+    check_level(level)
     loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
-    det = _detector(detector).fit(loaded.dataset, progress=progress)
+    det.fit(loaded.dataset, progress=progress)
     if progress:
         progress(f"expanding {len(tips)} tip(s)")
     ex = det.expand(tips, level=level)

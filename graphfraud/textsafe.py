@@ -119,9 +119,11 @@ def markdown_text(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ terminal
-#: C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding, override
-#: and isolate controls that reorder what a terminal shows.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 controls but tab and newline, DEL, C1 controls, every bidi formatting character of
+#: UAX #9 (the marks LRM, RLM and ALM, the embeddings, overrides and isolates), which
+#: reorder what a terminal shows, and the zero-width byte-order mark, which makes an id
+#: look like another one.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def _escape_char(match: re.Match[str]) -> str:

@@ -104,6 +104,13 @@ def test_selection_and_errors(run_dir, tmp_path):
     assert len(export_cases(run_dir, tmp_path / "min", min_score=0.0)) == run.rings.height
     with pytest.raises(ParameterError, match="unknown ring id"):
         export_cases(run_dir, tmp_path / "x", ring_ids=["R-nope"])
+    # A negative count would be polars' "all but the last N", and zero an empty export.
+    for top in (-1, 0):
+        with pytest.raises(ParameterError, match=rf"top={top}: must be an integer >= 1"):
+            export_cases(run_dir, tmp_path / "x", top=top)
+    with pytest.raises(ParameterError, match="min_evidence=nan: must be a finite number"):
+        export_cases(run_dir, tmp_path / "x", min_score=float("nan"))
+    assert not (tmp_path / "x").exists()
 
 
 def test_redaction_leaves_no_raw_identifier_anywhere(run_dir, tmp_path, monkeypatch):

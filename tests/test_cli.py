@@ -101,6 +101,15 @@ def test_synth_then_detect_writes_a_run(tmp_path):
 def test_bad_parameter_is_a_clear_error(tmp_path, minimal):
     proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--fdr", "2")
     assert proc.returncode == 2 and "fdr=2.0: must be a rate in (0, 1)" in proc.stderr
+    # Parameters fail before the data is read: on a platform export that takes minutes.
+    assert "reading" not in proc.stderr, proc.stderr
+    proc = _cli("detect", str(minimal), "--out", str(tmp_path / "r"), "--top", "-1")
+    assert proc.returncode == 2 and "--top -1: give the number of rings to print" in proc.stderr
+    assert "reading" not in proc.stderr and not (tmp_path / "r").exists()
+    for level in ("5", "0"):
+        proc = _cli("expand", str(minimal), "--out", str(tmp_path / "x"), "--tip", "007", "--level", level)
+        assert proc.returncode == 2, proc.stderr
+        assert f"level={float(level)}: must be a p-value in (0, 1)" in proc.stderr and "reading" not in proc.stderr
 
 
 # ---------------------------------------------------------------- the installed entry point

@@ -84,3 +84,26 @@ def test_every_example_runs(doc, market_2k, tmp_path):
                 ran += 1
     if doc.name == "README.md":
         assert ran >= 5, "the README's demo, validate, detect, export and Python examples must all run"
+
+
+def _ring_type_labels() -> set[str]:
+    """Every label ``ring_type`` can return, read from its return statements."""
+    import ast
+    import inspect
+
+    from graphfraud.detect import typology
+
+    tree = ast.parse(inspect.getsource(typology.ring_type))
+    return {node.value.elts[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple)
+            and isinstance(node.value.elts[0], ast.Constant)}
+
+
+@pytest.mark.parametrize("doc, marker", [("README.md", "**Ring types.**"), ("docs/concepts.md", "**Types**")])
+def test_the_docs_name_every_ring_type(doc, marker):
+    labels = _ring_type_labels()
+    assert len(labels) >= 10, labels
+    paragraph = (ROOT / doc).read_text("utf-8").split(marker, 1)[1].split("\n\n", 1)[0]
+    paragraph = " ".join(paragraph.split())
+    missing = sorted(label for label in labels if label not in paragraph)
+    assert not missing, f"{doc} does not name the ring type(s) {missing}"

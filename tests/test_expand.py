@@ -70,6 +70,9 @@ def test_expand_needs_tips(fitted):
 
     with pytest.raises(ParameterError, match="at least one tip"):
         fitted[0].expand([])
+    for level in (5, 0, -0.01, 1.0):
+        with pytest.raises(ParameterError, match=r"must be a p-value in \(0, 1\)"):
+            fitted[0].expand(["U00000001"], level=level)
 
 
 @pytest.mark.slow
@@ -81,9 +84,9 @@ def test_cli_expand_writes_a_run_with_answers_and_cases(synth_small, synth_truth
     truth, _ = synth_truth
     tip = truth["account_id"][0]
     tips_file = tmp_path / "tips.txt"
-    tips_file.write_text("unknown-1\n", "utf-8")
-    proc = _cli("expand", str(synth_small), "--out", str(tmp_path / "x"), "--tip", tip, "--tips", str(tips_file),
-                "--seed", "7")
+    # As Windows Notepad saves it: a byte-order mark before the first tip, CRLF line ends.
+    tips_file.write_text(f"\ufeff{tip}\r\nunknown-1\r\n", "utf-8")
+    proc = _cli("expand", str(synth_small), "--out", str(tmp_path / "x"), "--tips", str(tips_file), "--seed", "7")
     assert proc.returncode == 0, proc.stderr
     run = RunResult.read(tmp_path / "x")
     answers = run.extras["answers"]

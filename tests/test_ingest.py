@@ -41,6 +41,14 @@ def test_missing_required_table(minimal):
         load_dataset(minimal)
 
 
+def test_a_table_named_in_other_case_is_pointed_at(minimal):
+    # Windows exports write Reviews.CSV; table file names are lower-case.
+    (minimal / "reviews.csv").rename(minimal / "Reviews.CSV")
+    with pytest.raises(DataContractError, match=r"missing required table\(s\) reviews.*"
+                                                r"Reviews\.CSV is there: rename it to reviews\.csv"):
+        load_dataset(minimal)
+
+
 def test_missing_required_column(minimal):
     write(minimal, "merchants.csv", "id,name\nm1,x\n")
     with pytest.raises(DataContractError, match=r"merchants\.csv: missing required column\(s\) merchant_id"):

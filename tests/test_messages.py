@@ -148,6 +148,22 @@ def test_an_export_selection_that_matches_nothing(run_dir, tmp_path):
     assert not (tmp_path / "cases").exists(), "nothing may be written when nothing is selected"
 
 
+def test_an_export_of_a_run_without_rings_says_so(run_dir, tmp_path):
+    import dataclasses
+
+    from graphfraud.export.casefile import export_cases
+    from graphfraud.run import RunResult
+
+    run = RunResult.read(run_dir)
+    empty = dataclasses.replace(run, rings=run.rings.head(0), members=run.members.head(0))
+    with pytest.raises(RunDirectoryError) as info:
+        export_cases(empty, tmp_path / "cases", top=5)
+    message = str(info.value)
+    # No threshold was given: advice to lower one would send the reader the wrong way.
+    assert "rings.csv has no ring" in message and "candidates.csv" in message and "--min-evidence" not in message
+    assert not (tmp_path / "cases").exists()
+
+
 def test_an_output_that_cannot_hold_a_run(tmp_path):
     from graphfraud.run import check_output
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -301,6 +302,21 @@ def test_cli_reads_new_files_in_a_directory(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert any(json.loads(line)["shop_id"] == shop for line in out.splitlines())
+
+
+def test_files_a_directory_cannot_follow_are_reported_not_skipped(tmp_path, entry_point):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "orders-1.csv").write_text("order_id,account_id,merchant_id,created_at\no1,a1,m1,2024-03-01\n", "utf-8")
+    (inbox / "orders-2.csv.gz").write_bytes(gzip.compress(b"order_id,account_id,merchant_id,created_at\n"))
+    (inbox / "notes.txt").write_text("x", "utf-8")
+    (inbox / ".part-3.csv").write_text("", "utf-8")  # hidden: a file still being copied in
+    rejects = tmp_path / "rejects.jsonl"
+    proc = entry_point("monitor", str(inbox), "--idle-exit", "0.5", "--rejects", str(rejects))
+    assert proc.returncode == 0, proc.stderr
+    bad = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    assert sorted(r["file"] for r in bad) == ["notes.txt", "orders-2.csv.gz"]
+    assert all(r["line"] is None and "not followed" in r["reason"] and ".jsonl" in r["reason"] for r in bad)
 
 
 def test_cli_refuses_a_missing_source(tmp_path, entry_point):

@@ -280,3 +280,15 @@ def test_the_wheel_ships_the_maven_module():
         "force-include"]
     shipped_at = Path("graphfraud") / PACKAGED_POM.relative_to(ROOT / "graphfraud")
     assert include["neo4j/local/pom.xml"] == shipped_at.as_posix()
+
+
+def test_neo4j_settings_fail_before_the_data_is_read(minimal, tmp_path):
+    """A missing NEO4J_URI is reported first, not after reading (ingest) or detecting (detect --neo4j)."""
+    entry = Path(sys.executable).with_name("graphfraud")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    for args in (["neo4j", "ingest", str(minimal)], ["detect", str(minimal), "--out", str(tmp_path / "r"), "--neo4j"]):
+        proc = subprocess.run([str(entry), *args], capture_output=True, text=True, timeout=300, env=env,
+                              stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "NEO4J_URI is not set" in proc.stderr and "reading" not in proc.stderr, proc.stderr
+        assert not (tmp_path / "r").exists()

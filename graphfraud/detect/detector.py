@@ -30,6 +30,16 @@ from .results import Expansion, Ring
 from .steps import Built, Count, Settings, Tested, run
 
 
+def check_level(level: float | None) -> None:
+    """Raise :class:`~graphfraud.errors.ParameterError` unless ``level`` is ``None`` or a p-value in (0, 1).
+
+    A level of 1 or more would call every group around a tip supported, and 0 none.
+    """
+    if level is not None and not (isinstance(level, (int, float)) and not isinstance(level, bool)
+                                  and 0 < level < 1):
+        raise ParameterError(f"level={level!r}: must be a p-value in (0, 1), e.g. 0.01.")
+
+
 class RingDetector:
     """Find collusion rings in a :class:`~graphfraud.dataset.Dataset`.
 
@@ -133,6 +143,15 @@ class RingDetector:
         changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"RingDetector({changed})"
 
+    def check(self) -> RingDetector:
+        """Raise :class:`~graphfraud.errors.ParameterError` for a bad parameter now.
+
+        :meth:`fit` checks the same; a job that reads files first calls this before reading,
+        so a mistyped ``fdr`` costs a second, not the whole load.
+        """
+        self._validate()
+        return self
+
     def _validate(self) -> Settings:
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
@@ -229,6 +248,7 @@ class RingDetector:
         detector's ``fdr``: one targeted question needs no correction for thousands).
         """
         self._check_fitted()
+        check_level(level)
         if not tips:
             raise ParameterError("give at least one tip: an account, review, order, device, IP, payment, address, "
                                  "phone or shop id.")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 import shutil
 import time
@@ -83,6 +84,11 @@ def properties(frame: pl.DataFrame, fixed: tuple[str, ...]) -> list[dict[str, An
 def select_rings(run: RunResult, ring_ids: list[str] | None = None, top: int | None = None,
                  min_score: float | None = None) -> list[str]:
     """Ring ids to export: the named ones, else the flagged rings by score (``top``, ``min_score``)."""
+    # head() would read a negative top as "all but the last N", and a NaN threshold keeps nothing.
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ParameterError(f"top={top!r}: must be an integer >= 1, the number of strongest rings to export.")
+    if min_score is not None and not math.isfinite(min_score):
+        raise ParameterError(f"min_evidence={min_score!r}: must be a finite number (evidence is -log10 p).")
     rings = run.rings.sort(["p_ring", "ring_id"])
     if ring_ids:
         known = set(rings["ring_id"])
@@ -504,6 +510,9 @@ def export_cases(run_dir: Path | RunResult, to: Path, *, ring_ids: list[str] | N
     run = run_dir if isinstance(run_dir, RunResult) else RunResult.read(run_dir)
     redactor = Redactor.from_env() if redact else None
     ids = select_rings(run, ring_ids, top, min_score)
+    if not ids and run.rings.height == 0:
+        raise RunDirectoryError(f"{run.path}: rings.csv has no ring: nothing was flagged in this run. "
+                                "candidates.csv lists the groups tested; 'graphfraud expand' answers for a tip.")
     if not ids:
         raise RunDirectoryError(f"{run.path}: no ring matches the selection; rings.csv has {run.rings.height} "
                                 "ring(s). Lower --min-evidence, or name rings with --ring (see rings.csv).")

@@ -38,6 +38,11 @@ CHUNK_BYTES = 8 * 2**20
 POLL_S = 0.2
 #: Suffixes read as JSON lines (anything else as CSV with a header).
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+#: Suffixes of the files a followed directory is read from.
+FOLLOWED_SUFFIXES = (".csv", *JSONL_SUFFIXES)
+#: Reject reason for a file in a followed directory that is not read (part of the report format).
+NOT_FOLLOWED = (f"file not followed: a directory is read from {', '.join(FOLLOWED_SUFFIXES)} files only "
+                "(compressed files are not followed); rename it or decompress it")
 #: The primary key column that tells an event row's table.
 _KEY_OF = {t: CONTRACT[t].primary_key[0] for t in EVENT_TABLES}
 
@@ -252,9 +257,20 @@ def follow(source: str, monitor: Monitor, *, on_alert: Callable[[Alert], None],
                 raise ParameterError(f"{source}: no such file or directory. Give a file being appended, a directory "
                                      "that receives new files, or - for JSON lines on stdin.")
             tails: dict[Path, _Tail] = {}
+            passed_over: set[Path] = set()
             while True:
-                files = ([p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")
-                          and p.suffix.lower() in (".csv", *JSONL_SUFFIXES)] if path.is_dir() else [path])
+                files, others = [path], []
+                if path.is_dir():
+                    # Hidden files are skipped unreported: copy tools write a partial upload as one.
+                    listed = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
+                    files = [p for p in listed if p.suffix.lower() in FOLLOWED_SUFFIXES]
+                    others = [p for p in listed if p not in files and p not in passed_over]
+                if others:
+                    # Said once per file, so that nothing dropped into the inbox is lost unnoticed.
+                    passed_over.update(others)
+                    on_rejects(pl.DataFrame({"table": "events", "file": [p.name for p in others], "line": None,
+                                             "column": None, "value": None, "reason": NOT_FOLLOWED},
+                                            schema=REJECT_SCHEMA))
                 got = False
                 for p in files:
                     if p not in tails:

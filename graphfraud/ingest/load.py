@@ -24,7 +24,7 @@ from ..contract import (
 from ..dataset import Dataset
 from ..errors import DataContractError
 from ..textsafe import excerpt, neutralise_cells
-from .read import locate_tables, read_raw
+from .read import locate_tables, misnamed_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
 
 
@@ -154,9 +154,12 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     files = locate_tables(data_dir)
     missing = [t for t in REQUIRED_TABLES if t not in files]
     if missing:
-        raise DataContractError(
-            f"{data_dir}: missing required table(s) {', '.join(missing)}. Add "
-            + ", ".join(f"{t}.csv" for t in missing) + " (or .parquet / .jsonl, optionally .gz).")
+        hints = misnamed_tables(data_dir, missing)
+        fixes = [f"{hint} (file names are lower-case)." for hint in hints.values()]
+        absent = [f"{t}.csv" for t in missing if t not in hints]
+        if absent:
+            fixes.append(f"Add {', '.join(absent)} (or .parquet / .jsonl, optionally .gz).")
+        raise DataContractError(f"{data_dir}: missing required table(s) {', '.join(missing)}. {' '.join(fixes)}")
 
     tables: dict[str, pl.DataFrame] = {}
     reports: dict[str, TableReport] = {}

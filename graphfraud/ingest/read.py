@@ -106,6 +106,22 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
     return found
 
 
+def misnamed_tables(data_dir: Path, tables: Collection[str]) -> dict[str, str]:
+    """Files in ``data_dir`` that would be one of ``tables`` in lower case, by table.
+
+    Table file names are case-sensitive (``Reviews.CSV`` is not read), which a Windows
+    export does not make visible; the error for a missing table points at such a file.
+    """
+    near: dict[str, str] = {}
+    for path in sorted(Path(data_dir).iterdir()):
+        lower = path.name.lower()
+        for suffix in SUFFIXES:
+            table = lower[: -len(suffix)] if lower.endswith(suffix) else ""
+            if table in tables and path.name != f"{table}{suffix}":
+                near.setdefault(table, f"{path.name} is there: rename it to {table}{suffix}")
+    return near
+
+
 # ------------------------------------------------------------------ bytes
 _KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
