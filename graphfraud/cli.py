@@ -241,7 +241,9 @@ def _print_run(run: RunResult, top: int, fdr: float, out: Path) -> None:
 
 
 def _note_unread(run: RunResult) -> None:
-    """Name the input columns detection did not read (outside the contract)."""
+    """Name the input files and columns detection did not read (outside the contract)."""
+    for name, hint in run.manifest.get("ignored_files", {}).items():
+        console.print(f"[yellow]{safe(name)}: not read; {safe(hint)}[/yellow]")
     for source in run.manifest.get("inputs", {}).values():
         if source.get("unread_columns"):
             names = ", ".join(source["unread_columns"])

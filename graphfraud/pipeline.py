@@ -103,8 +103,23 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
     load_s = round(time.perf_counter() - t0, 3)
     run = detect_dataset(loaded.dataset, detector=det, load_report=loaded.report, progress=progress,
                          previous=prev, counts=counts)
-    run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
+    run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]},
+                            ignored_files=ignored_files(data_dir, loaded.report))
     return run.write(out) if out is not None else run
+
+
+def ignored_files(data_dir: str | Path, report: LoadReport) -> dict[str, str]:
+    """The files in ``data_dir`` that no table was read from, each with what to do.
+
+    A platform export's ``Orders.CSV`` or ``orders.csv.bak`` is not read: a run records and
+    says so, or detection would quietly go without those orders.
+    """
+    from .contract import CONTRACT
+    from .ingest.read import misnamed_tables
+
+    # misnamed_tables says "<file> is there: rename it to <table file>".
+    hints = dict(hint.split(" is there: ", 1) for hint in misnamed_tables(Path(data_dir), CONTRACT).values())
+    return {name: hints.get(name, "not the name of a table of the data contract") for name in report.ignored_files}
 
 
 def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
@@ -123,6 +138,7 @@ def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: R
     run = detect_dataset(dataset, detector=det, progress=progress, extra={"source": "neo4j"}, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
+
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from graphfraud.cli import app
 
+from .conftest import write
+
 runner = CliRunner()
 
 
@@ -238,6 +240,20 @@ def test_rejects_report_is_safe_to_open_in_a_spreadsheet(minimal, tmp_path):
     assert cells["value"].to_list() == ["'=HYPERLINK(\"http://x\")"]
     assert not any(v[:1] in "=+-@" for v in cells.to_dict(as_series=False)["value"])
     assert restore_cells(cells)["value"].to_list() == ["=HYPERLINK(\"http://x\")"]
+
+
+def test_detect_names_the_files_it_did_not_read_and_how_to_fix_them(minimal, tmp_path, entry_point):
+    # A Windows export's Orders.CSV would otherwise leave detection without orders, silently.
+    write(minimal, "Orders.CSV", "order_id,account_id,merchant_id,created_at\no1,007,m1,2024-03-01 09:00:00\n")
+    write(minimal, "notes\x1b[2J.txt", "not data\n")
+    proc = entry_point("detect", str(minimal), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Orders.CSV: not read; rename it to orders.csv" in proc.stderr, proc.stderr
+    assert "not the name of a table of the data contract" in proc.stderr
+    assert "\x1b" not in proc.stderr + proc.stdout  # a file name is data too
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text("utf-8"))
+    assert manifest["ignored_files"] == {"Orders.CSV": "rename it to orders.csv",
+                                         "notes\x1b[2J.txt": "not the name of a table of the data contract"}
 
 
 def test_detect_reports_progress_inside_stages_and_the_columns_it_skipped(market_2k, tmp_path, entry_point):
