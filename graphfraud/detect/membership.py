@@ -206,14 +206,23 @@ class _Visits:
     n_m: int  # shops are below this
 
 
+def _in_account_order(table: pl.DataFrame, column: str) -> tuple[_ByAccount, np.ndarray, np.ndarray, int]:
+    """The account index of ``table``, its ``column`` in account order (as int64), the order
+    itself and the bound of the column's values.
+
+    Stable: each account keeps the table's order (the order a member's expected hot
+    presence is summed in, see :func:`_hot_presence`).
+    """
+    a = table["a"].to_numpy().astype(np.int64)
+    order = np.argsort(a, kind="stable")
+    values = table[column].to_numpy()[order].astype(np.int64)
+    return _ByAccount.of(a[order]), values, order, max(1, int(values.max(initial=-1)) + 1)
+
+
 def _index_visits(visits: pl.DataFrame) -> _Visits:
     """:class:`_Visits` of ``visits`` (a, m, events)."""
-    a = visits["a"].to_numpy().astype(np.int64)
-    # Stable: each account keeps the table's order, the order its expected hot presence is
-    # summed in (see :func:`_hot_presence`).
-    order = np.argsort(a, kind="stable")
-    m = visits["m"].to_numpy()[order].astype(np.int64)
-    return _Visits(_ByAccount.of(a[order]), m, visits["events"].to_numpy()[order], max(1, int(m.max(initial=-1)) + 1))
+    by_a, m, order, n_m = _in_account_order(visits, "m")
+    return _Visits(by_a, m, visits["events"].to_numpy()[order], n_m)
 
 
 #: :func:`_index_visits` of the fit's visits: every membership pass expands the same table.
@@ -445,10 +454,8 @@ class _Identifiers:
 
 def _index_identifiers(identifiers: pl.DataFrame) -> _Identifiers:
     """:class:`_Identifiers` of ``identifiers`` (a, v, ...)."""
-    a = identifiers["a"].to_numpy().astype(np.int64)
-    order = np.argsort(a, kind="stable")
-    v = identifiers["v"].to_numpy()[order].astype(np.int64)
-    return _Identifiers(_ByAccount.of(a[order]), v, max(1, int(v.max(initial=-1)) + 1))
+    by_a, v, _, n_v = _in_account_order(identifiers, "v")
+    return _Identifiers(by_a, v, n_v)
 
 
 #: :func:`_index_identifiers` of the fit's identifiers (every pass measures ties again).
