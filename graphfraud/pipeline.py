@@ -117,9 +117,9 @@ def ignored_files(data_dir: str | Path, report: LoadReport) -> dict[str, str]:
     from .contract import CONTRACT
     from .ingest.read import misnamed_tables
 
-    # misnamed_tables says "<file> is there: rename it to <table file>".
-    hints = dict(hint.split(" is there: ", 1) for hint in misnamed_tables(Path(data_dir), CONTRACT).values())
-    return {name: hints.get(name, "not the name of a table of the data contract") for name in report.ignored_files}
+    proper = dict(misnamed_tables(Path(data_dir), CONTRACT).values())
+    return {name: f"rename it to {proper[name]}" if name in proper else "not the name of a table of the data contract"
+            for name in report.ignored_files}
 
 
 def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: RingDetector | None = None,
@@ -138,7 +138,6 @@ def detect_neo4j(gateway: Gateway, out: str | Path | None = None, *, detector: R
     run = detect_dataset(dataset, detector=det, progress=progress, extra={"source": "neo4j"}, counts=counts)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]})
     return run.write(out) if out is not None else run
-
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,8 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     missing = [t for t in REQUIRED_TABLES if t not in files]
     if missing:
         hints = misnamed_tables(data_dir, missing)
-        fixes = [f"{hint} (file names are lower-case)." for hint in hints.values()]
+        fixes = [f"{name} is there: rename it to {proper} (file names are lower-case)."
+                 for name, proper in hints.values()]
         absent = [f"{t}.csv" for t in missing if t not in hints]
         if absent:
             fixes.append(f"Add {', '.join(absent)} (or .parquet / .jsonl, optionally .gz).")

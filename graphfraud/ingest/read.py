@@ -106,19 +106,20 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
     return found
 
 
-def misnamed_tables(data_dir: Path, tables: Collection[str]) -> dict[str, str]:
-    """Files in ``data_dir`` that would be one of ``tables`` in lower case, by table.
+def misnamed_tables(data_dir: Path, tables: Collection[str]) -> dict[str, tuple[str, str]]:
+    """Files in ``data_dir`` that would be one of ``tables`` in lower case: by table, the
+    file's name and the name it should have.
 
     Table file names are case-sensitive (``Reviews.CSV`` is not read), which a Windows
-    export does not make visible; the error for a missing table points at such a file.
+    export does not make visible; the errors and notes about unread files point at them.
     """
-    near: dict[str, str] = {}
+    near: dict[str, tuple[str, str]] = {}
     for path in sorted(Path(data_dir).iterdir()):
         lower = path.name.lower()
         for suffix in SUFFIXES:
             table = lower[: -len(suffix)] if lower.endswith(suffix) else ""
             if table in tables and path.name != f"{table}{suffix}":
-                near.setdefault(table, f"{path.name} is there: rename it to {table}{suffix}")
+                near.setdefault(table, (path.name, f"{table}{suffix}"))
     return near
 
 
