@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import polars as pl
+
 from ..errors import Neo4jConnectionError
 from .settings import Settings, display_uri
 
@@ -130,11 +132,20 @@ class RecordingGateway:
         return [q for _, q, _ in self.calls]
 
 
-def batched(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    """Consecutive slices of ``rows`` of at most ``size``.
+def batched(rows: list[dict[str, Any]] | pl.DataFrame, size: int) -> Iterable[list[dict[str, Any]]]:
+    """Consecutive slices of ``rows`` of at most ``size``, as lists of dicts.
+
+    A data frame is turned into dicts one slice at a time: a table of millions of rows
+    as Python dicts at once would take several times the memory of the table itself.
 
     >>> [len(b) for b in batched([{}] * 5, 2)]
     [2, 2, 1]
+    >>> [b for b in batched(pl.DataFrame({"x": [1, 2, 3]}), 2)]
+    [[{'x': 1}, {'x': 2}], [{'x': 3}]]
     """
+    if isinstance(rows, pl.DataFrame):
+        for chunk in rows.iter_slices(size):
+            yield chunk.to_dicts()
+        return
     for i in range(0, len(rows), size):
         yield rows[i:i + size]

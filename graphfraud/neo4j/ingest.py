@@ -83,7 +83,7 @@ def apply_schema(gw: Gateway) -> int:
     return len(constraint_statements())
 
 
-def write_batches(gw: Gateway, query: str, rows: list[dict[str, Any]], batch_size: int,
+def write_batches(gw: Gateway, query: str, rows: list[dict[str, Any]] | pl.DataFrame, batch_size: int,
                   extra: dict[str, Any] | None = None, on_batch: Callable[[int], None] | None = None) -> int:
     """Send ``rows`` as ``$rows`` in batches, each in its own managed transaction with retries."""
     sent = 0
@@ -103,10 +103,10 @@ def ingest(ds: Dataset, gw: Gateway, batch_size: int = 5_000,
     apply_schema(gw)
     total_rows, statements = 0, 0
     for load, rows in load_rows(ds):
-        records = bolt_rows(rows, load).to_dicts()
+        records = bolt_rows(rows, load)
         done = 0
 
-        def tick(n: int, name: str = load.name, total: int = len(records)) -> None:
+        def tick(n: int, name: str = load.name, total: int = records.height) -> None:
             nonlocal done
             done += n
             if progress:

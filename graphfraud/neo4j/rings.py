@@ -51,12 +51,12 @@ def push_rings(run: RunResult, gw: Gateway, batch_size: int = 5_000) -> PushRepo
               "families": {c: r[c] for c in families if r[c] is not None}} for r in run.rings.iter_rows(named=True)]
     with_retries(lambda: gw.write(RING_DELETE_OTHER_RUNS, {"run_id": rid}))
     with_retries(lambda: gw.write(RING_UPSERT, {"rings": rings, "run_id": rid}))
-    members = run.members.select("ring_id", "account_id", "member_evidence").to_dicts()
-    write_batches(gw, RING_MEMBERS, members, batch_size)
+    members = write_batches(gw, RING_MEMBERS, run.members.select("ring_id", "account_id", "member_evidence"),
+                            batch_size)
     linked = 0
     for node_type in EVIDENCE_TYPES:
         rows = (run.nodes.filter(pl.col("node_type") == node_type).select("ring_id", "key").unique()
-                .sort("ring_id", "key").to_dicts())
+                .sort("ring_id", "key"))
         linked += write_batches(gw, ring_evidence_statement(node_type), rows, batch_size)
     with_retries(lambda: gw.write(RING_MEMBER_CLEANUP))
-    return {"rings": len(rings), "members": len(members), "evidence_links": linked, "run_id": rid}
+    return {"rings": len(rings), "members": members, "evidence_links": linked, "run_id": rid}
