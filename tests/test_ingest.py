@@ -380,6 +380,39 @@ def test_broken_json_lines_are_rejected_with_their_line(minimal):
     assert got[0][1].startswith("not valid JSON") and got[1][1] == got[2][1] == "not a JSON object"
 
 
+@pytest.mark.parametrize("broken", [False, True], ids=["fast path", "record-by-record path"])
+@pytest.mark.parametrize("twice", ['"account_id": "007", "account_id": "A2"',
+                                   '"account_id": "007", "account_\\u0069d": "A2"',
+                                   '"account_id": "007", "account_id" : null'],
+                         ids=["plain", "spelt with an escape", "second is null"])
+def test_a_json_key_given_twice_is_an_error_naming_line_and_key_on_both_read_paths(minimal, twice, broken):
+    # polars keeps the first of two equal keys and Python's json the last: the file must
+    # not mean one thing or the other depending on whether another line is broken.
+    (minimal / "reviews.csv").unlink()
+    row = '{"review_id": "%s", %s, "merchant_id": "m1", "rating": 5, "created_at": "2024-03-01", "text": null}\n'
+    lines = [row % ("r1", '"account_id": "007"'), "\n", '{"review_id": "r0", "text": "\\"account_id\\": 1"}\n',
+             row % ("r2", twice), row % ("r3", twice)]
+    write(minimal, "reviews.jsonl", "".join(lines) + ("{broken\n" if broken else ""))
+    with pytest.raises(DataContractError) as err:
+        load_dataset(minimal)
+    assert str(err.value) == (
+        f"{minimal / 'reviews.jsonl'}: line 4 gives the key 'account_id' twice in one JSON object. Keep one of the "
+        "two and read the file again: graphfraud will not guess which value is meant (JSON readers disagree, some "
+        "take the first and some the last).")
+
+
+def test_a_json_key_given_twice_only_inside_a_value_or_a_nested_object_is_data(minimal):
+    (minimal / "reviews.csv").unlink()
+    write(minimal, "reviews.jsonl",
+          '{"review_id": "r1", "account_id": "007", "merchant_id": "m1", "rating": 5, "created_at": "2024-03-01", '
+          '"text": "\\"account_id\\": \\"x\\"", "meta": {"account_id": "y"}}\n'
+          '{"review_id": "r2", "account_id": "A2", "merchant_id": "m2", "rating": 4, "created_at": "2024-03-01", '
+          '"text": "account_id", "meta": null}\n')
+    res = load_dataset(minimal)
+    assert res.dataset["reviews"]["account_id"].to_list() == ["007", "A2"]
+    assert res.dataset["reviews"]["text"].to_list() == ['"account_id": "x"', "account_id"]
+
+
 def test_encoding_errors_name_the_line_and_a_working_encoding(minimal):
     # A GBK file forced as UTF-8: gb18030 and gbk both decode it.
     write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\nm2,店铺二\n".encode("gbk"))

@@ -8,7 +8,10 @@ This is the only ingest module that touches the file system. What it refuses, an
 * gzip that inflates past :data:`GZIP_MAX_RATIO` times its size (and past
   :data:`GZIP_MIN_ALLOWANCE`): a decompression bomb is stopped while it inflates;
 * a CSV header longer than :data:`~graphfraud.contract.MAX_HEADER_BYTES` or with a
-  column name given twice.
+  column name given twice;
+* a JSON line that gives one key twice (``{"account_id": "a1", "account_id": "a2"}``):
+  JSON leaves such an object's meaning open, and readers disagree (polars keeps the
+  first value, Python's ``json`` the last), so neither value is taken.
 
 Malformed records do not sink the table: a ragged CSV row, an unclosed quote or a
 broken JSON line becomes one reject record with its line number, and every other row
@@ -31,7 +34,7 @@ import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -56,6 +59,7 @@ UNCLOSED_QUOTE = "unclosed quote: no closing \" before the end of the record"
 BAD_QUOTING = "malformed CSV quoting ({detail})"
 BAD_JSON = "not valid JSON ({detail})"
 NOT_OBJECT = "not a JSON object"
+DUPLICATE_KEY = "the key {key!r} is given twice in this JSON object"
 
 
 @dataclass(frozen=True)
@@ -514,8 +518,14 @@ def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One JSON object per line into a string frame (with ``_line``) and per-line rejects."""
+def read_jsonl_records(data: bytes, path: Path, table: str,
+                       duplicate_keys: Literal["raise", "reject"] = "raise") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One JSON object per line into a string frame (with ``_line``) and per-line rejects.
+
+    A line that gives one key twice raises :class:`~graphfraud.errors.DataContractError`
+    naming the first such line and key; with ``duplicate_keys="reject"`` (a stream, which
+    must go on) that line is a reject record instead.
+    """
     data = _normalise_newlines(data)
     if data.startswith(b"\xef\xbb\xbf"):
         data = b"   " + data[3:]  # the BOM's bytes become blanks: offsets and line numbers stay
@@ -531,15 +541,80 @@ def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFram
     line_numbers = np.flatnonzero(content) + 1
     try:
         frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-        if frame.height == line_numbers.size:
+    except Exception:  # polars raises several types; the slow path says which line is bad
+        frame = None
+    if frame is not None and frame.height == line_numbers.size:
+        duplicate = _first_duplicate_key(data, starts, ends, frame)
+        if duplicate is None:
             return (_stringify(frame).with_columns(pl.Series(LINE, line_numbers, dtype=pl.Int64)),
                     pl.DataFrame(schema=REJECT_SCHEMA))
-    except Exception:  # polars raises several types; the slow path says which line is bad
-        pass
-    return _jsonl_slow(data, starts, ends, line_numbers, path, table)
+        if duplicate_keys == "raise":
+            raise _duplicate_key_error(path, *duplicate)
+    return _jsonl_slow(data, starts, ends, line_numbers, path, table, duplicate_keys)
+
+
+def _duplicate_key_error(path: Path, line: int, key: str) -> DataContractError:
+    """The one error both JSON Lines paths raise for a key given twice."""
+    return DataContractError(
+        f"{path}: line {line} gives the key {excerpt(key)!r} twice in one JSON object. Keep one of the two and read "
+        "the file again: graphfraud will not guess which value is meant (JSON readers disagree, some take the "
+        "first and some the last).")
+
+
+def _load_object(raw: str) -> tuple[Any, str | None]:
+    """``raw`` parsed as JSON, and the first key its outermost object gives twice (or None)."""
+    outer: list[list[tuple[str, Any]]] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        outer[:] = [pairs]  # objects are built inside out: the last call is the outermost
+        return dict(pairs)
+
+    obj = json.loads(raw.lstrip("\ufeff"), object_pairs_hook=pairs_hook)  # a BOM where two exports were joined
+    if isinstance(obj, dict) and outer and len(outer[0]) > len(obj):
+        seen: set[str] = set()
+        for key, _ in outer[0]:
+            if key in seen:
+                return obj, key
+            seen.add(key)
+    return obj, None
+
+
+#: A key written with an escape that may spell another key's name (``"account_\u0069d":``,
+#: ``"a\/b":``): the escape, the rest of the key, its closing quote and the colon. JSON
+#: spells ``"``, ``\`` and control characters in other ways only with ``\u`` as well.
+_ESCAPED_KEY = r'\\[u/](?:[^"\\]|\\.)*"\s*:'
+
+
+def _first_duplicate_key(data: bytes, starts: np.ndarray, ends: np.ndarray,
+                         frame: pl.DataFrame) -> tuple[int, str] | None:
+    """The first line of well-formed JSON Lines ``data`` that gives a key twice, and that key.
+
+    ``frame`` is what polars read from ``data``; its columns are every top-level key. A line
+    can give key ``k`` twice only if the literal ``"k"`` occurs twice in it, or if the line
+    spells a key with an ``\\u`` or ``\\/`` escape. Such lines, usually none, are found
+    with vectorised counts and then parsed one by one. The common case costs one
+    ``bytes.count`` per column: a file holding ``"k"`` no more often than ``k`` has values
+    cannot hold it twice on one line; only nullable columns (``"k": null``) and files with
+    escapes pay a per-line count.
+    """
+    need = [json.dumps(name, ensure_ascii=False) for name in frame.columns
+            if data.count(json.dumps(name, ensure_ascii=False).encode("utf-8")) > frame[name].count()]
+    escapes = b"\\u" in data or b"\\/" in data
+    if not need and not escapes:
+        return None
+    lines = pl.Series(data.split(b"\n")).cast(pl.String).str
+    suspect = lines.contains(_ESCAPED_KEY) if escapes else pl.repeat(False, starts.size, eager=True)
+    for token in need:
+        suspect |= lines.count_matches(token, literal=True) > 1
+    for i in np.flatnonzero(suspect.to_numpy()).tolist():
+        _, key = _load_object(data[starts[i]: ends[i]].decode("utf-8"))
+        if key is not None:
+            return i + 1, key
+    return None
 
 
 def _json_string(value: Any) -> str | None:
+
     """The string a JSON value becomes in a raw frame (as the fast path's :func:`_stringify`)."""
     if value is None:
         return None
@@ -555,7 +630,7 @@ def _json_string(value: Any) -> str | None:
 
 
 def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers: np.ndarray, path: Path,
-                table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+                table: str, duplicate_keys: Literal["raise", "reject"] = "raise") -> tuple[pl.DataFrame, pl.DataFrame]:
     records: list[dict[str, str | None]] = []
     good: list[int] = []
     bad_lines: list[int] = []
@@ -564,7 +639,7 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
     for n in line_numbers.tolist():
         raw = data[starts[n - 1]: ends[n - 1]].decode("utf-8")
         try:
-            obj = json.loads(raw.lstrip("\ufeff"))  # a BOM where two exports were concatenated
+            obj, duplicate = _load_object(raw)
         except (json.JSONDecodeError, RecursionError) as exc:
             bad_lines.append(n)
             bad_values.append(raw)
@@ -574,6 +649,13 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
             bad_lines.append(n)
             bad_values.append(raw)
             bad_reasons.append(NOT_OBJECT)
+            continue
+        if duplicate is not None:
+            if duplicate_keys == "raise":
+                raise _duplicate_key_error(path, n, duplicate)
+            bad_lines.append(n)
+            bad_values.append(raw)
+            bad_reasons.append(DUPLICATE_KEY.format(key=excerpt(duplicate)))
             continue
         records.append({k: _json_string(v) for k, v in obj.items()})
         good.append(n)
