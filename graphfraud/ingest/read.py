@@ -590,23 +590,20 @@ def _first_duplicate_key(data: bytes, starts: np.ndarray, ends: np.ndarray,
     """The first line of well-formed JSON Lines ``data`` that gives a key twice, and that key.
 
     ``frame`` is what polars read from ``data``; its columns are every top-level key. A line
-    can give key ``k`` twice only if the literal ``"k"`` occurs twice in it, or if the line
-    spells a key with an ``\\u`` or ``\\/`` escape. Such lines, usually none, are found
-    with vectorised counts and then parsed one by one. The common case costs one
-    ``bytes.count`` per column: a file holding ``"k"`` no more often than ``k`` has values
-    cannot hold it twice on one line; only nullable columns (``"k": null``) and files with
-    escapes pay a per-line count.
+    can give key ``k`` twice only if the literal ``"k"`` occurs twice in it, or if it spells
+    a key with an ``\\u`` or ``\\/`` escape. Such lines, usually none, are found by counting
+    literals per line (one vectorised pass per column) and then parsed one by one.
     """
-    need = [json.dumps(name, ensure_ascii=False) for name in frame.columns
-            if data.count(json.dumps(name, ensure_ascii=False).encode("utf-8")) > frame[name].count()]
-    escapes = b"\\u" in data or b"\\/" in data
-    if not need and not escapes:
+    tokens = [json.dumps(name, ensure_ascii=False) for name in frame.columns]
+    line = pl.col("line").str
+    tests = [line.count_matches(token, literal=True) > 1 for token in tokens]
+    if b"\\u" in data or b"\\/" in data:
+        tests.append(line.contains(_ESCAPED_KEY))
+    if not tests:
         return None
-    lines = pl.Series(data.split(b"\n")).cast(pl.String).str
-    suspect = lines.contains(_ESCAPED_KEY) if escapes else pl.repeat(False, starts.size, eager=True)
-    for token in need:
-        suspect |= lines.count_matches(token, literal=True) > 1
-    for i in np.flatnonzero(suspect.to_numpy()).tolist():
+    lines = pl.DataFrame({"line": pl.Series(data.split(b"\n")).cast(pl.String)})
+    suspect = lines.select(pl.any_horizontal(tests)).to_series().to_numpy()
+    for i in np.flatnonzero(suspect).tolist():
         _, key = _load_object(data[starts[i]: ends[i]].decode("utf-8"))
         if key is not None:
             return i + 1, key
