@@ -267,13 +267,15 @@ def read_raw(name: str, path: Path, encoding: str = "auto", columns: Collection[
     else:
         try:
             source = io.BytesIO(data)
-            header = tuple(pl.read_parquet_schema(source))
+            schema = pl.read_parquet_schema(source)
+            header = tuple(schema)
             source.seek(0)
             frame = pl.read_parquet(source, columns=[c for c in header if columns is None or c in columns])
         except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}). Export the "
                                    "table again (a file cut short by a copy is the usual cause), or as CSV.") from None
+        _refuse_nested(name, path, schema)
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
         frame = _stringify(frame, numbers=_number_columns(name)).with_columns(
@@ -281,6 +283,29 @@ def read_raw(name: str, path: Path, encoding: str = "auto", columns: Collection[
         rejects = pl.DataFrame(schema=REJECT_SCHEMA)
     unread = tuple(c for c in header if c not in frame.columns)
     return RawTable(name, path, frame, used, sha, rejects, header, unread)
+
+
+#: What a Parquet column of each kind may hold (one value per row).
+_SCALARS = {"id": "text or an integer", "timestamp": "a timestamp, a date, an integer epoch or text",
+            "rating": "a number or text", "amount": "a number or text"}
+
+
+def _refuse_nested(table: str, path: Path, schema: dict[str, Any]) -> None:
+    """Stop on a contract column (other than free text) that Parquet stores as a list or struct.
+
+    Each row would otherwise be rejected with the printed list or struct as its value, and
+    the fix, one value per row, is the same for every row.
+    """
+    for column in CONTRACT[table].columns:
+        dtype = schema.get(column.name)
+        if column.kind in _SCALARS and dtype is not None and dtype.is_nested():
+            what = {pl.List: "a list", pl.Array: "an array", pl.Struct: "a struct"}.get(dtype.base_type(), "nested")
+            pick = (f"pl.col({column.name!r}).struct.field(...)" if dtype.base_type() == pl.Struct
+                    else f"pl.col({column.name!r}).list.first()")
+            raise DataContractError(
+                f"{path}: column {column.name!r} is of type {excerpt(dtype, 120)}, {what} per row, but "
+                f"{column.kind} values must be {_SCALARS[column.kind]}, one per row. Write the one value each row "
+                f"means (e.g. {pick} in polars) and export the table again.")
 
 
 def _number_columns(table: str) -> frozenset[str]:
@@ -663,6 +688,11 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
 
 
 # ------------------------------------------------------------------ typed columns
+def _json_text(value: Any) -> str:
+    """A nested value as JSON text; polars hands a list or array over as a Series."""
+    return json.dumps(value.to_list() if isinstance(value, pl.Series) else value, ensure_ascii=False, default=str)
+
+
 def _stringify(frame: pl.DataFrame, numbers: Collection[str] = ()) -> pl.DataFrame:
     """Turn typed columns into the strings the transforms expect, losing nothing.
 
@@ -689,8 +719,8 @@ def _stringify(frame: pl.DataFrame, numbers: Collection[str] = ()) -> pl.DataFra
         elif dtype.is_float():
             exprs.append(number_text(col).alias(name))
         elif dtype.is_nested() or isinstance(dtype, pl.Object):
-            exprs.append(col.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str),
-                                          return_dtype=pl.String, skip_nulls=True).alias(name))
+            # Rare (free text or extra columns only, see _refuse_nested): per value is fine.
+            exprs.append(col.map_elements(_json_text, return_dtype=pl.String, skip_nulls=True).alias(name))
         else:
             try:  # most types cast; some (durations, binary, objects) do not, and are printed instead
                 frame.head(1).select(col.cast(pl.String))
