@@ -148,7 +148,8 @@ def markdown_text(value: Any) -> str:
 #: C0 controls but tab and newline, DEL, C1 controls, every bidi formatting character of
 #: UAX #9 (the marks LRM, RLM and ALM, the embeddings, overrides and isolates), which
 #: reorder what a terminal shows, and the zero-width byte-order mark, which makes an id
-#: look like another one.
+#: look like another one. As (first, last) code points: the terminal, Markdown and CSV
+#: escapes are all made from this one list.
 _CONTROL_RANGES = ((0x00, 0x08), (0x0b, 0x1f), (0x7f, 0x9f), (0x061c, 0x061c), (0x200e, 0x200f), (0x202a, 0x202e),
                    (0x2066, 0x2069), (0xfeff, 0xfeff))
 _CONTROLS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CONTROL_RANGES) + "]")

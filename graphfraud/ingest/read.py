@@ -626,7 +626,12 @@ def _first_duplicate_key(data: bytes, starts: np.ndarray, ends: np.ndarray,
         tests.append(line.contains(_ESCAPED_KEY))
     if not tests:
         return None
-    lines = pl.DataFrame({"line": pl.Series(data.split(b"\n")).cast(pl.String)})
+    import pyarrow as pa  # only here: CSV and Parquet reads need not import it
+
+    # The lines as one string column over ``data`` itself (each with its newline), no copy per line.
+    offsets = np.append(starts, len(data)).astype(np.int64)
+    column = pa.Array.from_buffers(pa.large_binary(), starts.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    lines = pl.DataFrame({"line": pl.from_arrow(column)}).with_columns(pl.col("line").cast(pl.String))
     suspect = lines.select(pl.any_horizontal(tests)).to_series().to_numpy()
     for i in np.flatnonzero(suspect).tolist():
         _, key = _load_object(data[starts[i]: ends[i]].decode("utf-8"))
@@ -636,7 +641,6 @@ def _first_duplicate_key(data: bytes, starts: np.ndarray, ends: np.ndarray,
 
 
 def _json_string(value: Any) -> str | None:
-
     """The string a JSON value becomes in a raw frame (as the fast path's :func:`_stringify`)."""
     if value is None:
         return None
