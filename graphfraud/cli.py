@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 from . import terminal
 from ._version import __version__
@@ -33,7 +35,21 @@ if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or 
     from .run import RunResult
     from .stream.alerts import Alert
 
+
+class _Commands(TyperGroup):
+    """The command group. Run standalone (as typer's ``CliRunner`` runs it), it ends the way
+    the console script does: :func:`graphfraud.terminal.exit_status`, not click's own handler."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        def main() -> Any:
+            return super(_Commands, self).main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+
+        return main() if not standalone_mode else sys.exit(terminal.exit_status(main))
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="graphfraud",
     help="Find collusion rings behind fake orders and fake reviews (刷单炒信).",
     no_args_is_help=True,

@@ -13,7 +13,8 @@ ending                         status  printed
 =============================  ======  =============================================
 success                        0       (the command's own output)
 ``GraphfraudError``            2       ``error: <message>``
-usage error                    2       click's usage message
+usage error (bad option, ...)  2       ``error: <problem>; see graphfraud <command> --help``
+no command at all              2       the help text
 Ctrl-C (SIGINT)                130     ``interrupted.``
 OS error (disk full, ...)      1       ``error: <file>: <reason>``
 anything else                  1       ``error: unexpected ...`` (traceback with ``--debug``)
@@ -61,6 +62,19 @@ def error_line(message: Any) -> None:
     console.print(Text.assemble(("error:", "bold red"), " ", terminal_text(message)), soft_wrap=True, highlight=False)
 
 
+def usage_line(exc: Exception) -> str:
+    """The one line for a click exception: its message and, for a usage error, where to look.
+
+    Click prints a usage block, a hint and the message on three lines; the message alone
+    says the problem, and the command's ``--help`` is the fix.
+    """
+    message = " ".join(str(exc.format_message()).split()).rstrip(".")  # type: ignore[attr-defined]
+    if not any(cls.__name__ == "UsageError" for cls in type(exc).__mro__):
+        return message
+    ctx = getattr(exc, "ctx", None)
+    return f"{message}; see {ctx.command_path if ctx is not None else 'graphfraud'} --help"
+
+
 def _unexpected(exc: BaseException) -> int:
     if _state["debug"]:
         traceback.print_exception(exc)
@@ -90,8 +104,11 @@ def exit_status(main: Callable[[], Any]) -> int:
         return 1
     except Exception as exc:
         # Usage errors and exits of the (possibly vendored) click layer, recognised by shape.
-        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
-            exc.show()
+        if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]  # its message is the help text
+            else:
+                error_line(usage_line(exc))
             return int(exc.exit_code)
         if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
             return int(exc.exit_code)

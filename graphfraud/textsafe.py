@@ -7,7 +7,7 @@ interprets it goes through one function here (pure string transforms, no I/O):
 =====================  ===========================  ====================================
 where                  function                     what it neutralises
 =====================  ===========================  ====================================
-CSV for spreadsheets   :func:`neutralise_cells`     formulas (``=``, ``+``, ``-``, ``@``...)
+CSV for spreadsheets   :func:`neutralise_cells`     formulas, control and bidi codes
 inline JSON in HTML    :func:`html_safe_json`       ``</script>``, ``<!--``, U+2028/2029
 Markdown               :func:`markdown_text`        raw HTML, emphasis, links, tables
 terminal               :func:`terminal_text`        ANSI escapes, control and bidi codes
@@ -19,12 +19,16 @@ Spreadsheets: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a car
 return is a formula to Excel, LibreOffice and Google Sheets. Such cells are written with
 a leading apostrophe (the spreadsheet convention for "this is text"); a cell that already
 starts with an apostrophe gets one more, so :func:`restore_cells` undoes it exactly.
+Control and bidi characters (ESC, NUL, RLO...) become the visible ``\\x1b``, ``\\u202e``
+escapes the terminal shows, so a cell cannot recolour a terminal that prints the CSV or
+reorder a spreadsheet row; a backslash that would read as the start of such an escape
+is doubled, so this too is undone exactly.
 
 >>> import polars as pl
->>> df = pl.DataFrame({"id": ["=HYPERLINK(1)", "'quoted", "ok", None], "n": [-1, 2, 3, 4]})
+>>> df = pl.DataFrame({"id": ["=HYPERLINK(1)", "'quoted", "ok", None, "a\\x1b[2Jb", "\\\\x1b"], "n": range(6)})
 >>> safe = neutralise_cells(df)
 >>> safe["id"].to_list()
-["'=HYPERLINK(1)", "''quoted", 'ok', None]
+["'=HYPERLINK(1)", "''quoted", 'ok', None, 'a\\\\x1b[2Jb', '\\\\\\\\x1b']
 >>> restore_cells(safe).equals(df)
 True
 """
@@ -44,21 +48,43 @@ _FORMULA_START = r"^[=+\-@\t\r']"
 
 
 def neutralise_cells(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix an apostrophe to every string cell a spreadsheet would read as a formula."""
+    """Make every string cell inert in a spreadsheet or terminal; :func:`restore_cells` undoes it.
+
+    Control and bidi characters become the ``\\xNN`` / ``\\uNNNN`` escapes of
+    :func:`terminal_text` (tab and newline stay: CSV quoting holds them). A run of
+    backslashes before something that reads as an escape (``\\x1b`` typed as text, or a
+    control character) is doubled, and a longer run elsewhere gets one backslash more per
+    backslash after its first, which is what lets :func:`restore_cells` tell the two
+    apart; a lone backslash (``C:\\Users``) is kept. Then a cell that starts like a formula
+    gets a leading apostrophe.
+    """
     import polars as pl
 
-    exprs = [pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-             for c, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(exprs) if exprs else frame
+    strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    if not strings:
+        return frame
+    # Escaping is the costly step: only columns with a backslash or control character pay
+    # it (ids rarely have one). Two steps, as the escaped text is tested and then used.
+    found = frame.select(pl.col(strings).str.contains(_CELL_SUSPECT).any()).row(0)
+    frame = frame.with_columns(pl.col([c for c, hit in zip(strings, found) if hit])
+                               .str.replace_all(_CELL_BACKSLASHES, "${1}${1}${2}${3}${4}${4}")
+                               .str.replace_many(_CELL_ESCAPES))
+    return frame.with_columns(pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c))
+                              .otherwise(pl.col(c)).alias(c) for c in strings)
 
 
 def restore_cells(frame: pl.DataFrame) -> pl.DataFrame:
-    """Undo :func:`neutralise_cells` (drop the one leading apostrophe it added)."""
+    """Undo :func:`neutralise_cells`: drop the one leading apostrophe it added, then read its escapes."""
     import polars as pl
 
-    exprs = [pl.when(pl.col(c).str.starts_with("'")).then(pl.col(c).str.slice(1)).otherwise(pl.col(c)).alias(c)
-             for c, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(exprs) if exprs else frame
+    strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    if not strings:
+        return frame
+    frame = frame.with_columns(pl.when(pl.col(c).str.starts_with("'")).then(pl.col(c).str.slice(1))
+                               .otherwise(pl.col(c)).alias(c) for c in strings)
+    # One left-to-right pass: "\\\\" is a backslash, an escape its character.
+    found = frame.select(pl.col(strings).str.contains("\\", literal=True).any()).row(0)
+    return frame.with_columns(pl.col([c for c, hit in zip(strings, found) if hit]).str.replace_many(_CELL_UNESCAPES))
 
 
 # ------------------------------------------------------------------ HTML
@@ -122,13 +148,29 @@ def markdown_text(value: Any) -> str:
 #: C0 controls but tab and newline, DEL, C1 controls, every bidi formatting character of
 #: UAX #9 (the marks LRM, RLM and ALM, the embeddings, overrides and isolates), which
 #: reorder what a terminal shows, and the zero-width byte-order mark, which makes an id
-#: look like another one.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+#: look like another one. As (first, last) code points: the terminal, Markdown and CSV
+#: escapes are all made from this one list.
+_CONTROL_RANGES = ((0x00, 0x08), (0x0b, 0x1f), (0x7f, 0x9f), (0x061c, 0x061c), (0x200e, 0x200f), (0x202a, 0x202e),
+                   (0x2066, 0x2069), (0xfeff, 0xfeff))
+_CONTROLS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CONTROL_RANGES) + "]")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _escape(match.group())
+
+
+# The CSV form of the escapes (polars expressions: literal replacements and a regex in
+# the syntax of Rust's regex crate, which has no look-ahead, hence the two alternatives).
+_CELL_ESCAPES = {chr(code): _escape(chr(code)) for lo, hi in _CONTROL_RANGES for code in range(lo, hi + 1)}
+_CELL_UNESCAPES = {"\\\\": "\\", **{escaped: char for char, escaped in _CELL_ESCAPES.items()}}
+_CELL_CONTROLS = "[" + "".join(f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in _CONTROL_RANGES) + "]"
+_CELL_SUSPECT = _CELL_CONTROLS + r"|\\"
+_CELL_BACKSLASHES = r"(\\+)(x[0-9a-f]{2}|u[0-9a-f]{4}|" + _CELL_CONTROLS + r")|(\\)(\\+)"
 
 
 def _visible_controls(text: str) -> str:

@@ -158,8 +158,41 @@ def test_errors_and_usage_mistakes_exit_2_through_the_entry_point(tmp_path, mini
     assert proc.returncode == 2 and "not a directory" in _one_line_error(proc)
     proc = _entry("detect", str(minimal), "--out", str(tmp_path / "r"), "--time-range", "yesterday")
     assert proc.returncode == 2 and "--time-range 'yesterday'" in _one_line_error(proc)
-    proc = _entry("validate")  # missing argument: click's usage error
-    assert proc.returncode == 2 and "Missing argument" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _entry("validate")  # missing argument: a usage error, one line too
+    assert proc.returncode == 2
+    assert _one_line_error(proc) == "error: Missing argument 'data_dir'; see graphfraud validate --help"
+
+
+USAGE_MISTAKES = [
+    (["detect", "data", "--bogus"], "No such option: --bogus (Possible options: --out); see graphfraud detect --help"),
+    (["detect", "data"], "Missing option '--out'; see graphfraud detect --help"),
+    (["detect", "data", "--out", "r", "--top", "many"],
+     "Invalid value for '--top': Input should be a valid integer, unable to parse string as an integer; "
+     "see graphfraud detect --help"),
+    (["neo4j", "ingest", "--nope"],
+     "No such option: --nope (Possible options: --home); see graphfraud neo4j ingest --help"),
+    (["detcet"], "No such command 'detcet'. Did you mean 'detect'?; see graphfraud --help"),
+    (["export", "run", "--\x1b[2J"], "No such option: --\\x1b[2J; see graphfraud export --help"),  # shown, not obeyed
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_MISTAKES, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_usage_mistakes_are_one_error_line_with_the_help_to_read(args, message):
+    # The README promises one error line: not click's usage block, hint and message.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and result.stderr == f"error: {message}\n"
+
+
+def test_a_usage_mistake_through_the_console_script_is_one_line(tmp_path):
+    proc = _cli("detect", str(tmp_path), "--bogus")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert _one_line_error(proc) == f"error: {USAGE_MISTAKES[0][1]}"
+
+
+def test_no_command_shows_the_help():
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2 and result.output.startswith("Usage: graphfraud ") and "Commands:" in result.output
 
 
 @pytest.mark.slow

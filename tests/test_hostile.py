@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from graphfraud.export.redact import Redactor
-from graphfraud.textsafe import restore_cells
+from graphfraud.textsafe import restore_cells, terminal_text
 
 pytestmark = pytest.mark.slow  # one detect and three exports through the CLI, and a browser
 
@@ -48,6 +48,7 @@ PAYLOADS = [
     "]]></data><!-- --> &amp; &lt;b&gt; \\u003c",
     "__DATA__ __TITLE__ ${7*7} {{7*7}}",
     "\x1b[31mred\x1b[0m\x07bell nul\x00byte",
+    "typed \\x1b, C1 \x85\x9b31m, a lone C:\\path\\",
     "'; DROP TABLE reviews; -- MATCH (n) DETACH DELETE n //",
     MEGABYTE,
 ]
@@ -280,6 +281,12 @@ def test_csv_cells_are_neutralised_and_restore_exactly(hostile):
             want["node_id" if name == "nodes.csv" else "source"].cast(pl.String).to_list()
     keys = pl.read_csv(hostile["plain"] / "nodes.csv", infer_schema=False)["key"]
     assert any(k.startswith("'=HYPERLINK") for k in keys)
+    # Control and bidi characters are shown as escapes in every CSV, the run directory's included.
+    for path in [*hostile["plain"].glob("*.csv"), *hostile["run"].rglob("*.csv")]:
+        raw = path.read_text("utf-8")
+        assert not [ch for ch in raw if ch not in "\t\n" and terminal_text(ch) != ch], path.name
+    texts = " ".join(pl.read_csv(hostile["plain"] / "nodes.csv", infer_schema=False)["text"].drop_nulls())
+    assert "\\x1b[31mred\\x1b[0m\\x07bell nul\\x00byte" in texts and "\\u202egpj.exe" in texts
 
 
 def test_graphml_and_cypher_stay_well_formed(hostile):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -380,6 +381,39 @@ def test_broken_json_lines_are_rejected_with_their_line(minimal):
     assert got[0][1].startswith("not valid JSON") and got[1][1] == got[2][1] == "not a JSON object"
 
 
+@pytest.mark.parametrize("broken", [False, True], ids=["fast path", "record-by-record path"])
+@pytest.mark.parametrize("twice", ['"account_id": "007", "account_id": "A2"',
+                                   '"account_id": "007", "account_\\u0069d": "A2"',
+                                   '"account_id": "007", "account_id" : null'],
+                         ids=["plain", "spelt with an escape", "second is null"])
+def test_a_json_key_given_twice_is_an_error_naming_line_and_key_on_both_read_paths(minimal, twice, broken):
+    # polars keeps the first of two equal keys and Python's json the last: the file must
+    # not mean one thing or the other depending on whether another line is broken.
+    (minimal / "reviews.csv").unlink()
+    row = '{"review_id": "%s", %s, "merchant_id": "m1", "rating": 5, "created_at": "2024-03-01", "text": null}\n'
+    lines = [row % ("r1", '"account_id": "007"'), "\n", '{"review_id": "r0", "text": "\\"account_id\\": 1"}\n',
+             row % ("r2", twice), row % ("r3", twice)]
+    write(minimal, "reviews.jsonl", "".join(lines) + ("{broken\n" if broken else ""))
+    with pytest.raises(DataContractError) as err:
+        load_dataset(minimal)
+    assert str(err.value) == (
+        f"{minimal / 'reviews.jsonl'}: line 4 gives the key 'account_id' twice in one JSON object. Keep one of the "
+        "two and read the file again: graphfraud will not guess which value is meant (JSON readers disagree, some "
+        "take the first and some the last).")
+
+
+def test_a_json_key_given_twice_only_inside_a_value_or_a_nested_object_is_data(minimal):
+    (minimal / "reviews.csv").unlink()
+    write(minimal, "reviews.jsonl",
+          '{"review_id": "r1", "account_id": "007", "merchant_id": "m1", "rating": 5, "created_at": "2024-03-01", '
+          '"text": "\\"account_id\\": \\"x\\"", "meta": {"account_id": "y"}}\n'
+          '{"review_id": "r2", "account_id": "A2", "merchant_id": "m2", "rating": 4, "created_at": "2024-03-01", '
+          '"text": "account_id", "meta": null}\n')
+    res = load_dataset(minimal)
+    assert res.dataset["reviews"]["account_id"].to_list() == ["007", "A2"]
+    assert res.dataset["reviews"]["text"].to_list() == ['"account_id": "x"', "account_id"]
+
+
 def test_encoding_errors_name_the_line_and_a_working_encoding(minimal):
     # A GBK file forced as UTF-8: gb18030 and gbk both decode it.
     write(minimal, "merchants.csv", "merchant_id,name\nm1,店铺一\nm2,店铺二\n".encode("gbk"))
@@ -534,6 +568,54 @@ def test_contract_only_skips_and_names_other_columns(minimal):
     # The ragged row (line 3: 3 fields of 4) is rejected either way: fields are counted on the whole record.
     assert rejects(lean, "merchants")["line"].to_list() == [3]
     _same_load(full, lean)
+
+
+@pytest.mark.parametrize(("column", "values", "shown", "expected", "pick"), [
+    ("rating", pa.array([[5], [4, 3]], pa.list_(pa.int64())), "List(Int64), a list per row",
+     "rating values must be a number or text", "pl.col('rating').list.first()"),
+    ("rating", pa.array([[5], [4]], pa.list_(pa.float64(), 1)), "Array(Float64, shape=(1,)), an array per row",
+     "rating values must be a number or text", "pl.col('rating').list.first()"),
+    ("created_at", pa.array([{"s": "2024-03-01", "tz": "+08:00"}] * 2), "Struct({'s': String, 'tz': String}), a struct "
+     "per row", "timestamp values must be a timestamp, a date, an integer epoch or text",
+     "pl.col('created_at').struct.field(...)"),
+    ("account_id", pa.array([["007"], ["A2"]]), "List(String), a list per row", "id values must be text or an integer",
+     "pl.col('account_id').list.first()"),
+])
+def test_a_parquet_list_or_struct_where_a_value_belongs_is_one_error(minimal, column, values, shown, expected, pick):
+    # Written by pyarrow, as exports from Spark or pandas are: before, every row was
+    # rejected with a printed list as its value.
+    import pyarrow.parquet as pq
+
+    (minimal / "reviews.csv").unlink()
+    table = {"review_id": ["r1", "r2"], "account_id": ["007", "A2"], "merchant_id": ["m1", "m2"], "rating": [5, 4],
+             "created_at": ["2024-03-01", "2024-03-02"], "text": [["nested", "text"], ["is", "kept"]]}
+    pq.write_table(pa.table({**table, column: values}), minimal / "reviews.parquet")
+    with pytest.raises(DataContractError) as err:
+        load_dataset(minimal)
+    assert str(err.value) == (
+        f"{minimal / 'reviews.parquet'}: column {column!r} is of type {shown}, but {expected}, one per row. Write the "
+        f"one value each row means (e.g. {pick} in polars) and export the table again.")
+
+
+def test_a_parquet_list_of_texts_stays_text(minimal):
+    import pyarrow.parquet as pq
+
+    (minimal / "reviews.csv").unlink()
+    pq.write_table(pa.table({"review_id": ["r1"], "account_id": ["007"], "merchant_id": ["m1"], "rating": [5],
+                             "created_at": ["2024-03-01"], "text": [["好", "评"]]}), minimal / "reviews.parquet")
+    assert load_dataset(minimal).dataset["reviews"]["text"].to_list() == ['["好", "评"]']
+
+
+def test_json_lists_and_objects_are_the_same_text_on_both_read_paths():
+    from pathlib import Path
+
+    from graphfraud.ingest.read import read_jsonl_records
+
+    data = '{"a": "x", "tags": ["一", "二"], "n": [1, 2], "meta": {"k": [1.5]}}\n'.encode()
+    fast, _ = read_jsonl_records(data, Path("f.jsonl"), "reviews")
+    slow, rejects = read_jsonl_records(data + b"{broken\n", Path("f.jsonl"), "reviews")
+    assert rejects.height == 1 and fast.equals(slow)
+    assert fast.row(0) == ("x", '["一", "二"]', "[1, 2]", '{"k": [1.5]}', 1)
 
 
 def test_parquet_numbers_are_read_as_numbers(minimal):

@@ -204,6 +204,15 @@ def test_malformed_rows_get_the_batch_readers_reject_records():
     assert mon.update(events) == []  # typed rows go straight in
 
 
+def test_a_json_key_given_twice_in_a_stream_is_a_row_reject_and_the_stream_goes_on():
+    row = '{"order_id": "o%d", "account_id": "a", "merchant_id": "m", "created_at": "2024-03-01 10:00:00"}'
+    data = "\n".join([row % 1, row.replace('"account_id": "a"', '"account_id": "a", "account_id": "b"') % 2,
+                      row % 3]).encode() + b"\n"
+    events, rejects, _ = parse_chunk(Chunk(data, "jsonl", 11, "feed.jsonl"))
+    assert sorted(events["order_id"].to_list()) == ["o1", "o3"]
+    assert rejects.select("line", "reason").rows() == [(12, "the key 'account_id' is given twice in this JSON object")]
+
+
 def test_a_column_no_event_of_a_chunk_has_is_a_row_reject_not_a_crash(entry_point, tmp_path):
     # Nothing in this stream has created_at at all, so the column never appears in the chunk.
     lines = [{"review_id": f"r{i}", "account_id": "a", "shop_id": "s", "merchant_id": "m", "rating": 5}

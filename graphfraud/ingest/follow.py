@@ -168,7 +168,7 @@ def parse_chunk(chunk: Chunk, *, table: str | None = None, tz: str = DEFAULT_TZ,
         raw, rejects = read_csv_records(chunk.header + chunk.data, path, label)
         shift = chunk.first_line - 2
     else:
-        raw, rejects = read_jsonl_records(chunk.data, path, label)
+        raw, rejects = read_jsonl_records(chunk.data, path, label, duplicate_keys="reject")
         shift = chunk.first_line - 1
     lines = chunk.data.count(b"\n")
     raw = raw.with_columns(pl.col(LINE) + shift)

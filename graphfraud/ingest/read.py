@@ -8,7 +8,10 @@ This is the only ingest module that touches the file system. What it refuses, an
 * gzip that inflates past :data:`GZIP_MAX_RATIO` times its size (and past
   :data:`GZIP_MIN_ALLOWANCE`): a decompression bomb is stopped while it inflates;
 * a CSV header longer than :data:`~graphfraud.contract.MAX_HEADER_BYTES` or with a
-  column name given twice.
+  column name given twice;
+* a JSON line that gives one key twice (``{"account_id": "a1", "account_id": "a2"}``):
+  JSON leaves such an object's meaning open, and readers disagree (polars keeps the
+  first value, Python's ``json`` the last), so neither value is taken.
 
 Malformed records do not sink the table: a ragged CSV row, an unclosed quote or a
 broken JSON line becomes one reject record with its line number, and every other row
@@ -31,7 +34,7 @@ import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -56,6 +59,7 @@ UNCLOSED_QUOTE = "unclosed quote: no closing \" before the end of the record"
 BAD_QUOTING = "malformed CSV quoting ({detail})"
 BAD_JSON = "not valid JSON ({detail})"
 NOT_OBJECT = "not a JSON object"
+DUPLICATE_KEY = "the key {key!r} is given twice in this JSON object"
 
 
 @dataclass(frozen=True)
@@ -263,13 +267,15 @@ def read_raw(name: str, path: Path, encoding: str = "auto", columns: Collection[
     else:
         try:
             source = io.BytesIO(data)
-            header = tuple(pl.read_parquet_schema(source))
+            schema = pl.read_parquet_schema(source)
+            header = tuple(schema)
             source.seek(0)
             frame = pl.read_parquet(source, columns=[c for c in header if columns is None or c in columns])
         except Exception as exc:  # polars, arrow and OS errors alike: the file is unusable
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataContractError(f"{path}: not a readable Parquet file ({excerpt(first, 160)}). Export the "
                                    "table again (a file cut short by a copy is the usual cause), or as CSV.") from None
+        _refuse_nested(name, path, schema)
         used = "parquet"
         # Parquet has no lines: the reported "line" is the 1-based row number.
         frame = _stringify(frame, numbers=_number_columns(name)).with_columns(
@@ -277,6 +283,29 @@ def read_raw(name: str, path: Path, encoding: str = "auto", columns: Collection[
         rejects = pl.DataFrame(schema=REJECT_SCHEMA)
     unread = tuple(c for c in header if c not in frame.columns)
     return RawTable(name, path, frame, used, sha, rejects, header, unread)
+
+
+#: What a Parquet column of each kind may hold (one value per row).
+_SCALARS = {"id": "text or an integer", "timestamp": "a timestamp, a date, an integer epoch or text",
+            "rating": "a number or text", "amount": "a number or text"}
+
+
+def _refuse_nested(table: str, path: Path, schema: dict[str, Any]) -> None:
+    """Stop on a contract column (other than free text) that Parquet stores as a list or struct.
+
+    Each row would otherwise be rejected with the printed list or struct as its value, and
+    the fix, one value per row, is the same for every row.
+    """
+    for column in CONTRACT[table].columns:
+        dtype = schema.get(column.name)
+        if column.kind in _SCALARS and dtype is not None and dtype.is_nested():
+            what = {pl.List: "a list", pl.Array: "an array", pl.Struct: "a struct"}.get(dtype.base_type(), "nested")
+            pick = (f"pl.col({column.name!r}).struct.field(...)" if dtype.base_type() == pl.Struct
+                    else f"pl.col({column.name!r}).list.first()")
+            raise DataContractError(
+                f"{path}: column {column.name!r} is of type {excerpt(dtype, 120)}, {what} per row, but "
+                f"{column.kind} values must be {_SCALARS[column.kind]}, one per row. Write the one value each row "
+                f"means (e.g. {pick} in polars) and export the table again.")
 
 
 def _number_columns(table: str) -> frozenset[str]:
@@ -514,8 +543,14 @@ def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One JSON object per line into a string frame (with ``_line``) and per-line rejects."""
+def read_jsonl_records(data: bytes, path: Path, table: str,
+                       duplicate_keys: Literal["raise", "reject"] = "raise") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One JSON object per line into a string frame (with ``_line``) and per-line rejects.
+
+    A line that gives one key twice raises :class:`~graphfraud.errors.DataContractError`
+    naming the first such line and key; with ``duplicate_keys="reject"`` (a stream, which
+    must go on) that line is a reject record instead.
+    """
     data = _normalise_newlines(data)
     if data.startswith(b"\xef\xbb\xbf"):
         data = b"   " + data[3:]  # the BOM's bytes become blanks: offsets and line numbers stay
@@ -531,12 +566,78 @@ def read_jsonl_records(data: bytes, path: Path, table: str) -> tuple[pl.DataFram
     line_numbers = np.flatnonzero(content) + 1
     try:
         frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-        if frame.height == line_numbers.size:
+    except Exception:  # polars raises several types; the slow path says which line is bad
+        frame = None
+    if frame is not None and frame.height == line_numbers.size:
+        duplicate = _first_duplicate_key(data, starts, ends, frame)
+        if duplicate is None:
             return (_stringify(frame).with_columns(pl.Series(LINE, line_numbers, dtype=pl.Int64)),
                     pl.DataFrame(schema=REJECT_SCHEMA))
-    except Exception:  # polars raises several types; the slow path says which line is bad
-        pass
-    return _jsonl_slow(data, starts, ends, line_numbers, path, table)
+        if duplicate_keys == "raise":
+            raise _duplicate_key_error(path, *duplicate)
+    return _jsonl_slow(data, starts, ends, line_numbers, path, table, duplicate_keys)
+
+
+def _duplicate_key_error(path: Path, line: int, key: str) -> DataContractError:
+    """The one error both JSON Lines paths raise for a key given twice."""
+    return DataContractError(
+        f"{path}: line {line} gives the key {excerpt(key)!r} twice in one JSON object. Keep one of the two and read "
+        "the file again: graphfraud will not guess which value is meant (JSON readers disagree, some take the "
+        "first and some the last).")
+
+
+def _load_object(raw: str) -> tuple[Any, str | None]:
+    """``raw`` parsed as JSON, and the first key its outermost object gives twice (or None)."""
+    outer: list[list[tuple[str, Any]]] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        outer[:] = [pairs]  # objects are built inside out: the last call is the outermost
+        return dict(pairs)
+
+    obj = json.loads(raw.lstrip("\ufeff"), object_pairs_hook=pairs_hook)  # a BOM where two exports were joined
+    if isinstance(obj, dict) and outer and len(outer[0]) > len(obj):
+        seen: set[str] = set()
+        for key, _ in outer[0]:
+            if key in seen:
+                return obj, key
+            seen.add(key)
+    return obj, None
+
+
+#: A key written with an escape that may spell another key's name (``"account_\u0069d":``,
+#: ``"a\/b":``): the escape, the rest of the key, its closing quote and the colon. JSON
+#: spells ``"``, ``\`` and control characters in other ways only with ``\u`` as well.
+_ESCAPED_KEY = r'\\[u/](?:[^"\\]|\\.)*"\s*:'
+
+
+def _first_duplicate_key(data: bytes, starts: np.ndarray, ends: np.ndarray,
+                         frame: pl.DataFrame) -> tuple[int, str] | None:
+    """The first line of well-formed JSON Lines ``data`` that gives a key twice, and that key.
+
+    ``frame`` is what polars read from ``data``; its columns are every top-level key. A line
+    can give key ``k`` twice only if the literal ``"k"`` occurs twice in it, or if it spells
+    a key with an ``\\u`` or ``\\/`` escape. Such lines, usually none, are found by counting
+    literals per line (one vectorised pass per column) and then parsed one by one.
+    """
+    tokens = [json.dumps(name, ensure_ascii=False) for name in frame.columns]
+    line = pl.col("line").str
+    tests = [line.count_matches(token, literal=True) > 1 for token in tokens]
+    if b"\\u" in data or b"\\/" in data:
+        tests.append(line.contains(_ESCAPED_KEY))
+    if not tests:
+        return None
+    import pyarrow as pa  # only here: CSV and Parquet reads need not import it
+
+    # The lines as one string column over ``data`` itself (each with its newline), no copy per line.
+    offsets = np.append(starts, len(data)).astype(np.int64)
+    column = pa.Array.from_buffers(pa.large_binary(), starts.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    lines = pl.DataFrame({"line": pl.from_arrow(column)}).with_columns(pl.col("line").cast(pl.String))
+    suspect = lines.select(pl.any_horizontal(tests)).to_series().to_numpy()
+    for i in np.flatnonzero(suspect).tolist():
+        _, key = _load_object(data[starts[i]: ends[i]].decode("utf-8"))
+        if key is not None:
+            return i + 1, key
+    return None
 
 
 def _json_string(value: Any) -> str | None:
@@ -555,7 +656,7 @@ def _json_string(value: Any) -> str | None:
 
 
 def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers: np.ndarray, path: Path,
-                table: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+                table: str, duplicate_keys: Literal["raise", "reject"] = "raise") -> tuple[pl.DataFrame, pl.DataFrame]:
     records: list[dict[str, str | None]] = []
     good: list[int] = []
     bad_lines: list[int] = []
@@ -564,7 +665,7 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
     for n in line_numbers.tolist():
         raw = data[starts[n - 1]: ends[n - 1]].decode("utf-8")
         try:
-            obj = json.loads(raw.lstrip("\ufeff"))  # a BOM where two exports were concatenated
+            obj, duplicate = _load_object(raw)
         except (json.JSONDecodeError, RecursionError) as exc:
             bad_lines.append(n)
             bad_values.append(raw)
@@ -575,6 +676,13 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
             bad_values.append(raw)
             bad_reasons.append(NOT_OBJECT)
             continue
+        if duplicate is not None:
+            if duplicate_keys == "raise":
+                raise _duplicate_key_error(path, n, duplicate)
+            bad_lines.append(n)
+            bad_values.append(raw)
+            bad_reasons.append(DUPLICATE_KEY.format(key=excerpt(duplicate)))
+            continue
         records.append({k: _json_string(v) for k, v in obj.items()})
         good.append(n)
     columns = list(dict.fromkeys(k for r in records for k in r))
@@ -584,6 +692,11 @@ def _jsonl_slow(data: bytes, starts: np.ndarray, ends: np.ndarray, line_numbers:
 
 
 # ------------------------------------------------------------------ typed columns
+def _json_text(value: Any) -> str:
+    """A nested value as JSON text; polars hands a list or array over as a Series."""
+    return json.dumps(value.to_list() if isinstance(value, pl.Series) else value, ensure_ascii=False, default=str)
+
+
 def _stringify(frame: pl.DataFrame, numbers: Collection[str] = ()) -> pl.DataFrame:
     """Turn typed columns into the strings the transforms expect, losing nothing.
 
@@ -610,8 +723,8 @@ def _stringify(frame: pl.DataFrame, numbers: Collection[str] = ()) -> pl.DataFra
         elif dtype.is_float():
             exprs.append(number_text(col).alias(name))
         elif dtype.is_nested() or isinstance(dtype, pl.Object):
-            exprs.append(col.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str),
-                                          return_dtype=pl.String, skip_nulls=True).alias(name))
+            # Rare (free text or extra columns only, see _refuse_nested): per value is fine.
+            exprs.append(col.map_elements(_json_text, return_dtype=pl.String, skip_nulls=True).alias(name))
         else:
             try:  # most types cast; some (durations, binary, objects) do not, and are printed instead
                 frame.head(1).select(col.cast(pl.String))
