@@ -70,7 +70,15 @@ def signatures(norm: pl.Series) -> np.ndarray:
     sig = np.full((frame.height, _PERMS), np.iinfo(np.uint64).max, dtype=np.uint64)
     for lo in range(0, len(h), _CHUNK):
         hi = min(len(h), lo + _CHUNK)
-        vals = (np.outer(h[lo:hi], a) + b) % _PRIME
+        vals = np.outer(h[lo:hi], a)
+        vals += b
+        # vals % (2**61 - 1) without a 64-bit division: vals = q * 2**61 + r is q + r modulo
+        # the prime, and q + r < 2 * prime since vals < 2**63.
+        low = vals & _PRIME
+        vals >>= np.uint64(61)
+        vals += low
+        del low
+        vals[vals >= _PRIME] -= _PRIME
         r = rows[lo:hi]
         starts = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
         # A text's bigrams may straddle two blocks: combine with what earlier blocks found.

@@ -195,25 +195,30 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
     by a cast to an enum of them, so the strings are not carried through a two-column
     join of every (account, value) use (that join was the peak of ``prepare``).
     """
-    by_kind: dict[str, list[pl.DataFrame]] = {}
+    uses: dict[str, list[tuple[str, str]]] = {}  # table -> (kind, column) of every identifier it holds
     for kind in IDENTIFIER_KINDS:
         for table, column in kind.sources:
             frame = ds.get(table)
-            if frame is None or frame.height == 0 or column not in frame.columns:
-                continue
-            times = []
-            if table == "account_devices":
-                times = [pl.col(c).dt.epoch("s").alias(n) for c, n in (("first_seen", "first"), ("last_seen", "last"))
-                         if c in frame.columns]
-            elif "created_at" in frame.columns and table != "accounts":
-                times = [pl.col("created_at").dt.epoch("s").alias("first"),
-                         pl.col("created_at").dt.epoch("s").alias("last")]
-            part = code(frame.select("account_id", pl.col(column).cast(pl.String).alias("value"), *times).filter(
-                pl.col("value").is_not_null()))
-            for c in ("first", "last"):
-                if c not in part.columns:
-                    part = part.with_columns(pl.lit(None, pl.Int64).alias(c))
-            by_kind.setdefault(kind.name, []).append(part.select("a", "value", "first", "last"))
+            if frame is not None and frame.height and column in frame.columns:
+                uses.setdefault(table, []).append((kind.name, column))
+    by_kind: dict[str, list[pl.DataFrame]] = {}
+    for table, columns in uses.items():
+        frame = ds[table]
+        times = []
+        if table == "account_devices":
+            times = [pl.col(c).dt.epoch("s").alias(n) for c, n in (("first_seen", "first"), ("last_seen", "last"))
+                     if c in frame.columns]
+        elif "created_at" in frame.columns and table != "accounts":
+            times = [pl.col("created_at").dt.epoch("s").alias(n) for n in ("first", "last")]
+        # One coding of the table's account ids serves all its identifier columns (orders hold four).
+        coded_table = code(frame.select("account_id", *dict.fromkeys(c for _, c in columns), *times))
+        for c in ("first", "last"):
+            if c not in coded_table.columns:
+                coded_table = coded_table.with_columns(pl.lit(None, pl.Int64).alias(c))
+        for name, column in columns:
+            by_kind.setdefault(name, []).append(
+                coded_table.select("a", pl.col(column).cast(pl.String).alias("value"), "first", "last")
+                .filter(pl.col("value").is_not_null()))
     schema = {"a": U32, "kind": pl.String, "v": U32, "first": pl.Int64, "last": pl.Int64, "uses": pl.UInt32}
     if not by_kind:
         return pl.DataFrame(schema=schema), pl.DataFrame(schema={"v": U32, "kind": pl.String, "value": pl.String})
