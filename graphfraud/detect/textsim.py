@@ -144,6 +144,9 @@ def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
 _FEATURES = 1 << 20
 #: Texts the inverse document frequencies are measured on (a fixed pseudo-random sample).
 IDF_SAMPLE = 200_000
+#: Texts cut into n-grams at once for the IDF (the whole 200,000-text sample at once took
+#: 0.97 GB above its input).
+_TEXTS_PER_BLOCK = 20_000
 
 
 def _ngrams(norm: pl.Series) -> pl.DataFrame:
@@ -167,8 +170,12 @@ def idf_table(texts: pl.Series) -> np.ndarray:
     norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
     if len(norm) > IDF_SAMPLE:
         norm = norm.sample(IDF_SAMPLE, seed=17)
-    grams = _ngrams(norm).unique()
-    df = np.bincount(grams["h"].to_numpy(), minlength=_FEATURES)
+    df = np.zeros(_FEATURES, dtype=np.int64)
+    # A block of texts at a time: a text's n-grams are all in its block, so the distinct
+    # (text, n-gram) pairs are the same, and memory is bounded by the block, not the sample.
+    for lo in range(0, len(norm), _TEXTS_PER_BLOCK):
+        grams = _ngrams(norm.slice(lo, _TEXTS_PER_BLOCK)).unique()
+        df += np.bincount(grams["h"].to_numpy(), minlength=_FEATURES)
     return np.log((1 + len(norm)) / (1 + df)) + 1.0
 
 
