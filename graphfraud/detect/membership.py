@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ..arrays import distinct
 from ..schema import IDENTIFIER_KINDS
 from ._memo import LastFrame
 from .candidates import Candidates
@@ -590,7 +591,7 @@ def _hot_presence(at: _FocusVisits, members: pl.DataFrame, segments: pl.DataFram
     h = per_shop["h"].to_numpy()[order][where[hit]]
     row = at.row[hit]
     expected = _kahan_sums(row, at.events[hit] * h)
-    rows = np.unique(row)
+    rows = distinct(row)
     return pl.DataFrame({"cid": at.cid[rows], "a": at.a[rows], "hot": mine[rows], "hot_mu": expected},
                         schema={"cid": pl.Int64, "a": pl.Int64, "hot": pl.Int64, "hot_mu": pl.Float64}).cast(
         {"cid": members.schema["cid"], "a": members.schema["a"], "hot": pl.UInt32})

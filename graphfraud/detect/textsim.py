@@ -18,6 +18,7 @@ components of verified pairs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TypeVar
 
 import numpy as np
@@ -70,7 +71,15 @@ def signatures(norm: pl.Series) -> np.ndarray:
     sig = np.full((frame.height, _PERMS), np.iinfo(np.uint64).max, dtype=np.uint64)
     for lo in range(0, len(h), _CHUNK):
         hi = min(len(h), lo + _CHUNK)
-        vals = (np.outer(h[lo:hi], a) + b) % _PRIME
+        vals = np.outer(h[lo:hi], a)
+        vals += b
+        # vals % (2**61 - 1) without a 64-bit division: vals = q * 2**61 + r is q + r modulo
+        # the prime, and q + r < 2 * prime since vals < 2**63.
+        low = vals & _PRIME
+        vals >>= np.uint64(61)
+        vals += low
+        del low
+        vals[vals >= _PRIME] -= _PRIME
         r = rows[lo:hi]
         starts = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
         # A text's bigrams may straddle two blocks: combine with what earlier blocks found.
@@ -136,6 +145,9 @@ def near_duplicate_clusters(texts: list[str | None]) -> np.ndarray:
 _FEATURES = 1 << 20
 #: Texts the inverse document frequencies are measured on (a fixed pseudo-random sample).
 IDF_SAMPLE = 200_000
+#: Texts cut into n-grams at once (the IDF's whole 200,000-text sample at once took 0.97 GB
+#: above its input).
+_TEXTS_PER_BLOCK = 20_000
 
 
 def _ngrams(norm: pl.Series) -> pl.DataFrame:
@@ -154,22 +166,39 @@ def _ngrams(norm: pl.Series) -> pl.DataFrame:
     return out.with_columns((pl.col("h") % _FEATURES).cast(pl.Int64).alias("h"))
 
 
+def _ngram_blocks(norm: pl.Series) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(first row, :func:`_ngrams` of the block) for consecutive blocks of ``norm``.
+
+    A text's n-grams are all in its block, so whatever is counted per (text, n-gram) is
+    the same as over all texts at once, and memory is bounded by the block.
+    """
+    for lo in range(0, len(norm), _TEXTS_PER_BLOCK):
+        yield lo, _ngrams(norm.slice(lo, _TEXTS_PER_BLOCK))
+
+
 def idf_table(texts: pl.Series) -> np.ndarray:
     """Smoothed inverse document frequency per hashed feature, from (a sample of) ``texts``."""
     norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
     if len(norm) > IDF_SAMPLE:
         norm = norm.sample(IDF_SAMPLE, seed=17)
-    grams = _ngrams(norm).unique()
-    df = np.bincount(grams["h"].to_numpy(), minlength=_FEATURES)
+    df = np.zeros(_FEATURES, dtype=np.int64)
+    for _, grams in _ngram_blocks(norm):
+        df += np.bincount(grams.unique()["h"].to_numpy(), minlength=_FEATURES)
     return np.log((1 + len(norm)) / (1 + df)) + 1.0
 
 
 def tfidf(texts: pl.Series, idf: np.ndarray) -> csr_matrix:
     """L2-normalised TF-IDF rows (scipy CSR) of ``texts`` over hashed character n-grams."""
     norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
-    grams = _ngrams(norm).group_by("row", "h").agg(pl.len().alias("tf"))
+    counted = [grams.group_by("row", "h").agg(pl.len().alias("tf")).with_columns(pl.col("row") + lo)
+               for lo, grams in _ngram_blocks(norm)]
+    grams = (pl.concat(counted) if counted
+             else pl.DataFrame(schema={"row": pl.UInt32, "h": pl.Int64, "tf": pl.UInt32}))
+    del counted
     rows, cols = grams["row"].to_numpy(), grams["h"].to_numpy()
     vals = (1 + np.log(grams["tf"].to_numpy())) * idf[cols]
+    # The CSR matrix is built in canonical form (indices sorted in each row), whatever the
+    # order of its entries.
     m = csr_matrix((vals, (rows, cols)), shape=(len(texts), _FEATURES))
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ..contract import CONTRACT
 from ..dataset import Dataset
 from ..schema import IDENTIFIER_KINDS
 
@@ -105,8 +106,7 @@ def prepare(ds: Dataset) -> Prepared:
     >>> prep.reviews.select("a", "m", "t").rows(), prep.visits.select("a", "m", "events").rows()
     ([(1, 0, 60)], [(1, 0, 1)])
     """
-    ds = ds.canonical()
-    accounts, merchants = ds["accounts"], ds["merchants"]
+    accounts, merchants = _canonical(ds, "accounts"), _canonical(ds, "merchants")
     acc = accounts.select("account_id").with_row_index("a").with_columns(pl.col("a").cast(U32))
     mer = merchants.select("merchant_id").with_row_index("m").with_columns(pl.col("m").cast(U32))
     created = (accounts["created_at"].dt.epoch("s") if "created_at" in accounts.columns
@@ -127,7 +127,7 @@ def prepare(ds: Dataset) -> Prepared:
 
     rv = ds["reviews"]
     keep = [c for c in ("order_id", "text") if c in rv.columns]
-    reviews = (code(rv.select("review_id", "account_id", "merchant_id", "rating", "created_at", *keep))
+    reviews = (code(_canonical(ds, "reviews", "review_id", "account_id", "merchant_id", "rating", "created_at", *keep))
                .select("a", "m", _epoch("created_at", "t"), "rating", "review_id", *keep)
                .sort("t", "review_id").with_row_index("r").with_columns(pl.col("r").cast(U32)))
     pay_ids, users, shops = _payments(ds, code)
@@ -135,7 +135,7 @@ def prepare(ds: Dataset) -> Prepared:
     if ds.has("orders"):
         od = ds["orders"]
         extra = [c for c in ("amount", "payment_account_id") if c in od.columns]
-        orders = (code(od.select("order_id", "account_id", "merchant_id", "created_at", *extra))
+        orders = (code(_canonical(ds, "orders", "order_id", "account_id", "merchant_id", "created_at", *extra))
                   .select("a", "m", _epoch("created_at", "t"), "order_id", *extra))
         if "payment_account_id" in orders.columns:
             orders = orders.join(pcode, on="payment_account_id", how="left").rename({"_code": "p"}).drop(
@@ -171,6 +171,23 @@ def prepare(ds: Dataset) -> Prepared:
                     .sort("p", "m"), transfers, likes)
 
 
+def _canonical(ds: Dataset, table: str, *columns: str) -> pl.DataFrame:
+    """``columns`` of ``table`` (all when none are named) in the order of :meth:`Dataset.canonical`.
+
+    Only the tables whose row order reaches a code or a tie between rows are put in that
+    order, and only the columns used: accounts and shops (their row is their code),
+    reviews and orders (numbered in time order, the id breaking ties). Every other table
+    is reduced by a unique, a group-by over its codes or a sort on all its columns, none of
+    which depends on row order. A sorted copy of every table, all columns, was the largest
+    part of this stage's peak.
+    """
+    frame = ds[table]
+    by = [c for c in CONTRACT[table].canonical_order if c in frame.columns]
+    if columns:
+        frame = frame.select(*columns, *[c for c in by if c not in columns])
+    return frame.sort(by, nulls_last=True, maintain_order=True) if by and frame.height > 1 else frame
+
+
 def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(a, kind, v, first, last, uses) for every identifier kind, with value codes.
 
@@ -178,25 +195,30 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
     by a cast to an enum of them, so the strings are not carried through a two-column
     join of every (account, value) use (that join was the peak of ``prepare``).
     """
-    by_kind: dict[str, list[pl.DataFrame]] = {}
+    uses: dict[str, list[tuple[str, str]]] = {}  # table -> (kind, column) of every identifier it holds
     for kind in IDENTIFIER_KINDS:
         for table, column in kind.sources:
             frame = ds.get(table)
-            if frame is None or frame.height == 0 or column not in frame.columns:
-                continue
-            times = []
-            if table == "account_devices":
-                times = [pl.col(c).dt.epoch("s").alias(n) for c, n in (("first_seen", "first"), ("last_seen", "last"))
-                         if c in frame.columns]
-            elif "created_at" in frame.columns and table != "accounts":
-                times = [pl.col("created_at").dt.epoch("s").alias("first"),
-                         pl.col("created_at").dt.epoch("s").alias("last")]
-            part = code(frame.select("account_id", pl.col(column).cast(pl.String).alias("value"), *times).filter(
-                pl.col("value").is_not_null()))
-            for c in ("first", "last"):
-                if c not in part.columns:
-                    part = part.with_columns(pl.lit(None, pl.Int64).alias(c))
-            by_kind.setdefault(kind.name, []).append(part.select("a", "value", "first", "last"))
+            if frame is not None and frame.height and column in frame.columns:
+                uses.setdefault(table, []).append((kind.name, column))
+    by_kind: dict[str, list[pl.DataFrame]] = {}
+    for table, columns in uses.items():
+        frame = ds[table]
+        times = []
+        if table == "account_devices":
+            times = [pl.col(c).dt.epoch("s").alias(n) for c, n in (("first_seen", "first"), ("last_seen", "last"))
+                     if c in frame.columns]
+        elif "created_at" in frame.columns and table != "accounts":
+            times = [pl.col("created_at").dt.epoch("s").alias(n) for n in ("first", "last")]
+        # One coding of the table's account ids serves all its identifier columns (orders hold four).
+        coded_table = code(frame.select("account_id", *dict.fromkeys(c for _, c in columns), *times))
+        for c in ("first", "last"):
+            if c not in coded_table.columns:
+                coded_table = coded_table.with_columns(pl.lit(None, pl.Int64).alias(c))
+        for name, column in columns:
+            by_kind.setdefault(name, []).append(
+                coded_table.select("a", pl.col(column).cast(pl.String).alias("value"), "first", "last")
+                .filter(pl.col("value").is_not_null()))
     schema = {"a": U32, "kind": pl.String, "v": U32, "first": pl.Int64, "last": pl.Int64, "uses": pl.UInt32}
     if not by_kind:
         return pl.DataFrame(schema=schema), pl.DataFrame(schema={"v": U32, "kind": pl.String, "value": pl.String})

@@ -13,10 +13,12 @@ controls share it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from .._memo import LastFrame
 from ..stats import norm_sf
@@ -63,16 +65,47 @@ def test(inp: Inputs) -> pl.DataFrame:
     ends = np.r_[starts[1:], len(key_m)]
     c_lo = np.searchsorted(key_c, key_m[starts], side="left")
     c_hi = np.searchsorted(key_c, key_m[starts], side="right")
-    cids, diffs = [], []
     # Progress in candidates: blocks are in cid order, so a candidate is done with its last block.
     block_cid = key_m[starts] >> 32
     done_after = np.cumsum(np.r_[block_cid[1:] != block_cid[:-1], True])
     n_cands = int(done_after[-1])
     every = max(1, len(starts) // 100)
-    inp.tick(0, n_cands)
-    for i, (lo, hi, clo, chi) in enumerate(zip(starts, ends, c_lo, c_hi)):
+
+    def progress(i: int) -> None:
         if i % every == every - 1:
             inp.tick(int(done_after[i]), n_cands)
+
+    inp.tick(0, n_cands)
+    # One BLAS thread: a product of a few dozen rows is over before a second thread helps,
+    # and on a busy machine OpenBLAS's threads spin waiting for a core (2,000 products of
+    # such blocks: 3.8 CPU s with two threads, 0.4 with one). It also makes the similarities
+    # the same on any number of cores: how OpenBLAS splits a product changes its last bits.
+    with threadpool_limits(limits=1, user_api="blas"):
+        cids, diffs = _compare(X, starts, ends, c_lo, c_hi, rows_m, rows_c, authors_all, key_m, progress)
+    inp.tick(n_cands, n_cands)
+    if not cids:
+        return pl.DataFrame(schema=schema)
+    d = pl.DataFrame({"cid": pl.Series(cids, dtype=pl.UInt32), "d": diffs}).filter(pl.col("d").abs() > 1e-9)
+    d = d.with_columns(pl.col("d").abs().rank("average").over("cid").alias("rk"))
+    agg = d.group_by("cid").agg(pl.len().alias("text_compared"), (pl.col("d") > 0).sum().alias("text_closer"),
+                                pl.col("rk").filter(pl.col("d") > 0).sum().alias("w"),
+                                pl.col("d").mean().alias("text_margin"))
+    n = agg["text_compared"].to_numpy().astype(float)
+    mean = n * (n + 1) / 4
+    sd = np.sqrt(np.maximum(n * (n + 1) * (2 * n + 1) / 24, 1e-12))
+    z = (agg["w"].fill_null(0).to_numpy() - mean - 0.5) / sd
+    return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
+
+
+def _compare(X: csr_matrix, starts: np.ndarray, ends: np.ndarray, c_lo: np.ndarray, c_hi: np.ndarray,
+             rows_m: np.ndarray, rows_c: np.ndarray, authors_all: np.ndarray, key_m: np.ndarray,
+             tick: Callable[[int], None]) -> tuple[list[int], list[float]]:
+    """(cid, d) of every member text compared: block ``i`` is members ``starts[i]:ends[i]``
+    against controls ``c_lo[i]:c_hi[i]``."""
+    cids: list[int] = []
+    diffs: list[float] = []
+    for i, (lo, hi, clo, chi) in enumerate(zip(starts, ends, c_lo, c_hi)):
+        tick(i)
         if chi == clo:
             continue
         rows = np.r_[rows_m[lo:hi], rows_c[clo:chi]]
@@ -89,19 +122,7 @@ def test(inp: Inputs) -> pl.DataFrame:
         ok = n_i > 0
         cids.extend([int(key_m[lo] >> 32)] * int(ok.sum()))
         diffs.extend((s_in.max(axis=1) - best_out)[ok].tolist())
-    inp.tick(n_cands, n_cands)
-    if not cids:
-        return pl.DataFrame(schema=schema)
-    d = pl.DataFrame({"cid": pl.Series(cids, dtype=pl.UInt32), "d": diffs}).filter(pl.col("d").abs() > 1e-9)
-    d = d.with_columns(pl.col("d").abs().rank("average").over("cid").alias("rk"))
-    agg = d.group_by("cid").agg(pl.len().alias("text_compared"), (pl.col("d") > 0).sum().alias("text_closer"),
-                                pl.col("rk").filter(pl.col("d") > 0).sum().alias("w"),
-                                pl.col("d").mean().alias("text_margin"))
-    n = agg["text_compared"].to_numpy().astype(float)
-    mean = n * (n + 1) / 4
-    sd = np.sqrt(np.maximum(n * (n + 1) * (2 * n + 1) / 24, 1e-12))
-    z = (agg["w"].fill_null(0).to_numpy() - mean - 0.5) / sd
-    return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
+    return cids, diffs
 
 
 #: The IDF of the last reviews table: the family runs twice per fit (candidates, final
