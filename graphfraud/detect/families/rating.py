@@ -229,5 +229,6 @@ def test(inp: Inputs) -> pl.DataFrame:
 
 
 FAMILY = Family("rating", "outcome", test,
-                "members' star ratings at their focus shops against those shops' other customers (exponential "
-                "tilt, likelihood ratio), adjusted for each member's own generosity elsewhere")
+                "members' star ratings at their focus shops against those shops' other customers who write as "
+                "many reviews (exponential tilt, likelihood ratio), adjusted for each member's own generosity "
+                "elsewhere")
