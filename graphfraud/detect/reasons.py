@@ -51,8 +51,9 @@ def _f(x: Any, digits: int = 1) -> str:
 def _rating(r: Row) -> str:
     return (f"{_n(r['rating_top_obs'])} of {_n(r['rating_reviews'])} reviews at its {_n(r['rating_shops'])} focus "
             f"shop(s) are 5-star where {_f(r['rating_top_exp'])} were expected from those shops' other customers "
-            f"and each member's ratings elsewhere, and {_n(r['rating_low_obs'])} are 3 stars or less where "
-            f"{_f(r['rating_low_exp'])} were expected ({format_p(r['p_rating'])})")
+            f"who write as many reviews (within a factor of two) and each member's ratings elsewhere, and "
+            f"{_n(r['rating_low_obs'])} are 3 stars or less where {_f(r['rating_low_exp'])} were expected "
+            f"({format_p(r['p_rating'])})")
 
 
 def _refund(r: Row) -> str:

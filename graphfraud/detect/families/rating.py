@@ -9,6 +9,17 @@ are that distribution tilted upwards, ``p(k) ∝ π_s(k) · exp((θ + b_a) k)`` 
 stars gained and low ratings avoided both count). The likelihood-ratio test of ``θ = 0``
 gives the p-value (half a χ²₁ tail: ``θ`` is tested one-sided, on the boundary).
 
+"The shop's other customers" are those *comparable* to the member: reviewers in the same
+dyadic class of review count (one review, 2-3, 4-7, 8-15, ...). Reviewers who write one
+review rate at the extremes and frequent ones rate closer to the middle (on YelpChi,
+reviewers with 10 or more reviews rate shops whose average is 3 stars or less 0.6 stars
+above it and the best-rated shops slightly below), so a group of frequent reviewers is
+not compared with a crowd of one-time reviewers. Each (shop, class) distribution is shrunk
+towards the shop's distribution of all its other customers by ``α`` pseudo-reviews, ``α``
+the Dirichlet-multinomial concentration of the classes around their shops, estimated
+from the data by the method of moments (:func:`class_concentration`; infinite — the shop's
+distribution itself — where the classes do not differ more than chance).
+
 The member's generosity ``b_a`` is the same tilt fitted to its reviews at non-focus shops
 (one Newton step from 0 with a unit-variance prior), so someone who gives everyone five
 stars is no evidence, while a ring's accounts that rate normally elsewhere and give five
@@ -26,6 +37,8 @@ contaminate it — as their mean squared tilt beyond sampling variance, when the
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import polars as pl
@@ -72,11 +85,67 @@ def _shift(pi: np.ndarray, k: np.ndarray, group: np.ndarray, n_groups: int, offs
     return theta
 
 
+def _counts(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Reviews per star (columns c1..c5) for every value of ``by``."""
+    return frame.group_by(by).agg([(pl.col("k") == j).sum().alias(c) for j, c in zip(range(1, 6), _CATS)])
+
+
+def reviewer_class(reviews: pl.DataFrame) -> pl.DataFrame:
+    """(a, cls): each account's dyadic class of review count, ``floor(log2 n)``.
+
+    >>> reviewer_class(pl.DataFrame({"a": [1, 2, 2, 3, 3, 3, 3]})).sort("a")["cls"].to_list()
+    [0, 1, 2]
+    """
+    return reviews.group_by("a").agg(pl.len().cast(pl.Float64).log(2).floor().cast(pl.Int64).alias("cls"))
+
+
+def class_concentration(cells: np.ndarray, shops: np.ndarray, base: np.ndarray) -> float:
+    """Method-of-moments Dirichlet-multinomial concentration of (shop, class) rating counts
+    ``cells`` around their shops' counts ``shops`` (one row per cell, same shop order).
+
+    Each cell with ``n >= 2`` reviews is compared with its shop's *other* classes (plus the
+    shop prior), share by share: under a Dirichlet-multinomial with concentration ``α`` a
+    share's squared difference has mean ``π(1-π)·(1 + (n-1)/(α+1) + n/R)/n`` (the last term
+    the reference's own sampling noise, ``R`` its reviews). The squares are weighted by the
+    platform's shares ``base`` (fixed numbers: a weight estimated from the same counts
+    would bias the sum) and pooled over cells, which gives ``1/(α+1)``; ``inf`` when the
+    classes are no more different than chance.
+
+    >>> rng = np.random.default_rng(0)
+    >>> mix = np.array([0.1, 0.1, 0.2, 0.3, 0.3])
+    >>> same = rng.multinomial(40, mix, size=(200, 2)).astype(float)
+    >>> class_concentration(same[:, 0], same.sum(axis=1), mix) > 200
+    True
+    >>> apart = np.stack([rng.multinomial(40, rng.dirichlet(5 * mix)) for _ in range(200)]).astype(float)
+    >>> 3 < class_concentration(apart, apart + same[:, 1], mix) < 8
+    True
+    """
+    n = cells.sum(axis=1)
+    ref = shops - cells
+    ok = (n >= 2) & (ref.sum(axis=1) >= 1)
+    if not ok.any():
+        return math.inf
+    n, cells, ref = n[ok], cells[ok], ref[ok] + SHOP_PRIOR * base
+    r = ref.sum(axis=1)
+    pi = ref / r[:, None]
+    weight = 1 / np.clip(base, 1e-12, None)
+    stat = n * (((cells / n[:, None] - pi) ** 2) * weight).sum(axis=1)
+    spread = (pi * (1 - pi) * weight).sum(axis=1)
+    excess = math.fsum(stat.tolist()) - math.fsum((spread * (1 + n / r)).tolist())
+    rho = excess / math.fsum((spread * (n - 1)).tolist())
+    return 1 / rho - 1 if rho > 0 else math.inf
+
+
 def test(inp: Inputs) -> pl.DataFrame:
     rv = inp.prep.reviews.select("a", "m", pl.col("rating").round(0).clip(1, 5).cast(pl.Int64).alias("k"))
     base = np.bincount(rv["k"].to_numpy(), minlength=6)[1:].astype(float)
     base = base / max(base.sum(), 1.0)
-    shops = rv.group_by("m").agg([(pl.col("k") == j).sum().alias(c) for j, c in zip(range(1, 6), _CATS)])
+    rv = rv.join(reviewer_class(rv), on="a")
+    shops = _counts(rv, ["m"])
+    classes = _counts(rv, ["m", "cls"])
+    paired = classes.join(shops.rename({c: f"all_{c}" for c in _CATS}), on="m")
+    alpha = class_concentration(paired.select(_CATS).to_numpy().astype(float),
+                                paired.select([f"all_{c}" for c in _CATS]).to_numpy().astype(float), base)
     mine = inp.cands.members.join(rv, on="a")
     focus = inp.focus.select("cid", "m").with_columns(pl.lit(True).alias("in_focus"))
     mine = mine.join(focus, on=["cid", "m"], how="left").with_columns(pl.col("in_focus").fill_null(False))
@@ -85,25 +154,37 @@ def test(inp: Inputs) -> pl.DataFrame:
     if inside.height == 0:
         return pl.DataFrame(schema=schema)
 
-    # Shop distributions: all customers for outside reviews, the others for focus reviews.
-    def dist(frame: pl.DataFrame, minus: np.ndarray | None) -> np.ndarray:
-        counts: np.ndarray = frame.join(shops, on="m", how="left").select(_CATS).fill_null(0).to_numpy().astype(float)
+    # Shop distributions: all customers for outside reviews, the others for focus reviews;
+    # those of the member's class, shrunk towards the shop's by ``alpha`` pseudo-reviews.
+    def dist(frame: pl.DataFrame, minus: np.ndarray | None, minus_cls: np.ndarray | None) -> np.ndarray:
+        counts: np.ndarray = (frame.join(shops, on="m", how="left", maintain_order="left").select(_CATS)
+                              .fill_null(0).to_numpy().astype(float))
         if minus is not None:
             counts = counts - minus
         counts = np.clip(counts, 0, None) + SHOP_PRIOR * base
         shares: np.ndarray = counts / counts.sum(axis=1, keepdims=True)
-        return shares
+        if math.isinf(alpha):
+            return shares
+        same: np.ndarray = (frame.join(classes, on=["m", "cls"], how="left", maintain_order="left").select(_CATS)
+                            .fill_null(0).to_numpy().astype(float))
+        if minus_cls is not None:
+            same = same - minus_cls
+        same = np.clip(same, 0, None) + alpha * shares
+        out: np.ndarray = same / same.sum(axis=1, keepdims=True)
+        return out
 
     outside = mine.filter(~pl.col("in_focus"))
     acc_key = outside.select("cid", "a").unique(maintain_order=True).with_row_index("g")
     out = outside.join(acc_key, on=["cid", "a"])
-    b = _shift(dist(out, None), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
+    b = _shift(dist(out, None, None), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
                acc_key.height, np.zeros(out.height), ACCOUNT_PRIOR, steps=1)
     generosity = acc_key.with_columns(pl.Series("b", b)).select("cid", "a", "b")
-    own = inside.group_by("cid", "m").agg([(pl.col("k") == j).sum().alias(c) for j, c in zip(range(1, 6), _CATS)])
-    inside = (inside.join(own.rename({c: f"own_{c}" for c in _CATS}), on=["cid", "m"])
+    own = _counts(inside, ["cid", "m"]).rename({c: f"own_{c}" for c in _CATS})
+    own_cls = _counts(inside, ["cid", "m", "cls"]).rename({c: f"cls_{c}" for c in _CATS})
+    inside = (inside.join(own, on=["cid", "m"]).join(own_cls, on=["cid", "m", "cls"])
               .join(generosity, on=["cid", "a"], how="left").with_columns(pl.col("b").fill_null(0.0)).sort("cid"))
-    pi = dist(inside, inside.select([f"own_{c}" for c in _CATS]).to_numpy().astype(float))
+    pi = dist(inside, inside.select([f"own_{c}" for c in _CATS]).to_numpy().astype(float),
+              inside.select([f"cls_{c}" for c in _CATS]).to_numpy().astype(float))
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid")["g"].to_numpy().astype(np.int64)
     k = inside["k"].to_numpy().astype(float)
@@ -148,5 +229,6 @@ def test(inp: Inputs) -> pl.DataFrame:
 
 
 FAMILY = Family("rating", "outcome", test,
-                "members' star ratings at their focus shops against those shops' other customers (exponential "
-                "tilt, likelihood ratio), adjusted for each member's own generosity elsewhere")
+                "members' star ratings at their focus shops against those shops' other customers who write as "
+                "many reviews (exponential tilt, likelihood ratio), adjusted for each member's own generosity "
+                "elsewhere")
