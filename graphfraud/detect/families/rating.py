@@ -18,7 +18,9 @@ not compared with a crowd of one-time reviewers. Each (shop, class) distribution
 towards the shop's distribution of all its other customers by ``α`` pseudo-reviews, ``α``
 the Dirichlet-multinomial concentration of the classes around their shops, estimated
 from the data by the method of moments (:func:`class_concentration`; infinite — the shop's
-distribution itself — where the classes do not differ more than chance).
+distribution itself — where the classes do not differ more than chance). Both are counted
+over the reviewers in no candidate group, so that a ring split into several candidates is
+not its own parts' reference.
 
 The member's generosity ``b_a`` is the same tilt fitted to its reviews at non-focus shops
 (one Newton step from 0 with a unit-variance prior), so someone who gives everyone five
@@ -142,8 +144,13 @@ def test(inp: Inputs) -> pl.DataFrame:
     base = base / max(base.sum(), 1.0)
     rv = rv.join(reviewer_class(rv), on="a")
     shops = _counts(rv, ["m"])
-    classes = _counts(rv, ["m", "cls"])
-    paired = classes.join(shops.rename({c: f"all_{c}" for c in _CATS}), on="m")
+    # The class reference holds no account of any candidate: a large ring split into
+    # several candidates would otherwise be its own siblings' comparable customers (they
+    # share its review count and its shops), and it would estimate ``alpha`` as if classes
+    # rated apart because the ring does.
+    bystanders = rv.join(inp.cands.members.select("a").unique(), on="a", how="anti")
+    classes = _counts(bystanders, ["m", "cls"])
+    paired = classes.join(_counts(bystanders, ["m"]).rename({c: f"all_{c}" for c in _CATS}), on="m")
     alpha = class_concentration(paired.select(_CATS).to_numpy().astype(float),
                                 paired.select([f"all_{c}" for c in _CATS]).to_numpy().astype(float), base)
     mine = inp.cands.members.join(rv, on="a")
@@ -156,7 +163,7 @@ def test(inp: Inputs) -> pl.DataFrame:
 
     # Shop distributions: all customers for outside reviews, the others for focus reviews;
     # those of the member's class, shrunk towards the shop's by ``alpha`` pseudo-reviews.
-    def dist(frame: pl.DataFrame, minus: np.ndarray | None, minus_cls: np.ndarray | None) -> np.ndarray:
+    def dist(frame: pl.DataFrame, minus: np.ndarray | None) -> np.ndarray:
         counts: np.ndarray = (frame.join(shops, on="m", how="left", maintain_order="left").select(_CATS)
                               .fill_null(0).to_numpy().astype(float))
         if minus is not None:
@@ -167,24 +174,20 @@ def test(inp: Inputs) -> pl.DataFrame:
             return shares
         same: np.ndarray = (frame.join(classes, on=["m", "cls"], how="left", maintain_order="left").select(_CATS)
                             .fill_null(0).to_numpy().astype(float))
-        if minus_cls is not None:
-            same = same - minus_cls
-        same = np.clip(same, 0, None) + alpha * shares
+        same = same + alpha * shares
         out: np.ndarray = same / same.sum(axis=1, keepdims=True)
         return out
 
     outside = mine.filter(~pl.col("in_focus"))
     acc_key = outside.select("cid", "a").unique(maintain_order=True).with_row_index("g")
     out = outside.join(acc_key, on=["cid", "a"])
-    b = _shift(dist(out, None, None), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
+    b = _shift(dist(out, None), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
                acc_key.height, np.zeros(out.height), ACCOUNT_PRIOR, steps=1)
     generosity = acc_key.with_columns(pl.Series("b", b)).select("cid", "a", "b")
     own = _counts(inside, ["cid", "m"]).rename({c: f"own_{c}" for c in _CATS})
-    own_cls = _counts(inside, ["cid", "m", "cls"]).rename({c: f"cls_{c}" for c in _CATS})
-    inside = (inside.join(own, on=["cid", "m"]).join(own_cls, on=["cid", "m", "cls"])
+    inside = (inside.join(own, on=["cid", "m"])
               .join(generosity, on=["cid", "a"], how="left").with_columns(pl.col("b").fill_null(0.0)).sort("cid"))
-    pi = dist(inside, inside.select([f"own_{c}" for c in _CATS]).to_numpy().astype(float),
-              inside.select([f"cls_{c}" for c in _CATS]).to_numpy().astype(float))
+    pi = dist(inside, inside.select([f"own_{c}" for c in _CATS]).to_numpy().astype(float))
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid")["g"].to_numpy().astype(np.int64)
     k = inside["k"].to_numpy().astype(float)
