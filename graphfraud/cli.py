@@ -88,11 +88,12 @@ def _progress(message: str) -> None:
 
 #: Wall seconds per stage of the 1M-account run in docs/benchmarks.md: the bar advances by
 #: these shares, so its ETA is the measured cost profile scaled to this run's own pace.
-#: Reading every file counts as one stage; an unlisted stage (most family tests) as 4 s,
-#: their median there.
-_STAGE_SECONDS = {"reading": 36.0, "prepare": 100.0, "platform": 13.0, "layers": 103.0, "candidates": 65.0,
-                  "membership": 140.0, "test text": 67.0, "resolve rings": 79.0, "evidence": 14.0}
-_OTHER_STAGE_S, _OTHER_STAGES = 4.0, 10
+#: Reading every file counts as one stage; an unlisted stage (most family tests) as 0.3 s,
+#: their median there (2026-12-07, ``benchmarks/scale.py --sizes ... 1000000``).
+_STAGE_SECONDS = {"reading": 22.3, "prepare": 50.2, "platform": 5.4, "layers": 51.0, "candidates": 32.8,
+                  "membership": 40.6, "test rating": 4.1, "test sync": 11.2, "test text": 32.0,
+                  "resolve rings": 12.6, "evidence": 7.7}
+_OTHER_STAGE_S, _OTHER_STAGES = 0.3, 8
 
 
 def _quarters() -> Callable[[str, int, int, str], None]:
@@ -215,7 +216,8 @@ def validate(
 
 
 FdrOpt = typer.Option(0.01, "--fdr", help="False discovery rate: the expected share of flagged rings that are not "
-                                         "rings (Benjamini-Hochberg over every candidate tested).")
+                                         "rings (Benjamini-Hochberg over every candidate tested, near-duplicate "
+                                         "candidates counted as one).")
 
 
 def _detector(seed: int, fdr: float, resolution: float) -> RingDetector:

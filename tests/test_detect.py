@@ -568,3 +568,27 @@ def test_kahan_sums_are_compensated_left_folds_per_group():
     want = [kahan(values[group == g]) for g in np.unique(group)]
     assert _kahan_sums(group, values).tolist() == want
     assert _kahan_sums(group[:0], values[:0]).tolist() == []
+
+
+def test_copies_of_one_ring_make_no_room_for_a_false_discovery():
+    """Ten near-duplicate candidates of one ring and a look-alike at p = 0.005 among 20
+    candidates: counted per candidate, BH flags the look-alike (0.005 · 20 / 11 < 0.01);
+    counted per group of near-duplicates (11 groups, 2 discovered), it does not."""
+    from graphfraud.detect.candidates import MEMBERS, Candidates
+    from graphfraud.detect.combine import combine
+
+    ring = [[*range(10), 10 + k] for k in range(10)]  # the same ten accounts, one extra each
+    rows = [(cid, a) for cid, members in enumerate(ring) for a in members]
+    rows += [(10, 100 + a) for a in range(6)]  # the look-alike
+    rows += [(11 + k, 200 + 10 * k + a) for k in range(9) for a in range(6)]  # nine groups that cannot flag
+    members = pl.DataFrame({"cid": [r[0] for r in rows], "a": [r[1] for r in rows]}, schema=MEMBERS)
+    cands = Candidates(members, members.group_by("cid").len().rename({"len": "size"}))
+    groups = cands.same_groups().sort("cid")
+    assert groups["group"].n_unique() == 11
+    table = pl.DataFrame({"cid": list(range(11)), "p_rating": [1e-6] * 10 + [0.005], "p_sync": [1e-9] * 11},
+                         schema_overrides={"cid": pl.UInt32})
+    per_candidate = combine(table, outcome=["p_rating"], ties=["p_sync"], fdr=0.01, extra_tests=9)
+    assert per_candidate["flagged"].to_list() == [True] * 11
+    per_group = combine(table, outcome=["p_rating"], ties=["p_sync"], fdr=0.01,
+                        groups=(groups["group"].head(11).to_numpy(), 11))
+    assert per_group["flagged"].to_list() == [True] * 10 + [False]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import igraph as ig
 import polars as pl
 
 from .communities import Embedded, Partitioner, split
@@ -38,6 +39,34 @@ class Candidates:
         keep = pl.Series("cid", cids, dtype=pl.UInt32).implode()
         return Candidates(self.members.filter(pl.col("cid").is_in(keep)),
                           self.sources.filter(pl.col("cid").is_in(keep)))
+
+    def same_groups(self) -> pl.DataFrame:
+        """(cid, group): candidates joined when they are the same group twice, Jaccard index
+        above one half (the evaluation's "same ring"), and closed transitively.
+
+        The views and their nested levels propose a strongly tied ring many times over, a
+        few members apart; the false discovery rate is counted in these groups
+        (:func:`~.stats.bh_clustered`), the unit the report is read in.
+
+        >>> m = pl.DataFrame({"cid": [0, 0, 0, 1, 1, 1, 1, 2, 2], "a": [1, 2, 3, 1, 2, 3, 4, 1, 9]},
+        ...                  schema=MEMBERS)
+        >>> Candidates(m, m.group_by("cid").len()).same_groups().sort("cid")["group"].to_list()
+        [0, 0, 2]
+        """
+        cids = self.sources["cid"].sort()
+        size = self.members.group_by("cid").agg(pl.len().alias("n"))
+        pairs = (self.members.join(self.members, on="a", suffix="_2").filter(pl.col("cid") < pl.col("cid_2"))
+                 .group_by("cid", "cid_2").agg(pl.len().alias("shared"))
+                 .join(size, on="cid").join(size.rename({"cid": "cid_2", "n": "n_2"}), on="cid_2")
+                 .filter(2 * pl.col("shared") > pl.col("n") + pl.col("n_2") - pl.col("shared")))
+        g = ig.Graph(n=len(cids), directed=False)
+        ends = pl.DataFrame({"cid": cids}).with_row_index("i")
+        idx = (pairs.select("cid", "cid_2").join(ends, on="cid")
+               .join(ends.rename({"cid": "cid_2", "i": "j"}), on="cid_2").select("i", "j"))
+        g.add_edges(idx.to_numpy())
+        # Each group is named by its smallest candidate: independent of igraph's numbering.
+        out = pl.DataFrame({"cid": cids, "c": g.connected_components().membership})
+        return out.with_columns(pl.col("cid").min().over("c").alias("group")).select("cid", "group")
 
     @classmethod
     def empty(cls) -> Candidates:

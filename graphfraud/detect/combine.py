@@ -11,7 +11,10 @@ batch, shop staff). For one candidate
   effect or no tie", valid at the level of its larger part without further correction.
 
 Benjamini–Hochberg over every candidate tested turns ``p_ring`` into ``q_ring``; a
-candidate is flagged when ``q_ring <= fdr``, the one strictness parameter. The step is
+candidate is flagged when ``q_ring <= fdr``, the one strictness parameter. Tests and
+discoveries are counted in groups of near-duplicate candidates when the caller gives
+them (:meth:`~.candidates.Candidates.same_groups`, :func:`~.stats.bh_clustered`): one
+ring proposed five times is one discovery, not five. The step is
 *weighted* (Genovese, Roeder & Wasserman 2006): ``p_ring / w`` is ranked, with each
 candidate's weight ``w`` its tie evidence (``-log10`` of the ties' combined p-value, over
 the families measured on every candidate) divided by the mean over every candidate
@@ -34,7 +37,7 @@ import math
 import numpy as np
 import polars as pl
 
-from .stats import bh, combine_any, log10p, min_bonferroni
+from .stats import bh, bh_clustered, combine_any, log10p, min_bonferroni
 
 
 def _cols(table: pl.DataFrame, names: list[str]) -> list[np.ndarray]:
@@ -69,14 +72,18 @@ def tie_weights(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
 
 
 def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: float,
-            extra_tests: int = 0, weights: np.ndarray | None = None) -> pl.DataFrame:
+            extra_tests: int = 0, weights: np.ndarray | None = None,
+            groups: tuple[np.ndarray, int] | None = None) -> pl.DataFrame:
     """Add ``p_outcome``, ``p_tie``, ``p_ring``, ``weight``, ``q_ring`` and ``flagged`` to a
     candidate table.
 
     ``extra_tests`` counts candidates tested but left out of ``table`` because they could
     not reach ``fdr`` (their outcome divided by their weight exceeds it; they enlarge the
     BH denominator only). ``weights`` (one per row of ``table``, from :func:`tie_weights`
-    over every candidate tested) make the step weighted; none means all 1.
+    over every candidate tested) make the step weighted; none means all 1. ``groups``
+    (each row's group of near-duplicate candidates, and the number of groups among every
+    candidate tested) counts tests and discoveries in groups (:func:`~.stats.bh_clustered`);
+    ``extra_tests`` is then not used.
     """
     if table.height == 0:
         return table.with_columns(*[pl.lit(None, pl.Float64).alias(c) for c in ("p_outcome", "p_tie", "p_ring",
@@ -89,8 +96,10 @@ def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: fl
     # A weight of 0 (no tie evidence at all) can never flag; p / w is then infinite.
     with np.errstate(divide="ignore"):
         scaled = np.where(w > 0, np.minimum(1.0, p_ring / np.where(w > 0, w, 1.0)), 1.0)
-    padded = np.concatenate([scaled, np.ones(extra_tests)])
-    q = bh(padded)[: table.height]
+    if groups is not None:
+        q = bh_clustered(scaled, groups[0], groups[1])
+    else:
+        q = bh(np.concatenate([scaled, np.ones(extra_tests)]))[: table.height]
     return table.with_columns(pl.Series("p_outcome", p_out), pl.Series("p_tie", p_tie), pl.Series("p_ring", p_ring),
                               pl.Series("weight", np.round(w, 6)), pl.Series("q_ring", q),
                               pl.Series("flagged", q <= fdr))

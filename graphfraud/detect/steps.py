@@ -217,9 +217,14 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
         say(f"test {fam.name}")
         alive = alive.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
                            how="left")
+    # The rate of false discoveries is counted in groups of near-duplicate candidates: a
+    # ring proposed five times over would otherwise make room for five false ones.
+    groups = cands.same_groups()
+    same = alive.select("cid").join(groups, on="cid", how="left", maintain_order="left")
+    n_groups = groups["group"].n_unique()
     return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in families
                                                                          if f.role == "corroboration"],
-                   fdr=s.fdr, extra_tests=table.height - alive.height, weights=weights[can_flag])
+                   fdr=s.fdr, weights=weights[can_flag], groups=(same["group"].to_numpy(), n_groups))
 
 
 def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,
