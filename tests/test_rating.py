@@ -14,6 +14,20 @@ from graphfraud.detect.families import Inputs, rating
 N_SHOPS, N_GROUPS, GROUP, FOCUS, OTHERS = 80, 300, 6, 3, 2_000
 
 
+def _inputs(a: np.ndarray, m: np.ndarray, stars: np.ndarray, members: np.ndarray, focus: np.ndarray) -> Inputs:
+    """The rating family's inputs: reviews (a, m, stars), groups ``members`` (one row of
+    accounts per group) and their ``focus`` shops (one row of shops per group)."""
+    n_groups, size = members.shape
+    reviews = pl.DataFrame({"a": a.astype(np.uint32), "m": m.astype(np.uint32), "rating": stars.astype(float)})
+    cand = pl.DataFrame({"cid": np.repeat(np.arange(n_groups), size).astype(np.uint32),
+                         "a": members.ravel().astype(np.uint32)})
+    sources = pl.DataFrame({"cid": np.arange(n_groups, dtype=np.uint32), "source": ["test"] * n_groups,
+                            "size": np.full(n_groups, size, dtype=np.uint32)})
+    focus_df = pl.DataFrame({"cid": np.repeat(np.arange(n_groups), focus.shape[1]).astype(np.uint32),
+                             "m": focus.ravel().astype(np.uint32)})
+    return Inputs(SimpleNamespace(reviews=reviews), None, Candidates(cand, sources), focus_df)  # type: ignore[arg-type]
+
+
 def _market(seed: int, ring: bool) -> Inputs:
     """Shops with their own rating mix; disjoint groups of six that each review three
     shops together, rating them like everyone else (the null); optionally group 0 a ring
@@ -36,14 +50,7 @@ def _market(seed: int, ring: bool) -> Inputs:
         # The ring reviews its shops on top of its ordinary reviews elsewhere.
         inside = np.isin(a, members[0]) & np.isin(m, focus[0])
         stars[inside] = np.where(rng.random(inside.sum()) < 0.55, 5, 4)
-    reviews = pl.DataFrame({"a": a.astype(np.uint32), "m": m.astype(np.uint32), "rating": stars.astype(float)})
-    cand = pl.DataFrame({"cid": np.repeat(np.arange(N_GROUPS), GROUP).astype(np.uint32),
-                         "a": members.ravel().astype(np.uint32)})
-    sources = pl.DataFrame({"cid": np.arange(N_GROUPS, dtype=np.uint32), "source": ["test"] * N_GROUPS,
-                            "size": np.full(N_GROUPS, GROUP, dtype=np.uint32)})
-    focus_df = pl.DataFrame({"cid": np.repeat(np.arange(N_GROUPS), FOCUS).astype(np.uint32),
-                             "m": focus.ravel().astype(np.uint32)})
-    return Inputs(SimpleNamespace(reviews=reviews), None, Candidates(cand, sources), focus_df)  # type: ignore[arg-type]
+    return _inputs(a, m, stars, members, focus)
 
 
 def _pooled(column: str, seeds=range(4)) -> np.ndarray:
@@ -110,14 +117,7 @@ def _classes_market(seed: int, ring: bool) -> Inputs:
     if ring:
         inside = np.isin(a, members[0]) & np.isin(m, focus[0])
         stars[inside] = np.where(rng.random(inside.sum()) < 0.5, 5, 4)
-    reviews = pl.DataFrame({"a": a.astype(np.uint32), "m": m.astype(np.uint32), "rating": stars.astype(float)})
-    cand = pl.DataFrame({"cid": np.repeat(np.arange(n_groups), group).astype(np.uint32),
-                         "a": members.ravel().astype(np.uint32)})
-    sources = pl.DataFrame({"cid": np.arange(n_groups, dtype=np.uint32), "source": ["test"] * n_groups,
-                            "size": np.full(n_groups, group, dtype=np.uint32)})
-    focus_df = pl.DataFrame({"cid": np.repeat(np.arange(n_groups), focus_n).astype(np.uint32),
-                             "m": focus.ravel().astype(np.uint32)})
-    return Inputs(SimpleNamespace(reviews=reviews), None, Candidates(cand, sources), focus_df)  # type: ignore[arg-type]
+    return _inputs(a, m, stars, members, focus)
 
 
 def _concentration(inp: Inputs) -> float:
