@@ -216,8 +216,8 @@ def validate(
 
 
 FdrOpt = typer.Option(0.01, "--fdr", help="False discovery rate: the expected share of flagged rings that are not "
-                                         "rings (Benjamini-Hochberg over every candidate tested, near-duplicate "
-                                         "candidates counted as one).")
+                                         "rings (Benjamini-Hochberg over groups of near-duplicate candidates, then "
+                                         "inside the groups selected).")
 
 
 def _detector(seed: int, fdr: float, resolution: float) -> RingDetector:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import igraph as ig
+import numpy as np
 import polars as pl
 
 from .communities import Embedded, Partitioner, split
@@ -41,32 +41,46 @@ class Candidates:
                           self.sources.filter(pl.col("cid").is_in(keep)))
 
     def same_groups(self) -> pl.DataFrame:
-        """(cid, group): candidates joined when they are the same group twice, Jaccard index
-        above one half (the evaluation's "same ring"), and closed transitively.
+        """(cid, group): candidates that are copies of one group, Jaccard index at least one
+        half with it (the evaluation's "same ring").
 
         The views and their nested levels propose a strongly tied ring many times over, a
         few members apart; the false discovery rate is counted in these groups
-        (:func:`~.stats.bh_clustered`), the unit the report is read in.
+        (:func:`~.stats.bh_grouped`), the unit the report is read in. Groups are stars, not
+        chains: in order of size (largest first, then id; nothing a test measured), a
+        candidate joins the earlier *leader* it overlaps most, or leads a group of its own,
+        so every member of a group shares at least half of the union with its leader. The
+        group is named by its leader's id.
 
         >>> m = pl.DataFrame({"cid": [0, 0, 0, 1, 1, 1, 1, 2, 2], "a": [1, 2, 3, 1, 2, 3, 4, 1, 9]},
         ...                  schema=MEMBERS)
         >>> Candidates(m, m.group_by("cid").len()).same_groups().sort("cid")["group"].to_list()
-        [0, 0, 2]
+        [1, 1, 2]
         """
-        cids = self.sources["cid"].sort()
         size = self.members.group_by("cid").agg(pl.len().alias("n"))
-        pairs = (self.members.join(self.members, on="a", suffix="_2").filter(pl.col("cid") < pl.col("cid_2"))
+        order = (self.sources.select("cid").join(size, on="cid", how="left").with_columns(pl.col("n").fill_null(0))
+                 .sort(["n", "cid"], descending=[True, False]).with_row_index("r"))
+        pairs = (self.members.join(self.members, on="a", suffix="_2").filter(pl.col("cid") != pl.col("cid_2"))
                  .group_by("cid", "cid_2").agg(pl.len().alias("shared"))
                  .join(size, on="cid").join(size.rename({"cid": "cid_2", "n": "n_2"}), on="cid_2")
-                 .filter(2 * pl.col("shared") > pl.col("n") + pl.col("n_2") - pl.col("shared")))
-        g = ig.Graph(n=len(cids), directed=False)
-        ends = pl.DataFrame({"cid": cids}).with_row_index("i")
-        idx = (pairs.select("cid", "cid_2").join(ends, on="cid")
-               .join(ends.rename({"cid": "cid_2", "i": "j"}), on="cid_2").select("i", "j"))
-        g.add_edges(idx.to_numpy())
-        # Each group is named by its smallest candidate: independent of igraph's numbering.
-        out = pl.DataFrame({"cid": cids, "c": g.connected_components().membership})
-        return out.with_columns(pl.col("cid").min().over("c").alias("group")).select("cid", "group")
+                 .filter(2 * pl.col("shared") >= pl.col("n") + pl.col("n_2") - pl.col("shared"))
+                 .with_columns((pl.col("shared") / (pl.col("n") + pl.col("n_2") - pl.col("shared"))).alias("j"))
+                 .join(order.select("cid", "r"), on="cid")
+                 .join(order.select(pl.col("cid").alias("cid_2"), pl.col("r").alias("r_2")), on="cid_2")
+                 # Each candidate's earlier neighbours, best overlap first.
+                 .filter(pl.col("r_2") < pl.col("r")).sort(["r", "j", "r_2"], descending=[False, True, False]))
+        leader = np.arange(order.height)
+        r, r_2 = pairs["r"].to_numpy(), pairs["r_2"].to_numpy()
+        starts = np.searchsorted(r, np.arange(order.height + 1))
+        # A sequential pass over candidates (not rows): whether a neighbour leads depends
+        # on the candidates before it.
+        for c in np.flatnonzero(np.diff(starts)):
+            for k in r_2[starts[c]:starts[c + 1]]:
+                if leader[k] == k:
+                    leader[c] = k
+                    break
+        cids = order["cid"].to_numpy()
+        return pl.DataFrame({"cid": cids, "group": cids[leader]}, schema={"cid": pl.UInt32, "group": pl.UInt32})
 
     @classmethod
     def empty(cls) -> Candidates:

@@ -13,7 +13,7 @@ batch, shop staff). For one candidate
 Benjamini–Hochberg over every candidate tested turns ``p_ring`` into ``q_ring``; a
 candidate is flagged when ``q_ring <= fdr``, the one strictness parameter. Tests and
 discoveries are counted in groups of near-duplicate candidates when the caller gives
-them (:meth:`~.candidates.Candidates.same_groups`, :func:`~.stats.bh_clustered`): one
+them (:meth:`~.candidates.Candidates.same_groups`, :func:`~.stats.bh_grouped`): one
 ring proposed five times is one discovery, not five. The step is
 *weighted* (Genovese, Roeder & Wasserman 2006): ``p_ring / w`` is ranked, with each
 candidate's weight ``w`` its tie evidence (``-log10`` of the ties' combined p-value, over
@@ -37,7 +37,7 @@ import math
 import numpy as np
 import polars as pl
 
-from .stats import bh, bh_clustered, combine_any, log10p, min_bonferroni
+from .stats import bh, bh_grouped, combine_any, log10p, min_bonferroni
 
 
 def _cols(table: pl.DataFrame, names: list[str]) -> list[np.ndarray]:
@@ -73,7 +73,7 @@ def tie_weights(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
 
 def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: float,
             extra_tests: int = 0, weights: np.ndarray | None = None,
-            groups: tuple[np.ndarray, int] | None = None) -> pl.DataFrame:
+            groups: tuple[np.ndarray, np.ndarray, int] | None = None) -> pl.DataFrame:
     """Add ``p_outcome``, ``p_tie``, ``p_ring``, ``weight``, ``q_ring`` and ``flagged`` to a
     candidate table.
 
@@ -81,8 +81,9 @@ def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: fl
     not reach ``fdr`` (their outcome divided by their weight exceeds it; they enlarge the
     BH denominator only). ``weights`` (one per row of ``table``, from :func:`tie_weights`
     over every candidate tested) make the step weighted; none means all 1. ``groups``
-    (each row's group of near-duplicate candidates, and the number of groups among every
-    candidate tested) counts tests and discoveries in groups (:func:`~.stats.bh_clustered`);
+    (each row's group of near-duplicate candidates, that group's number of candidates
+    tested, and the number of groups among every candidate tested) makes the step
+    two-level, over groups and then inside them (:func:`~.stats.bh_grouped`);
     ``extra_tests`` is then not used.
     """
     if table.height == 0:
@@ -97,7 +98,7 @@ def combine(table: pl.DataFrame, *, outcome: list[str], ties: list[str], fdr: fl
     with np.errstate(divide="ignore"):
         scaled = np.where(w > 0, np.minimum(1.0, p_ring / np.where(w > 0, w, 1.0)), 1.0)
     if groups is not None:
-        q = bh_clustered(scaled, groups[0], groups[1])
+        q = bh_grouped(scaled, groups[0], groups[1], groups[2], fdr)
     else:
         q = bh(np.concatenate([scaled, np.ones(extra_tests)]))[: table.height]
     return table.with_columns(pl.Series("p_outcome", p_out), pl.Series("p_tie", p_tie), pl.Series("p_ring", p_ring),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from scipy import special
 
 #: Smallest p-value represented (about 1e-300): keeps ``-log10 p`` finite.
@@ -126,36 +127,39 @@ def bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def bh_clustered(p: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Benjamini–Hochberg with tests and discoveries counted in clusters of tests.
+def bh_grouped(p: np.ndarray, group: np.ndarray, group_size: np.ndarray, n_groups: int,
+               fdr: float) -> np.ndarray:
+    """q-values of a two-level false-discovery step over groups of tests (Benjamini &
+    Bogomolov 2014): BH over the groups' Simes p-values selects ``R`` of the ``n_groups``
+    groups at ``fdr``; inside a selected group, BH at level ``fdr · R / n_groups``.
 
-    ``cluster`` labels each p-value with the cluster it belongs to; ``n_clusters`` is the
-    number of clusters among all tests (more than appear in ``cluster`` when some tests
-    are left out because they cannot be discovered). The ``k``-th smallest p-value is
-    scaled by ``n_clusters / R(k)``, ``R(k)`` the number of distinct clusters among the
-    ``k`` smallest (Benjamini & Heller 2007: the rate of false *clusters* among the
-    clusters discovered). With one test per cluster it is :func:`bh`.
+    ``p`` are the tests given, ``group`` each one's group and ``group_size`` that group's
+    number of tests in all (tests not given count as p = 1, as do groups with none given).
+    A test's q-value is the larger of its group's BH q-value and its within-group BH
+    q-value times ``n_groups / R``: it is at most ``fdr`` exactly when the procedure at
+    ``fdr`` flags it. With one test per group the flags are plain BH's.
 
     >>> p = np.array([0.001, 0.002, 0.003, 0.04])
-    >>> bh_clustered(p, np.arange(4), 4).tolist() == bh(p).tolist()
+    >>> (bh_grouped(p, np.arange(4), np.ones(4), 4, 0.05) <= 0.05).tolist() == (bh(p) <= 0.05).tolist()
     True
-    >>> bh_clustered(p, np.array([0, 0, 0, 1]), 2).round(3).tolist()
-    [0.002, 0.004, 0.006, 0.04]
+    >>> bh_grouped(p, np.array([0, 0, 0, 1]), np.array([3, 3, 3, 1]), 2, 0.05).round(3).tolist()
+    [0.006, 0.006, 0.006, 0.04]
     """
     p = np.asarray(p, dtype=float)
     if len(p) == 0:
         return p
-    order = np.argsort(p, kind="stable")
-    labels = np.asarray(cluster)[order]
-    # A cluster counts from its first (smallest) p-value on.
-    _, first = np.unique(labels, return_index=True)
-    new = np.zeros(len(p))
-    new[first] = 1.0
-    ranked = p[order] * n_clusters / np.cumsum(new)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(len(p))
-    out[order] = np.minimum(q, 1.0)
-    return out
+    t = pl.DataFrame({"i": np.arange(len(p)), "p": p, "g": np.asarray(group), "s": np.asarray(group_size, float)})
+    t = t.sort("g", "p", "i").with_columns(pl.int_range(1, pl.len() + 1).over("g").alias("rank"))
+    t = t.with_columns((pl.col("s") * pl.col("p") / pl.col("rank")).alias("step"))
+    # Within a group, BH's adjusted values: the minimum of the steps from this one on.
+    t = t.with_columns(pl.col("step").reverse().cum_min().reverse().over("g").alias("within"))
+    simes = t.group_by("g").agg(pl.col("step").min().alias("simes")).sort("g")
+    q_group = bh(np.concatenate([simes["simes"].to_numpy(), np.ones(max(0, n_groups - simes.height))]))
+    simes = simes.with_columns(pl.Series("q_group", q_group[: simes.height]))
+    selected = max(int((q_group <= fdr).sum()), 1)
+    t = t.join(simes.select("g", "q_group"), on="g").with_columns(
+        pl.max_horizontal("q_group", pl.col("within") * n_groups / selected).clip(upper_bound=1.0).alias("q"))
+    return t.sort("i")["q"].to_numpy()
 
 
 def log10p(p: npt.ArrayLike) -> npt.NDArray[np.float64]:

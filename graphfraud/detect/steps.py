@@ -220,11 +220,13 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
     # The rate of false discoveries is counted in groups of near-duplicate candidates: a
     # ring proposed five times over would otherwise make room for five false ones.
     groups = cands.same_groups()
+    groups = groups.join(groups.group_by("group").agg(pl.len().alias("size")), on="group")
     same = alive.select("cid").join(groups, on="cid", how="left", maintain_order="left")
-    n_groups = groups["group"].n_unique()
+    assert same["group"].null_count() == 0, "every candidate tested is in a group of near-duplicates"
     return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in families
                                                                          if f.role == "corroboration"],
-                   fdr=s.fdr, weights=weights[can_flag], groups=(same["group"].to_numpy(), n_groups))
+                   fdr=s.fdr, weights=weights[can_flag],
+                   groups=(same["group"].to_numpy(), same["size"].to_numpy(), groups["group"].n_unique()))
 
 
 def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,
