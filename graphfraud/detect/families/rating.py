@@ -18,9 +18,10 @@ not compared with a crowd of one-time reviewers. Each (shop, class) distribution
 towards the shop's distribution of all its other customers by ``α`` pseudo-reviews, ``α``
 the Dirichlet-multinomial concentration of the classes around their shops, estimated
 from the data by the method of moments (:func:`class_concentration`; infinite — the shop's
-distribution itself — where the classes do not differ more than chance). Both are counted
-over the reviewers in no candidate group, so that a ring split into several candidates is
-not its own parts' reference.
+distribution itself — where the classes do not differ more than chance). For the focus
+reviews all three (classes, ``α``, the shop's distribution) are counted over the
+reviewers in no candidate group, so that a ring split into several candidates is not its
+own parts' reference.
 
 The member's generosity ``b_a`` is the same tilt fitted to its reviews at non-focus shops
 (one Newton step from 0 with a unit-variance prior), so someone who gives everyone five
@@ -161,14 +162,13 @@ def test(inp: Inputs) -> pl.DataFrame:
     if inside.height == 0:
         return pl.DataFrame(schema=schema)
 
-    # Shop distributions: all customers for outside reviews, the others for focus reviews;
-    # those of the member's class, shrunk towards the shop's by ``alpha`` pseudo-reviews.
-    def dist(frame: pl.DataFrame, minus: np.ndarray | None) -> np.ndarray:
-        counts: np.ndarray = (frame.join(shops, on="m", how="left", maintain_order="left").select(_CATS)
+    # Shop distributions: all customers for outside reviews, the bystanders for focus
+    # reviews (a split ring's other parts are not its reference); those of the member's
+    # class, shrunk towards the shop's by ``alpha`` pseudo-reviews.
+    def dist(frame: pl.DataFrame, reference: pl.DataFrame) -> np.ndarray:
+        counts: np.ndarray = (frame.join(reference, on="m", how="left", maintain_order="left").select(_CATS)
                               .fill_null(0).to_numpy().astype(float))
-        if minus is not None:
-            counts = counts - minus
-        counts = np.clip(counts, 0, None) + SHOP_PRIOR * base
+        counts = counts + SHOP_PRIOR * base
         shares: np.ndarray = counts / counts.sum(axis=1, keepdims=True)
         if math.isinf(alpha):
             return shares
@@ -181,13 +181,12 @@ def test(inp: Inputs) -> pl.DataFrame:
     outside = mine.filter(~pl.col("in_focus"))
     acc_key = outside.select("cid", "a").unique(maintain_order=True).with_row_index("g")
     out = outside.join(acc_key, on=["cid", "a"])
-    b = _shift(dist(out, None), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
+    b = _shift(dist(out, shops), out["k"].to_numpy().astype(float), out["g"].to_numpy().astype(np.int64),
                acc_key.height, np.zeros(out.height), ACCOUNT_PRIOR, steps=1)
     generosity = acc_key.with_columns(pl.Series("b", b)).select("cid", "a", "b")
-    own = _counts(inside, ["cid", "m"]).rename({c: f"own_{c}" for c in _CATS})
-    inside = (inside.join(own, on=["cid", "m"])
-              .join(generosity, on=["cid", "a"], how="left").with_columns(pl.col("b").fill_null(0.0)).sort("cid"))
-    pi = dist(inside, inside.select([f"own_{c}" for c in _CATS]).to_numpy().astype(float))
+    inside = (inside.join(generosity, on=["cid", "a"], how="left").with_columns(pl.col("b").fill_null(0.0))
+              .sort("cid"))
+    pi = dist(inside, _counts(bystanders, ["m"]))
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid")["g"].to_numpy().astype(np.int64)
     k = inside["k"].to_numpy().astype(float)
