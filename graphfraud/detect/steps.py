@@ -217,15 +217,17 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
         say(f"test {fam.name}")
         alive = alive.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
                            how="left")
+    ties = [f"p_{f.name}" for f in families if f.role == "corroboration"]
+    if s.fdr >= 1.0:  # re-measuring final groups or tips: everything is flagged anyway
+        return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=ties, fdr=s.fdr,
+                       extra_tests=table.height - alive.height, weights=weights[can_flag])
     # The rate of false discoveries is counted in groups of near-duplicate candidates: a
     # ring proposed five times over would otherwise make room for five false ones.
     groups = cands.same_groups()
     groups = groups.join(groups.group_by("group").agg(pl.len().alias("size")), on="group")
     same = alive.select("cid").join(groups, on="cid", how="left", maintain_order="left")
     assert same["group"].null_count() == 0, "every candidate tested is in a group of near-duplicates"
-    return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=[f"p_{f.name}" for f in families
-                                                                         if f.role == "corroboration"],
-                   fdr=s.fdr, weights=weights[can_flag],
+    return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=ties, fdr=s.fdr, weights=weights[can_flag],
                    groups=(same["group"].to_numpy(), same["size"].to_numpy(), groups["group"].n_unique()))
 
 
