@@ -145,13 +145,14 @@ def test(inp: Inputs) -> pl.DataFrame:
     base = base / max(base.sum(), 1.0)
     rv = rv.join(reviewer_class(rv), on="a")
     shops = _counts(rv, ["m"])
-    # The class reference holds no account of any candidate: a large ring split into
-    # several candidates would otherwise be its own siblings' comparable customers (they
-    # share its review count and its shops), and it would estimate ``alpha`` as if classes
-    # rated apart because the ring does.
+    # The focus reviews' reference holds no account of any candidate: a large ring split
+    # into several candidates would otherwise be its own siblings' comparable customers
+    # (they share its review count and its shops), and it would estimate ``alpha`` as if
+    # classes rated apart because the ring does.
     bystanders = rv.join(inp.cands.members.select("a").unique(), on="a", how="anti")
     classes = _counts(bystanders, ["m", "cls"])
-    paired = classes.join(_counts(bystanders, ["m"]).rename({c: f"all_{c}" for c in _CATS}), on="m")
+    bystander_shops = _counts(bystanders, ["m"])
+    paired = classes.join(bystander_shops.rename({c: f"all_{c}" for c in _CATS}), on="m")
     alpha = class_concentration(paired.select(_CATS).to_numpy().astype(float),
                                 paired.select([f"all_{c}" for c in _CATS]).to_numpy().astype(float), base)
     mine = inp.cands.members.join(rv, on="a")
@@ -186,7 +187,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     generosity = acc_key.with_columns(pl.Series("b", b)).select("cid", "a", "b")
     inside = (inside.join(generosity, on=["cid", "a"], how="left").with_columns(pl.col("b").fill_null(0.0))
               .sort("cid"))
-    pi = dist(inside, _counts(bystanders, ["m"]))
+    pi = dist(inside, bystander_shops)
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid")["g"].to_numpy().astype(np.int64)
     k = inside["k"].to_numpy().astype(float)
