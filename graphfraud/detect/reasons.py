@@ -53,7 +53,11 @@ def _rating(r: Row) -> str:
             f"shop(s) are 5-star where {_f(r['rating_top_exp'])} were expected from those shops' other customers "
             f"who write as many reviews (within a factor of two) and each member's ratings elsewhere, and "
             f"{_n(r['rating_low_obs'])} are 3 stars or less where {_f(r['rating_low_exp'])} were expected "
-            f"({format_p(r['p_rating'])})")
+            f"({format_p(r['p_rating'])}, {_DIRECTION.get(str(r.get('rating_direction')), 'rating shift')})")
+
+
+#: How the reasons name the direction the rating test found the shift in.
+_DIRECTION = {"stars": "shift in mean stars", "positive": "shift in the share of 4-5 star reviews"}
 
 
 def _refund(r: Row) -> str:
