@@ -21,7 +21,8 @@ _STATM = "/proc/self/statm"
 
 def running_peak_gb() -> float:
     """Peak resident memory of the process since it started, in GB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+    # ru_maxrss is in KiB on Linux: the same bytes / 1e9 as the sampled figures.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
 def current_gb() -> float | None:
