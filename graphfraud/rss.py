@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import threading
 from types import TracebackType
 
@@ -21,8 +22,9 @@ _STATM = "/proc/self/statm"
 
 def running_peak_gb() -> float:
     """Peak resident memory of the process since it started, in GB."""
-    # ru_maxrss is in KiB on Linux: the same bytes / 1e9 as the sampled figures.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    # ru_maxrss is in bytes on macOS and KiB elsewhere; GB here are bytes / 1e9, as sampled.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e9
 
 
 def current_gb() -> float | None:
