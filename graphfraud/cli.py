@@ -36,7 +36,28 @@ if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or 
     from .stream.alerts import Alert
 
 
-class _Commands(TyperGroup):
+class _Group(TyperGroup):
+    """A command group whose subcommands' usage errors name the subcommand.
+
+    Click raises some parser errors ("Option '--out' requires an argument") without the
+    context they arose in, and the one-line message would then point at the top-level
+    ``--help``; the group knows which subcommand it was parsing.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # Typer ships its own click: its classes are known by name (as in terminal.py).
+            name = ctx.invoked_subcommand
+            usage = any(cls.__name__ == "UsageError" for cls in type(exc).__mro__)
+            cmd = self.get_command(ctx, name) if usage and getattr(exc, "ctx", None) is None and name else None
+            if cmd is not None:
+                exc.ctx = type(ctx)(cmd, info_name=name, parent=ctx)  # type: ignore[attr-defined]
+            raise
+
+
+class _Commands(_Group):
     """The command group. Run standalone (as typer's ``CliRunner`` runs it), it ends the way
     the console script does: :func:`graphfraud.terminal.exit_status`, not click's own handler."""
 
@@ -538,7 +559,7 @@ def monitor(
 
 
 neo4j_app = typer.Typer(help="The Neo4j workspace: load data, write rings back, keep schema files current.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=_Group)
 app.add_typer(neo4j_app, name="neo4j")
 
 
@@ -660,7 +681,7 @@ def neo4j_schema() -> None:
 
 
 serve_app = typer.Typer(help="A local Neo4j 5.26 (Browser, APOC, GDS) from Maven Central, without Docker.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=_Group)
 neo4j_app.add_typer(serve_app, name="serve")
 HomeOpt = typer.Option(Path(".neo4j-local"), "--home", help="Server directory (conf, data, logs, jars).")
 

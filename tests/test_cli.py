@@ -172,6 +172,10 @@ USAGE_MISTAKES = [
     (["neo4j", "ingest", "--nope"],
      "No such option: --nope (Possible options: --home); see graphfraud neo4j ingest --help"),
     (["detcet"], "No such command 'detcet'. Did you mean 'detect'?; see graphfraud --help"),
+    # Click raises these without the subcommand's context; the group supplies it.
+    (["detect", "data", "--out"], "Option '--out' requires an argument; see graphfraud detect --help"),
+    (["neo4j", "serve", "start", "--home"],
+     "Option '--home' requires an argument; see graphfraud neo4j serve start --help"),
     (["export", "run", "--\x1b[2J"], "No such option: --\\x1b[2J; see graphfraud export --help"),  # shown, not obeyed
 ]
 

@@ -26,7 +26,8 @@ FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in registry())
 #: Counts kept in rings.csv beside the p-values (what the reasons quote).
 STAT_COLUMNS: tuple[str, ...] = (
     "rating_reviews", "rating_shops", "rating_top_obs", "rating_top_exp", "rating_low_obs", "rating_low_exp",
-    "rating_shift", "rating_direction", "refund_receipts", "refund_matched", "refund_at_focus", "refund_placebo", "refund_members",
+    "rating_shift", "rating_direction", "refund_receipts", "refund_matched", "refund_at_focus", "refund_placebo",
+    "refund_members",
     "refund_payers", "sales_orders", "sales_shop_paid", "sales_expected", "payback_orders", "payback_paid",
     "payback_expected", "likes_given", "likes_inside", "likes_expected", "sync_shops", "sync_tested",
     "sync_scale_h", "infra_members", "infra_strong", "infra_kind", "infra_k", "infra_users", "text_compared",

@@ -203,9 +203,9 @@ def test(inp: Inputs) -> pl.DataFrame:
     pi_out, k_out = dist(out, shops), out["k"].to_numpy() - 1
     g_out = out["g"].to_numpy().astype(np.int64)
     inside = inside.sort("cid")
-    acc_in = inside.join(acc_key, on=["cid", "a"], how="left", maintain_order="left")["g"]
-    has_b = acc_in.is_not_null().to_numpy()
-    acc_in = acc_in.fill_null(0).to_numpy().astype(np.int64)
+    acc_of = inside.join(acc_key, on=["cid", "a"], how="left", maintain_order="left")["g"]
+    has_b = acc_of.is_not_null().to_numpy()
+    acc_in = acc_of.fill_null(0).to_numpy().astype(np.int64)
     pi = dist(inside, bystander_shops)
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid", maintain_order="left")["g"].to_numpy().astype(np.int64)
