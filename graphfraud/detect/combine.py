@@ -56,17 +56,30 @@ def _p_tie(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
     return p
 
 
-def tie_weights(table: pl.DataFrame, ties: list[str]) -> np.ndarray:
+def tie_weights(table: pl.DataFrame, ties: list[str], group: np.ndarray | None = None) -> np.ndarray:
     """Weights of mean 1 for the weighted BH step: each candidate's tie evidence
     (``-log10`` of its ties' combined p-value) over the mean of every candidate's.
+
+    With ``group`` (each row's group of near-duplicate candidates) the mean is over the
+    groups, each counted once with its candidates' mean evidence: the step then runs over
+    groups (:func:`~.stats.bh_grouped`, where a group's weight is its candidates' mean),
+    and weighted BH holds its level when the weights of the units it ranks average 1.
 
     >>> t = pl.DataFrame({"cid": [0, 1, 2, 3], "p_sync": [1e-9, 1e-3, 1.0, None]})
     >>> tie_weights(t, ["p_sync"]).round(2).tolist()
     [3.05, 0.95, 0.0, 0.0]
+    >>> tie_weights(t, ["p_sync"], group=np.array([0, 0, 1, 2])).round(2).tolist()
+    [4.58, 1.42, 0.0, 0.0]
     """
     evidence = log10p(_p_tie(table, ties)) + 0.0  # -log10 1 is -0.0
-    # An exact sum: the mean, and so every weight, must not depend on the row order.
-    mean = math.fsum(evidence.tolist()) / table.height if table.height else 0.0
+    # Exact sums: the mean, and so every weight, must not depend on the row order.
+    if group is None:
+        mean = math.fsum(evidence.tolist()) / table.height if table.height else 0.0
+    else:
+        order = np.argsort(np.asarray(group), kind="stable")
+        cuts = np.flatnonzero(np.diff(np.asarray(group)[order])) + 1
+        per = [math.fsum(part.tolist()) / len(part) for part in np.split(evidence[order], cuts) if len(part)]
+        mean = math.fsum(per) / len(per) if per else 0.0
     weights: np.ndarray = evidence / mean if mean > 0 else np.ones(table.height)
     return weights
 

@@ -206,7 +206,17 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
         say(f"test {fam.name}")
         table = table.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
                            how="left")
-    weights = tie_weights(table, [f"p_{f.name}" for f in everywhere])
+    # The rate of false discoveries is counted in groups of near-duplicate candidates: a
+    # ring proposed five times over would otherwise make room for five false ones. The
+    # weights average 1 over those groups, the units the step ranks.
+    grouped = s.fdr < 1.0  # re-measuring final groups or tips: everything is flagged anyway
+    if grouped:
+        groups = cands.same_groups()
+        groups = groups.join(groups.group_by("group").agg(pl.len().alias("size")), on="group")
+        same = table.select("cid").join(groups, on="cid", how="left", maintain_order="left")
+        assert same["group"].null_count() == 0, "every candidate tested is in a group of near-duplicates"
+    weights = tie_weights(table, [f"p_{f.name}" for f in everywhere],
+                          group=same["group"].to_numpy() if grouped else None)
     p_out = combine(table, outcome=[f"p_{f.name}" for f in outcome], ties=[], fdr=s.fdr)["p_outcome"]
     # Weighted BH never flags a candidate whose outcome over its weight exceeds the level
     # (a level of 1 measures everything everywhere: final groups and tips are re-measured so).
@@ -218,17 +228,13 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
         alive = alive.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
                            how="left")
     ties = [f"p_{f.name}" for f in families if f.role == "corroboration"]
-    if s.fdr >= 1.0:  # re-measuring final groups or tips: everything is flagged anyway
+    if not grouped:
         return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=ties, fdr=s.fdr,
                        extra_tests=table.height - alive.height, weights=weights[can_flag])
-    # The rate of false discoveries is counted in groups of near-duplicate candidates: a
-    # ring proposed five times over would otherwise make room for five false ones.
-    groups = cands.same_groups()
-    groups = groups.join(groups.group_by("group").agg(pl.len().alias("size")), on="group")
-    same = alive.select("cid").join(groups, on="cid", how="left", maintain_order="left")
-    assert same["group"].null_count() == 0, "every candidate tested is in a group of near-duplicates"
+    alive_groups = alive.select("cid").join(groups, on="cid", how="left", maintain_order="left")
     return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=ties, fdr=s.fdr, weights=weights[can_flag],
-                   groups=(same["group"].to_numpy(), same["size"].to_numpy(), groups["group"].n_unique()))
+                   groups=(alive_groups["group"].to_numpy(), alive_groups["size"].to_numpy(),
+                           groups["group"].n_unique()))
 
 
 def resolve(b: Built, cands: Candidates, table: pl.DataFrame, graph: pl.DataFrame, s: Settings,
