@@ -18,7 +18,8 @@ ring proposed five times is one discovery, not five. The step is
 *weighted* (Genovese, Roeder & Wasserman 2006): ``p_ring / w`` is ranked, with each
 candidate's weight ``w`` its tie evidence (``-log10`` of the ties' combined p-value, over
 the families measured on every candidate) divided by the mean over every candidate
-tested, so the weights average 1. The ties are other data than the outcomes (timing,
+tested — over the groups of near-duplicates when the step is two-level — so the weights
+average 1. The ties are other data than the outcomes (timing,
 identifiers, money — not ratings, refunds or paybacks), so given them the weights are
 fixed numbers and a candidate without an outcome effect still has a (super-)uniform
 ``p_ring``: weighted BH with fixed weights of mean 1 keeps the false discovery rate for
