@@ -17,3 +17,18 @@ def distinct(values: np.ndarray) -> np.ndarray:
     """
     out = np.sort(values)
     return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
+
+
+def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, pos): each row ``i`` repeated ``length[i]`` times, with the positions
+    ``start[i], ..., start[i] + length[i] - 1`` of its range, in row order.
+
+    A join of rows with their ranges in a table sorted by the join key, done with
+    offsets: no hashing, and the ranges keep the table's order.
+
+    >>> expand(np.array([5, 0]), np.array([2, 3]))
+    (array([0, 0, 1, 1, 1]), array([5, 6, 0, 1, 2]))
+    """
+    row = np.repeat(np.arange(len(length)), length)
+    pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
+    return row, pos

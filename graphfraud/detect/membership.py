@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct
+from ..arrays import distinct, expand
 from ..schema import IDENTIFIER_KINDS
 from ._memo import LastFrame
 from .candidates import Candidates
@@ -84,7 +84,7 @@ def _members_per_shop(members: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFra
     start, length = vis.by_a.ranges(members["a"].to_numpy()[order].astype(np.int64))
     keys, counts = [], []
     for lo, hi in _chunks(length, cid):
-        row, pos = _expand(start[lo:hi], length[lo:hi])
+        row, pos = expand(start[lo:hi], length[lo:hi])
         key, k = _counts(cid[lo:hi][row] * vis.n_m + vis.m[pos])
         keys.append(key)
         counts.append(k)
@@ -98,21 +98,6 @@ def _members_per_shop(members: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFra
 #: chunked expansions below (a few 8-byte arrays each): memory is bounded by a chunk,
 #: not by every member times its visits or stretches.
 INCIDENCES_PER_CHUNK = 4_000_000
-
-
-def _expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, pos): each row ``i`` repeated ``length[i]`` times, with the positions
-    ``start[i], ..., start[i] + length[i] - 1`` of its range, in row order.
-
-    A join of rows with their ranges in a table sorted by the join key, done with
-    offsets: no hashing, and the ranges keep the table's order.
-
-    >>> _expand(np.array([5, 0]), np.array([2, 3]))
-    (array([0, 0, 1, 1, 1]), array([5, 6, 0, 1, 2]))
-    """
-    row = np.repeat(np.arange(len(length)), length)
-    pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
-    return row, pos
 
 
 def _chunks(length: np.ndarray, groups: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
@@ -309,7 +294,7 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
     n_s = max(1, len(st.s_c))
     keys, counts, touched_cid, touched_n = [], [], [], []
     for lo, hi in _chunks(length, cid):
-        row, pos = _expand(start[lo:hi], length[lo:hi])
+        row, pos = expand(start[lo:hi], length[lo:hi])
         if not len(row):
             continue
         uniq, k = _counts(cid[lo:hi][row] * n_s + st.s[pos])
@@ -365,7 +350,7 @@ def _at_focus(cid: np.ndarray, a: np.ndarray, index: _ByAccount, m: np.ndarray,
     start, length = index.ranges(a)
     rows, poss = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for lo, hi in _chunks(length):
-        row, pos = _expand(start[lo:hi], length[lo:hi])
+        row, pos = expand(start[lo:hi], length[lo:hi])
         _, keep = focus.find(cid[lo:hi][row], m[pos])
         rows.append(row[keep] + lo)
         poss.append(pos[keep])
@@ -432,7 +417,7 @@ def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, 
     start, length = idx.by_a.ranges(a)
     out_row, out_v = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for lo, hi in _chunks(length, cid):
-        row, pos = _expand(start[lo:hi], length[lo:hi])
+        row, pos = expand(start[lo:hi], length[lo:hi])
         key = cid[lo:hi][row] * idx.n_v + idx.v[pos]
         uniq, k = _counts(key.copy())
         conc = uniq[(k >= TIE_MIN) & (k >= TIE_CONCENTRATION * users[uniq % idx.n_v])]
@@ -573,7 +558,7 @@ def _hot_presence(at: _FocusVisits, members: pl.DataFrame, segments: pl.DataFram
     # The stretches of the members' focus visits: the same rows as every member's
     # stretches restricted to focus shops, without expanding every member's stretches.
     start, length = st.of_pairs(at.a[at.row], at.m)
-    visit, pos = _expand(start, length)
+    visit, pos = expand(start, length)
     inc_row, inc_key = at.row[visit], at.cid[at.row[visit]] * n_s + st.s[pos]
     del visit, pos
     key, kc = _counts(inc_key.copy())
@@ -766,7 +751,7 @@ def _together_at_focus(members: pl.DataFrame, focus: pl.DataFrame,
     st = _stretch_index(segments)
     cid, a = members["cid"].to_numpy().astype(np.int64), members["a"].to_numpy().astype(np.int64)
     row, pair = _at_focus(cid, a, st.pairs_by_a, st.pair_m, _focus_set(focus, st.n_m))
-    visit, pos = _expand(st.pair_start[pair], st.pair_start[pair + 1] - st.pair_start[pair])
+    visit, pos = expand(st.pair_start[pair], st.pair_start[pair + 1] - st.pair_start[pair])
     row, s = row[visit], st.s[pos]
     del visit, pos
     n_s = max(1, len(st.s_c))

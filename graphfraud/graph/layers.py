@@ -22,19 +22,19 @@ explicit null models in :mod:`graphfraud.detect.families`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct
+from ..arrays import distinct, expand
 from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
 from .projection import project
 
-#: Raw co-activity pairs materialised at once (bounds memory: a chunk's pairs, their shop
-#: and packed key take about 40 B each, so about 80 MB per chunk). Chunking changes no
-#: result: stretches hold at most ``segment_size`` events, below the clique limit, so no
-#: random sparsifier runs on them.
+#: Raw co-activity pairs materialised at once (bounds memory: a range's pairs, their
+#: partner's position and packed key take about 16 B each, so about 32 MB per range).
+#: The ranges change no result: every (pair, shop) of a pair falls in its range.
 PAIRS_PER_CHUNK = 2_000_000
 EDGE_SCHEMA = {"a": pl.UInt32, "b": pl.UInt32, "w": pl.Float64}
 
@@ -168,76 +168,147 @@ def _unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
-    """Accounts active in the same stretch of a shop's timeline, at two or more shops."""
+    """Accounts active in the same stretch of a shop's timeline, at two or more shops.
+
+    ``segs`` are :func:`segments` of the events with ``p.segment_size``: a stretch holds at
+    most that many accounts, so every stretch is a clique of the projection (weight
+    ``1 / (n - 1)`` per pair, as :func:`graphfraud.graph.projection.project` gives it) and
+    no random partner is drawn (``seed`` is unused). A pair's weight is its largest at
+    each shop, over the stretches of both tilings, summed over its shops.
+    """
+    a, m, c = segs["a"].to_numpy(), segs["m"].to_numpy(), segs["c"].to_numpy()
     # An account seen at a single shop can never be co-active at two.
-    shops = segs.group_by("a").agg(pl.col("m").n_unique().alias("shops"))
-    inc = segs.join(shops.filter(pl.col("shops") >= p.min_shared_shops).select("a"), on="a", how="semi")
-    if inc.height == 0:
+    keep = _shops_per_account(a, m)[a] >= p.min_shared_shops
+    a, m, c = a[keep], m[keep], c[keep]
+    del keep
+    if len(a) == 0:
         return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), 0, 0, 0)
-    # Shops are processed in chunks so raw pairs never all exist at once; a shop's stretches
-    # all fall in one chunk, so the per-shop maximum over the two tilings is exact.
-    estimate = inc.height * p.segment_size
-    chunks = max(1, min(256, estimate // PAIRS_PER_CHUNK + 1))
-    # A pair at a shop is one integer, (a * N + b) * S + m, where that fits in 63 bits:
-    # grouping on one integer column is several times cheaper than on two.
-    n_acc, n_shop = (int(n) + 1 for n in inc.select(pl.col("a").max(), pl.col("m").max()).row(0))
-    packed = n_acc * n_acc * n_shop < (1 << 62)
-    # The per-pair sum over shops runs per range of ``a``: a pair's rows all fall in one
-    # range, so each range is summed on its own and only one range's hash table exists at
-    # once (one table over every (pair, shop) row was the peak of the whole layer stage).
-    # Ranges are in ``a`` order, so their sorted results concatenate sorted.
-    n_ranges = chunks
-    ranges: list[list[pl.DataFrame]] = [[] for _ in range(n_ranges)]
-    contexts, hubs = 0, 0
-    # One pass splits the incidences by chunk (a filter per chunk would rescan them all).
-    by_chunk = (inc.with_columns((pl.col("m") % chunks).alias("_k")).partition_by("_k", as_dict=True,
-                                                                                include_key=False)
-                if chunks > 1 else {(0,): inc})
-    for k in range(chunks):
-        part = by_chunk.pop((k,), None)
-        if part is None:
-            continue
-        proj = project(part.select("a", "c"), clique_max=max(p.clique_max, p.segment_size), hub_max=p.hub_max,
-                       k=p.sparsify_k, seed=seed + k)
-        contexts, hubs = contexts + proj.n_contexts, hubs + proj.n_hubs
-        if proj.pairs.height == 0:
-            continue
-        shop_of = part.select("c", "m").unique("c")
-        pairs = proj.pairs.join(shop_of, on="c")
-        if packed:
-            key = ((pairs["a"].cast(pl.Int64) * n_acc + pairs["b"].cast(pl.Int64)) * n_shop
-                   + pairs["m"].cast(pl.Int64)).alias("key")
-            best = (pl.DataFrame({"key": key, "w": pairs["w"].cast(pl.Float32)}).group_by("key")
-                    .agg(pl.col("w").max()).select(pl.col("key") // n_shop, "w"))
-        else:
-            key = (pairs["a"].cast(pl.UInt64) * (1 << 32) + pairs["b"].cast(pl.UInt64)).alias("key")
-            best = (pl.DataFrame({"key": key, "m": pairs["m"], "w": pairs["w"].cast(pl.Float32)})
-                    .group_by("key", "m").agg(pl.col("w").max()).drop("m"))
-        del pairs, proj
-        _split_ranges(best, n_acc if packed else 1 << 32, n_acc, ranges)
-    base = n_acc if packed else 1 << 32
-    edges = []
-    for rows in ranges:
-        if not rows:
-            continue
-        edges.append(pl.concat(rows).group_by("key").agg(fixed_sum(pl.col("w")).alias("w"), pl.len().alias("shops"))
-                     .filter(pl.col("shops") >= p.min_shared_shops)
-                     .select((pl.col("key") // base).cast(pl.UInt32).alias("a"),
-                             (pl.col("key") % base).cast(pl.UInt32).alias("b"), "w").sort("a", "b"))
-        rows.clear()
-    if not edges:
-        return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), inc.height, contexts, hubs)
-    return Layer("coactivity", pl.concat(edges), inc.height, contexts, hubs)
+    if len(c) > 1 and not np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (a[1:] > a[:-1]))):
+        # (stretch, account) order, each pair once: what segments() returns.
+        c, a = (x.astype(m.dtype) if x is a else x for x in _unique_pairs(c.astype(np.int64), a.astype(np.int64)))
+        m = _shop_of_stretch(segs, c)
+    # Each stretch is a run of rows; an account at position i of its stretch pairs with the
+    # accounts after it, which are larger (a stretch's accounts are sorted).
+    start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    del c
+    size = np.diff(np.r_[start, len(a)])
+    hubs = int((size > p.hub_max).sum())
+    if (size[size <= p.hub_max] > max(p.clique_max, p.segment_size)).any():
+        raise ValueError(f"a stretch holds more than segment_size={p.segment_size} accounts: "
+                         "the segments were built with another size")
+    n = np.repeat(np.where((size >= 2) & (size <= p.hub_max), size, 0).astype(np.int32), size)
+    partners = np.maximum(n - 1 - (np.arange(len(a)) - np.repeat(start, size)).astype(np.int32), 0)
+    edges = _coactive_pairs(a, m, n, partners, p.min_shared_shops)
+    return Layer("coactivity", edges, len(a), len(start), hubs)
 
 
-def _split_ranges(best: pl.DataFrame, base: int, n_acc: int, ranges: list[list[pl.DataFrame]]) -> None:
-    """Append the rows of ``best`` (pair key ``a * base + b``, w) to the list of their ``a`` range."""
-    if len(ranges) == 1:
-        ranges[0].append(best)
-        return
-    which = ((best["key"] // base) * len(ranges) // n_acc).alias("_r")
-    for (r,), rows in best.with_columns(which).partition_by("_r", as_dict=True, include_key=False).items():
-        ranges[int(r)].append(rows)
+def _shops_per_account(a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The number of distinct shops of each account (indexed by account code)."""
+    if len(a) == 0:
+        return np.zeros(0, np.int64)
+    n_shop = int(m.max()) + 1
+    return np.bincount(distinct(a.astype(np.int64) * n_shop + m) // n_shop, minlength=int(a.max()) + 1)
+
+
+def _shop_of_stretch(segs: pl.DataFrame, c: np.ndarray) -> np.ndarray:
+    """The shop of each stretch code in ``c`` (a stretch lies in one shop)."""
+    stretch = segs.select("c", "m").unique("c").sort("c")
+    return stretch["m"].to_numpy()[np.searchsorted(stretch["c"].to_numpy(), c)]
+
+
+def _coactive_pairs(a: np.ndarray, m: np.ndarray, n: np.ndarray, partners: np.ndarray,
+                    min_shops: int) -> pl.DataFrame:
+    """(a, b, w) of the pairs co-active at ``min_shops`` shops or more.
+
+    Incidence ``i`` (account ``a[i]`` at shop ``m[i]`` in a stretch of ``n[i]`` accounts)
+    pairs with the ``partners[i]`` incidences after it. Pairs are generated a range of
+    their smaller account at a time: a pair's shops all fall in its range, so each range
+    is complete on its own and only one range's pairs exist at once (every (pair, shop)
+    held until the last shop was seen was the peak of the layer stage). Ranges are in
+    account order, so their sorted results concatenate sorted.
+    """
+    n_acc = int(a.max()) + 1
+    # Weights in fixed point per stretch size: 1 / (n - 1) as float32, in fixed_sum's units.
+    w32 = pl.Series(np.r_[0.0, 0.0, 1.0 / np.arange(1, max(int(n.max()), 1))], dtype=pl.Float32)
+    fixed = pl.select((w32.cast(pl.Float64) * _FIXED).round().cast(pl.Int64)).to_series().to_numpy()
+    # Ranges of about PAIRS_PER_CHUNK pairs each, cut between accounts.
+    per_account = np.cumsum(np.bincount(a, weights=partners, minlength=n_acc))
+    bounds = np.arange(1, int(per_account[-1]) // PAIRS_PER_CHUNK + 1) * PAIRS_PER_CHUNK
+    range_of = np.searchsorted(bounds, per_account, side="left")
+    first_account = np.searchsorted(range_of, np.arange(len(bounds) + 2))
+    which = range_of.astype(np.uint16 if len(bounds) < 1 << 16 else np.uint32)[a]  # uint16 sorts by radix
+    order = np.argsort(which, kind="stable")
+    cuts = np.searchsorted(which[order], np.arange(len(bounds) + 2))
+    del which, per_account, range_of
+    n_shop, n_size = int(m.max()) + 1, len(fixed)
+    out_a, out_b, totals = [], [], []
+    for r, (lo, hi) in enumerate(pairwise(cuts)):
+        rows = order[lo:hi]
+        rows = rows[partners[rows] > 0]
+        length = partners[rows]
+        pos = expand(rows + 1, length)[1]
+        code = _PairCode(int(first_account[r]), int(first_account[r + 1]), n_acc, n_shop, n_size)
+        pair, size = code.best(a[rows], m[rows], n[rows], length, a[pos])
+        del pos
+        run = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, np.int64)
+        shops = np.diff(np.r_[run, len(pair)])
+        kept = shops >= min_shops
+        pa, pb = code.accounts(pair[run][kept])
+        out_a.append(pa)
+        out_b.append(pb)
+        totals.append(np.add.reduceat(fixed[size], run)[kept] if len(run) else np.zeros(0, np.int64))
+    return pl.DataFrame({"a": np.concatenate(out_a), "b": np.concatenate(out_b),
+                         "w": np.concatenate(totals) / _FIXED}, schema=EDGE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class _PairCode:
+    """One integer per (pair, shop, stretch size) of a range ``lo <= a < hi`` of smaller
+    accounts: ``((a - lo) * n_acc + b) << (s + z) | m << z | n``, shops and sizes in bit
+    fields. Where that does not fit in 63 bits, a lexicographic sort of the columns."""
+
+    lo: int
+    hi: int
+    n_acc: int
+    n_shop: int
+    n_size: int
+
+    @property
+    def s(self) -> int:
+        return max(1, (self.n_shop - 1).bit_length())
+
+    @property
+    def z(self) -> int:
+        return max(1, (self.n_size - 1).bit_length())
+
+    @property
+    def packed(self) -> bool:
+        return (max(1, self.hi - self.lo) * self.n_acc) << (self.s + self.z) < 1 << 63
+
+    def best(self, a: np.ndarray, m: np.ndarray, n: np.ndarray, length: np.ndarray,
+             b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per distinct (pair, shop), sorted by pair: the pair's code and the size of its
+        smallest stretch there (the largest weight). Row ``i`` of ``a``, ``m``, ``n`` pairs
+        with the next ``length[i]`` accounts of ``b``."""
+        if not self.packed:
+            pa, pm, pn = (np.repeat(x, length) for x in (a, m, n))
+            order = np.lexsort((pn, pm, b, pa))
+            pair = pa.astype(np.uint64)[order] * np.uint64(self.n_acc) + b.astype(np.uint64)[order]
+            pm, pn = pm[order], pn[order]
+            first = np.r_[True, (pair[1:] != pair[:-1]) | (pm[1:] != pm[:-1])] if len(pair) else np.zeros(0, bool)
+            return pair[first], pn[first]
+        row = ((((a.astype(np.int64) - self.lo) * self.n_acc) << self.s | m) << self.z) | n
+        key = np.repeat(row, length) + (b.astype(np.int64) << (self.s + self.z))
+        key.sort()
+        at = key >> self.z
+        first = np.r_[True, at[1:] != at[:-1]] if len(key) else np.zeros(0, bool)
+        return at[first] >> self.s, key[first] & ((1 << self.z) - 1)
+
+    def accounts(self, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) of pair codes."""
+        if not self.packed:
+            return pair // np.uint64(self.n_acc), pair % np.uint64(self.n_acc)
+        return pair // self.n_acc + self.lo, pair % self.n_acc
 
 
 def money_layer(origins: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
