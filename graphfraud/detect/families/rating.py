@@ -210,12 +210,12 @@ def test(inp: Inputs) -> pl.DataFrame:
     cids = inside.select("cid").unique(maintain_order=True).with_row_index("g")
     g = inside.join(cids, on="cid", maintain_order="left")["g"].to_numpy().astype(np.int64)
     k_in = inside["k"].to_numpy() - 1
-    tilts = {}
+    tilts, offsets = {}, {}
     for name, score in DIRECTIONS.items():
         # The member's generosity along this direction, from its reviews elsewhere.
         b = _shift(pi_out, score[k_out], g_out, acc_key.height, np.zeros(out.height), ACCOUNT_PRIOR, 1, score)
-        b_in = np.where(has_b, b[acc_in], 0.0) if b.size else np.zeros(inside.height)
-        tilts[name] = _tilt(pi, score, score[k_in], g, cids.height, b_in, TAU_MIN[name])
+        offsets[name] = np.where(has_b, b[acc_in], 0.0) if b.size else np.zeros(inside.height)
+        tilts[name] = _tilt(pi, score, score[k_in], g, cids.height, offsets[name], TAU_MIN[name])
     # Bonferroni over the directions, both fixed before looking at the data.
     p_dir = np.stack([t[2] for t in tilts.values()])
     best = p_dir.argmin(axis=0)
@@ -224,7 +224,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     se = np.choose(best, [t[1] for t in tilts.values()])
     # Counts for the reasons: five-star and low ratings observed and expected without a
     # tilt, with each member's generosity in mean stars.
-    offset, stars = tilts["stars"][3], DIRECTIONS["stars"]
+    offset, stars = offsets["stars"], DIRECTIONS["stars"]
     logz0, _, _ = _moments(pi, offset, stars)
     p5_0 = np.exp(np.log(np.clip(pi[:, 4], 1e-12, None)) + 5 * offset - logz0)
     low = np.clip(pi[:, :3], 1e-12, None) * np.exp(stars[:3][None, :] * offset[:, None])
@@ -245,9 +245,9 @@ def test(inp: Inputs) -> pl.DataFrame:
 
 
 def _tilt(pi: np.ndarray, score: np.ndarray, x: np.ndarray, g: np.ndarray, n_groups: int, offset: np.ndarray,
-          tau_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+          tau_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One direction's test. Per group: the fitted tilt, its standard error at no tilt and
-    the one-sided p-value under the random-effects null; and the per-review offsets used."""
+    the one-sided p-value under the random-effects null."""
     theta = np.clip(_shift(pi, x, g, n_groups, offset, 0.0, 8, score), -10.0, 10.0)
     # The standard error at no tilt: finite even when every rating is five stars.
     logz0, _, var0 = _moments(pi, offset, score)
@@ -269,7 +269,7 @@ def _tilt(pi: np.ndarray, score: np.ndarray, x: np.ndarray, g: np.ndarray, n_gro
     # Between-group variation dominates a big group's uncertainty, so many reviews with a
     # small tilt no longer look extreme.
     p = np.where(shift > 0, norm_sf(shift / np.sqrt(se ** 2 + tau2)), 1.0)
-    return theta, se, p, offset
+    return theta, se, p
 
 
 FAMILY = Family("rating", "outcome", test,
