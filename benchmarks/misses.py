@@ -148,6 +148,7 @@ def main() -> None:
                     help="the hard injected rings of benchmarks/yelp.py in these Yelp files instead of the zoo "
                          "(YelpChi YelpNYC when none is named), injected with the first of --seeds only")
     ap.add_argument("--rings", type=int, default=20, help="hard rings injected per Yelp file")
+    ap.add_argument("--csv", metavar="PATH", help="also write the whole table, every column, to PATH")
     ap.add_argument("--families", nargs="+",
                     default=["review_ring", "task_platform", "experience_officer", "merchant_alliance"])
     args = ap.parse_args()
@@ -158,6 +159,8 @@ def main() -> None:
     else:
         frames = [diagnose(size, seed, args.review_only, args.families) for size in args.sizes for seed in args.seeds]
     table = pl.concat(frames)
+    if args.csv:
+        table.write_csv(args.csv)
     # p-values span hundreds of orders of magnitude: two significant digits each.
     pcols = [c for c in ("p_outcome", "p_tie", "q_ring", "p_needed", "p_rating", "p_refund") if c in table.columns]
     table = table.with_columns(pl.col(c).map_elements(lambda x: f"{x:.1e}", return_dtype=pl.String) for c in pcols)

@@ -37,7 +37,10 @@ class MoneyParams:
     downstream amount less the fee); ``max_funders`` stops tracing at an account funded
     by more sources than that (a platform wallet: itself an origin, not a relay);
     commissions reported for brushing orders are a few yuan to a few tens of per cent,
-    hence ``commission_rel`` / ``commission_abs``.
+    hence ``commission_rel`` / ``commission_abs``. A receipt is matched against the
+    orders of the ``refund_window_days`` before it and, as placebos, against as long
+    windows further before it and after it, ``refund_placebos`` on each side (see
+    :func:`refund_matches`).
     """
 
     max_hops: int = 4
@@ -45,6 +48,7 @@ class MoneyParams:
     fee: float = 0.2
     max_funders: int = 20
     refund_window_days: float = 30.0
+    refund_placebos: tuple[int, int] = (1, 2)
     commission_rel: float = 0.3
     commission_abs: float = 50.0
 
@@ -119,27 +123,38 @@ def trace_origins(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
 
 
 def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
-    """Each receipt's best match to one of its recipient's orders before it, and after it.
+    """Each receipt's best match to one of its recipient's orders in the window before it,
+    and in each placebo window.
 
     A receipt (amount ``x`` at time ``t``) matches order ``o`` of the recipient when ``o``
-    lies within the window and ``0 <= x - amount_o <= commission_rel * amount_o +
+    lies within a window and ``0 <= x - amount_o <= commission_rel * amount_o +
     commission_abs`` (the price plus a commission), unless it is the order's own shop
     refunding the exact price (a genuine return). ``u`` scores the best match: the share
     of platform receipt amounts within ``[amount_o, x]`` times the order's rank by
-    closeness in time (small is close).
+    closeness in time to the window's edge nearest the receipt (small is close).
 
-    The same score is computed against the recipient's orders placed *after* the receipt
-    (``u_after``, a placebo: money cannot pay back an order not yet placed). Whatever the
-    payer's amounts, the recipient's prices or their habits, a receipt unrelated to orders
-    matches the orders before it as often as those after it; a refund matches before only.
-    One row per (receipt, recipient); ``o`` and ``m`` are the best earlier order and its shop,
-    ``m_after`` the shop of the best later one; no match gives ``u = 1``.
+    The windows are ``g`` long and tile time around the receipt: the one just before it
+    (where a refund's order lies), and ``refund_placebos`` further back and as many after
+    it (placebos: a refund does not pay back an order placed after it, nor, within the
+    window, one placed long before). ``g`` is ``refund_window_days``, shortened near
+    either end of the orders' time span so that every window lies inside it. Whatever
+    the payer's amounts, the recipient's prices or their habits, a receipt unrelated to
+    the recipient's orders then matches each window alike; a refund matches the one
+    before. Placebos on both sides keep a burst of orders near an end of the data from
+    favouring the window before: the shortened windows next to that end are the
+    placebos on its side.
+
+    One row per (receipt, recipient); ``o`` and ``m`` are the best order before it and
+    its shop (``u = 1`` and nulls without a match), ``u_placebo`` and ``m_placebo`` the
+    best score and shop in each placebo window, earliest window first (1 and null where
+    nothing matches).
     """
     p = p or MoneyParams()
     rec = receipts(prep)
+    back, ahead = p.refund_placebos
     schema = pl.Schema({"rid": pl.UInt32, "a": pl.UInt32, "src": pl.UInt32, "t": pl.Int64, "amount": pl.Float64,
-                        "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_after": pl.Float64,
-                        "m_after": pl.UInt32})
+                        "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_placebo": pl.List(pl.Float64),
+                        "m_placebo": pl.List(pl.UInt32)})
     if rec.height == 0 or "amount" not in prep.orders.columns:
         return pl.DataFrame(schema=schema)
     # Money sent to oneself (between one's own payment accounts) is not a refund.
@@ -148,32 +163,41 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
         pl.col("amount").is_not_null() & (pl.col("amount") > 0))
     sorted_amounts = np.sort(rec["amount"].to_numpy())
     n = max(1, len(sorted_amounts))
-    window = int(p.refund_window_days * DAY)
     od = prep.orders.select("a", "o", "m", pl.col("t").alias("t_o"), pl.col("amount").alias("amt_o")).filter(
         pl.col("amt_o").is_not_null() & (pl.col("amt_o") > 0))
+    first, last = (int(od["t_o"].min()), int(od["t_o"].max())) if od.height else (0, 0)
+    g = pl.min_horizontal(pl.lit(int(p.refund_window_days * DAY)), (pl.col("t") - first) // (back + 1),
+                          (last - pl.col("t")) // max(ahead, 1)).clip(0, None)
+    rec = rec.with_columns(g.alias("g"))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
-
-    def best(side: str) -> pl.DataFrame:
-        gap = (pl.col("t") - pl.col("t_o")) if side == "before" else (pl.col("t_o") - pl.col("t"))
-        cand = (rec.join(od, on="a").filter((gap >= 0) & (gap <= window) & ~((side == "after") & (gap == 0)))
-                .with_columns(gap.rank("ordinal").over("rid", "a").alias("rank"),
-                              (pl.col("amount") - pl.col("amt_o")).alias("d")))
-        cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
-        genuine = pl.col("m_src").is_not_null() & (pl.col("d") <= 0.01 * pl.col("amt_o"))
-        close = (pl.col("d") >= 0) & (pl.col("d") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
-        cand = cand.filter(close & ~genuine)
-        # A small lower margin: amounts sit on price points, so an exact match has
-        # positive probability under the null too.
-        lo = cand["amt_o"].to_numpy() * 0.995 - 0.01
-        hi = cand["amount"].to_numpy()
-        mass = (np.searchsorted(sorted_amounts, hi, side="right")
-                - np.searchsorted(sorted_amounts, lo, side="left")) / n
-        cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
-        return (cand.sort("rid", "a", "u", "o").group_by("rid", "a", maintain_order=True)
-                .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
-
-    after = best("after").select("rid", "a", pl.col("u").alias("u_after"), pl.col("m").alias("m_after"))
-    out = (rec.select("rid", "a", "src", "t", "amount").join(best("before"), on=["rid", "a"], how="left")
-           .join(after, on=["rid", "a"], how="left")
-           .with_columns(pl.col("u").fill_null(1.0), pl.col("u_after").fill_null(1.0)))
+    # d > 0: the order came before the receipt. Window 0 is [t - g, t]; -j is the j-th
+    # further back, +j the j-th after; each is ranked from its edge nearest the receipt.
+    d = pl.col("t") - pl.col("t_o")
+    w = (pl.when(d >= 0).then(-((d - 1).clip(0, None) // pl.col("g")))
+         .otherwise((-d - 1) // pl.col("g") + 1))
+    edge = pl.when(pl.col("w") <= 0).then(d + pl.col("w") * pl.col("g")).otherwise(-d - (pl.col("w") - 1) * pl.col("g"))
+    cand = (rec.filter(pl.col("g") > 0).join(od, on="a")
+            .filter((d <= (back + 1) * pl.col("g")) & (-d <= ahead * pl.col("g")))
+            .with_columns(w.alias("w")).with_columns(edge.rank("ordinal").over("rid", "a", "w").alias("rank"),
+                                                     (pl.col("amount") - pl.col("amt_o")).alias("diff")))
+    cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
+    genuine = pl.col("m_src").is_not_null() & (pl.col("diff") <= 0.01 * pl.col("amt_o"))
+    close = (pl.col("diff") >= 0) & (pl.col("diff") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
+    cand = cand.filter(close & ~genuine)
+    # A small lower margin: amounts sit on price points, so an exact match has
+    # positive probability under the null too.
+    lo = cand["amt_o"].to_numpy() * 0.995 - 0.01
+    hi = cand["amount"].to_numpy()
+    mass = (np.searchsorted(sorted_amounts, hi, side="right") - np.searchsorted(sorted_amounts, lo, side="left")) / n
+    cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
+    best = (cand.sort("rid", "a", "w", "u", "o").group_by("rid", "a", "w", maintain_order=True)
+            .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
+    slots = pl.DataFrame({"w": [x for x in range(-back, ahead + 1) if x != 0]}, schema={"w": pl.Int64})
+    placebo = (rec.select("rid", "a").join(slots, how="cross")
+               .join(best.drop("o"), on=["rid", "a", "w"], how="left")
+               .sort("rid", "a", "w").group_by("rid", "a", maintain_order=True)
+               .agg(pl.col("u").fill_null(1.0).alias("u_placebo"), pl.col("m").alias("m_placebo")))
+    out = (rec.select("rid", "a", "src", "t", "amount")
+           .join(best.filter(pl.col("w") == 0).drop("w"), on=["rid", "a"], how="left")
+           .join(placebo, on=["rid", "a"], how="left").with_columns(pl.col("u").fill_null(1.0)))
     return out.select(list(schema)).cast(schema).sort("rid", "a")
