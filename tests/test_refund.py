@@ -27,7 +27,8 @@ def _market(seed: int, ring: bool, placebos: tuple[int, int] | None = None) -> I
     packets: amounts on the scale of the prices) at random times. Disjoint groups of six
     order at their three focus shops in one burst of a few days, placed anywhere in the
     period — at its start and end too, where a window can be cut short. Optionally group
-    ``RING`` (its burst inside the period) is a ring: an organiser refunds each burst order plus a commission a day or two later."""
+    ``RING`` (its burst inside the period) is a ring: an organiser refunds each burst
+    order plus a commission a day or two later."""
     rng = np.random.default_rng(seed)
     price = np.exp(rng.normal(4.0, 0.8, N_SHOPS))  # about 55 yuan, from 10 to 300
     n_acc = N_GROUPS * GROUP + OTHERS

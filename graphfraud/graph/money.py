@@ -152,9 +152,9 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     p = p or MoneyParams()
     rec = receipts(prep)
     back, ahead = p.refund_placebos
-    schema = pl.Schema({"rid": pl.UInt32, "a": pl.UInt32, "src": pl.UInt32, "t": pl.Int64, "amount": pl.Float64,
-                        "u": pl.Float64, "o": pl.UInt32, "m": pl.UInt32, "u_placebo": pl.List(pl.Float64),
-                        "m_placebo": pl.List(pl.UInt32)})
+    schema = pl.Schema({"rid": pl.UInt32(), "a": pl.UInt32(), "src": pl.UInt32(), "t": pl.Int64(),
+                        "amount": pl.Float64(), "u": pl.Float64(), "o": pl.UInt32(), "m": pl.UInt32(),
+                        "u_placebo": pl.List(pl.Float64), "m_placebo": pl.List(pl.UInt32)})
     if rec.height == 0 or "amount" not in prep.orders.columns:
         return pl.DataFrame(schema=schema)
     # Money sent to oneself (between one's own payment accounts) is not a refund.
@@ -165,7 +165,8 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     n = max(1, len(sorted_amounts))
     od = prep.orders.select("a", "o", "m", pl.col("t").alias("t_o"), pl.col("amount").alias("amt_o")).filter(
         pl.col("amt_o").is_not_null() & (pl.col("amt_o") > 0))
-    first, last = (int(od["t_o"].min()), int(od["t_o"].max())) if od.height else (0, 0)
+    first, last = od.select(pl.col("t_o").min().fill_null(0).alias("first"),
+                            pl.col("t_o").max().fill_null(0).alias("last")).row(0)
     g = pl.min_horizontal(pl.lit(int(p.refund_window_days * DAY)), (pl.col("t") - first) // (back + 1),
                           (last - pl.col("t")) // max(ahead, 1)).clip(0, None)
     rec = rec.with_columns(g.alias("g"))

@@ -28,7 +28,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     rec = inp.cands.members.join(inp.plat.refunds.select("a", "rid", "src", "u", "m", "u_placebo", "m_placebo"), on="a")
     if rec.height == 0:
         return pl.DataFrame(schema=schema)
-    windows = 1 + rec["u_placebo"].list.len().max()
+    windows = 1 + int(rec.select(pl.col("u_placebo").list.len().max()).item())
     focus = inp.focus.select("cid", "m").with_columns(pl.lit(True).alias("at_focus"))
     rec = rec.with_row_index("i").join(focus, on=["cid", "m"], how="left")
     placebo = (rec.select("i", "cid", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
