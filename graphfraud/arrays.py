@@ -19,6 +19,18 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """The positions where a run of equal values begins in a 1-d array (sorted, usually).
+
+    With a sort, a group-by without a hash table: groups are the runs, their sizes the
+    differences of the starts, and ``np.ufunc.reduceat(x, starts)`` reduces each.
+
+    >>> run_starts(np.array([4, 4, 7, 9, 9, 9])).tolist()
+    [0, 2, 3]
+    """
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.zeros(0, np.intp)
+
+
 def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, pos): each row ``i`` repeated ``length[i]`` times, with the positions
     ``start[i], ..., start[i] + length[i] - 1`` of its range, in row order.

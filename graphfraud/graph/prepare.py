@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ..arrays import run_starts
 from ..contract import CONTRACT
 from ..dataset import Dataset
 from ..schema import IDENTIFIER_KINDS
 
 U32 = pl.UInt32
+#: Stands for an absent time in a min over times (and its negation in a max).
+_NEVER = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -231,15 +234,28 @@ def _identifiers(ds: Dataset, code: Callable[[pl.DataFrame], pl.DataFrame]) -> t
         offset += uniq.len()
     values = pl.concat(named).with_row_index("v").with_columns(pl.col("v").cast(U32))
     long = pl.concat(coded)
-    # One integer key v * A + a per (identifier value, account): a value has one kind, and
-    # one-column group-bys are several times cheaper than three-column ones.
+    del coded
+    # One integer key v * A + a per (identifier value, account) (a value has one kind),
+    # reduced by one numpy sort and its runs: a polars group-by on the key and a sort of
+    # the groups took 9.4 s for the 42M uses of 1M accounts.
     n_acc = int(long.select(pl.col("a").max()).item() or 0) + 1
-    ident = (long.select((pl.col("v") * n_acc + pl.col("a").cast(pl.Int64)).alias("key"), "first", "last")
-             .group_by("key").agg(pl.col("first").min(), pl.col("last").max(), pl.len().cast(pl.UInt32).alias("uses"))
-             .sort("key")
-             .select((pl.col("key") % n_acc).cast(U32).alias("a"), (pl.col("key") // n_acc).cast(U32).alias("v"),
-                     "first", "last", "uses"))
-    ident = ident.with_columns(values["kind"].gather(ident["v"]).alias("kind")).select(list(schema))
+    key = long["v"].to_numpy() * n_acc + long["a"].to_numpy().astype(np.int64)
+    order = np.argsort(key)
+    key = key[order]
+    start = run_starts(key)
+    # Absent times lose every min / max (polars ignores nulls the same way); a value whose
+    # times are all absent keeps the sentinel, which becomes null again.
+    first = np.minimum.reduceat(long["first"].fill_null(_NEVER).to_numpy()[order], start) if len(key) else key
+    last = np.maximum.reduceat(long["last"].fill_null(-_NEVER).to_numpy()[order], start) if len(key) else key
+    del long, order
+    uses = np.diff(np.r_[start, len(key)]).astype(np.uint32)
+    key = key[start]
+    ident = pl.DataFrame({"a": (key % n_acc).astype(np.uint32), "v": (key // n_acc).astype(np.uint32),
+                          "first": first, "last": last, "uses": uses},
+                         schema={c: schema[c] for c in ("a", "v", "first", "last", "uses")})
+    ident = ident.with_columns(pl.when(pl.col("first") != _NEVER).then(pl.col("first")).alias("first"),
+                               pl.when(pl.col("last") != -_NEVER).then(pl.col("last")).alias("last"),
+                               values["kind"].gather(ident["v"]).alias("kind")).select(list(schema))
     return ident, values.select("v", "kind", "value")
 
 
