@@ -44,3 +44,25 @@ def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarra
     row = np.repeat(np.arange(len(length)), length)
     pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
     return row, pos
+
+
+def unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs (x, y) of two int64 arrays, ``y`` non-negative, sorted by x then y.
+
+    One packed integer ``x * (max y + 1) + y`` when it fits in int64 (one sort of one
+    column), else a two-key lexicographic sort.
+
+    >>> unique_pairs(np.array([2, 1, 2, 2]), np.array([0, 5, 0, 1]))
+    (array([1, 2, 2]), array([5, 0, 1]))
+    """
+    if len(x) == 0:
+        return x, y
+    span = int(y.max()) + 1
+    fits = (np.iinfo(np.int64).max - span) // span
+    if -fits < int(x.min()) and int(x.max()) < fits:
+        key = distinct(x * span + y)
+        return key // span, key % span
+    order = np.lexsort((y, x))
+    x, y = x[order], y[order]
+    keep = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+    return x[keep], y[keep]
