@@ -19,6 +19,18 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """The positions where a run of equal values begins in a 1-d array (sorted, usually).
+
+    With a sort, a group-by without a hash table: groups are the runs, their sizes the
+    differences of the starts, and ``np.ufunc.reduceat(x, starts)`` reduces each.
+
+    >>> run_starts(np.array([4, 4, 7, 9, 9, 9])).tolist()
+    [0, 2, 3]
+    """
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.zeros(0, np.intp)
+
+
 def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, pos): each row ``i`` repeated ``length[i]`` times, with the positions
     ``start[i], ..., start[i] + length[i] - 1`` of its range, in row order.
@@ -32,3 +44,25 @@ def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarra
     row = np.repeat(np.arange(len(length)), length)
     pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
     return row, pos
+
+
+def unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs (x, y) of two int64 arrays, ``y`` non-negative, sorted by x then y.
+
+    One packed integer ``x * (max y + 1) + y`` when it fits in int64 (one sort of one
+    column), else a two-key lexicographic sort.
+
+    >>> unique_pairs(np.array([2, 1, 2, 2]), np.array([0, 5, 0, 1]))
+    (array([1, 2, 2]), array([5, 0, 1]))
+    """
+    if len(x) == 0:
+        return x, y
+    span = int(y.max()) + 1
+    fits = (np.iinfo(np.int64).max - span) // span
+    if -fits < int(x.min()) and int(x.max()) < fits:
+        key = distinct(x * span + y)
+        return key // span, key % span
+    order = np.lexsort((y, x))
+    x, y = x[order], y[order]
+    keep = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+    return x[keep], y[keep]

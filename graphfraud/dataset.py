@@ -32,6 +32,8 @@ class Dataset:
     tables: dict[str, pl.DataFrame]
     tz: str = DEFAULT_TZ
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Row counts of the tables :meth:`release` dropped.
+    released: dict[str, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         missing = [t for t in REQUIRED_TABLES if t not in self.tables]
@@ -110,4 +112,23 @@ class Dataset:
         return Dataset(tables, tz=self.tz, sources=self.sources)
 
     def n_rows(self) -> dict[str, int]:
+        if self.released is not None:
+            return dict(self.released)
         return {name: frame.height for name, frame in self.tables.items()}
+
+    def release(self) -> None:
+        """Drop the tables, keeping their row counts, sources and time zone.
+
+        For an owner that needs only what was computed from them (a detection run, once
+        its tables are coded), so that the memory the coded tables do not share is freed
+        for the rest of the run.
+
+        >>> ds = Dataset.from_frames(accounts=pl.DataFrame({"account_id": ["a1"]}),
+        ...     merchants=pl.DataFrame({"merchant_id": ["m1"]}),
+        ...     reviews=pl.DataFrame({"review_id": ["r1"], "account_id": ["a1"], "merchant_id": ["m1"],
+        ...                           "rating": [5.0], "created_at": [0]}))
+        >>> ds.release(); ds.n_rows()["reviews"], ds.has("reviews")
+        (1, False)
+        """
+        self.released = self.n_rows()
+        self.tables = {}

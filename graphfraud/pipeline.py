@@ -66,13 +66,15 @@ def _load(data_dir: str | Path, progress: Progress | None, **options: Any) -> Lo
 
 def detect_dataset(dataset: Dataset, *, detector: RingDetector | None = None, load_report: LoadReport | None = None,
                    progress: Progress | None = None, extra: dict[str, Any] | None = None,
-                   previous: RunResult | None = None, counts: Counts | None = None) -> RunResult:
+                   previous: RunResult | None = None, counts: Counts | None = None,
+                   release: bool = False) -> RunResult:
     """Fit ``detector`` (default parameters if omitted) and collect a :class:`RunResult`.
 
     With ``previous`` (an earlier run on the same platform), rings that overlap one of its
-    rings keep that ring's id (:mod:`graphfraud.lineage`).
+    rings keep that ring's id (:mod:`graphfraud.lineage`). ``release`` drops the dataset's
+    tables once they are coded (:meth:`Dataset.release`), for a caller that owns it.
     """
-    det = _detector(detector).fit(dataset, progress=progress, counts=counts)
+    det = _detector(detector).fit(dataset, progress=progress, counts=counts, release=release)
     run = RunResult.from_detector(det, dataset=dataset, load_report=load_report, extra=extra)
     if previous is not None:
         mapping = carry_ids(run.members, previous.members)
@@ -101,8 +103,9 @@ def detect_files(data_dir: str | Path, out: str | Path | None = None, *, detecto
     # Detection uses the contract's columns only: the others are named, not read.
     loaded = _load(data_dir, progress, encoding=encoding, tz=tz, contract_only=True, **load_options)
     load_s = round(time.perf_counter() - t0, 3)
+    # The dataset was loaded here and is read by nothing after its tables are coded.
     run = detect_dataset(loaded.dataset, detector=det, load_report=loaded.report, progress=progress,
-                         previous=prev, counts=counts)
+                         previous=prev, counts=counts, release=True)
     run = run.with_manifest(timings_s={"load": load_s, **run.manifest["timings_s"]},
                             ignored_files=ignored_files(data_dir, loaded.report))
     return run.write(out) if out is not None else run

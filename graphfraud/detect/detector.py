@@ -180,7 +180,7 @@ class RingDetector:
 
     # ------------------------------------------------------------------ fit
     def fit(self, dataset: Dataset, progress: Callable[[str], None] | None = None,
-            counts: Count | None = None) -> RingDetector:
+            counts: Count | None = None, release: bool = False) -> RingDetector:
         """Prepare, propose candidates, test them, flag rings and collect their evidence.
 
         Parameters
@@ -194,6 +194,11 @@ class RingDetector:
             ``counts(stage, done, total, unit)``: ``done`` rises from 0 to ``total`` units
             of that stage's work (layers built, views partitioned, membership steps,
             candidates whose texts were compared). For progress bars with an ETA.
+        release : bool, default False
+            Drop ``dataset``'s tables once they are coded (:meth:`Dataset.release`; its
+            row counts, sources and time zone stay): for a caller that owns the dataset
+            and needs nothing more from it, which frees the memory the coded tables do
+            not share for the rest of the fit.
         """
         settings = self._validate()
         say = progress or (lambda _m: None)
@@ -215,7 +220,7 @@ class RingDetector:
                 say(name)
 
         with StagePeaks() as peaks:
-            state = run(dataset, settings, stage, counts)
+            state = run(dataset, settings, stage, counts, release)
             stage("evidence")
             self._finish(state.built, state.tested, state.table, state.cores.n)
             self._state, self._settings = state, settings

@@ -98,9 +98,13 @@ class Tested:
     n_tested: int
 
 
-def build(ds: Dataset, s: Settings, say: Say, count: Count | None = None) -> Built:
+def build(ds: Dataset, s: Settings, say: Say, count: Count | None = None, release: bool = False) -> Built:
+    """Code ``ds`` and build its layers; ``release``: drop its tables once coded
+    (:meth:`Dataset.release`), nothing later reads them."""
     say("prepare")
     prep = prepare(ds)
+    if release:
+        ds.release()
     segs = segments(prep.events(), s.graph.segment_size)
     say("platform")
     plat = measure(prep, s.money)
@@ -455,10 +459,11 @@ class State:
     tested: Tested
 
 
-def run(ds: Dataset, s: Settings, say: Say, count: Count | None = None) -> State:
+def run(ds: Dataset, s: Settings, say: Say, count: Count | None = None, release: bool = False) -> State:
     """Every step in order; ``say`` hears each stage start, ``count`` the progress inside
-    the long ones (layers, candidates, membership, the text test)."""
-    b = build(ds, s, say, count)
+    the long ones (layers, candidates, membership, the text test); ``release`` drops the
+    dataset's tables once coded."""
+    b = build(ds, s, say, count, release)
     cands, graph = propose(b, s, say, count)
     say("membership")
     cores, focus, _evidence = refine(b, cands, s, count)

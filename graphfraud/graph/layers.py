@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct, expand
+from ..arrays import distinct, expand, unique_pairs
 from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
 from .projection import project
@@ -106,8 +106,12 @@ def context_layer(name: str, incidence: pl.DataFrame, p: GraphParams, seed: int,
 
 def identifier_layer(prep: Prepared, p: GraphParams, seed: int) -> Layer:
     """Accounts sharing identifier values, each kind weighted by its declared prior."""
-    weights = pl.DataFrame({"kind": [k.name for k in IDENTIFIER_KINDS], "k": [k.weight for k in IDENTIFIER_KINDS]})
-    inc = prep.identifiers.select("a", "kind", pl.col("v").alias("c")).join(weights, on="kind")
+    weights = pl.Series([k.weight for k in IDENTIFIER_KINDS])
+    # A lookup of the few kinds, not a join: the incidences keep their rows and no copy is
+    # gathered (the uses are millions of rows at 1M accounts).
+    k = pl.col("kind").replace_strict([k.name for k in IDENTIFIER_KINDS], weights, default=None,
+                                      return_dtype=weights.dtype)
+    inc = prep.identifiers.select("a", pl.col("v").alias("c"), k.alias("k")).filter(pl.col("k").is_not_null())
     return context_layer("identifier", inc, p, seed, weight=pl.col("k"))
 
 
@@ -144,27 +148,9 @@ def segments(events: pl.DataFrame, size: int) -> pl.DataFrame:
     occupancy = np.concatenate([np.diff(np.r_[r, len(c)]) for c, r in zip(tilings, runs)])
     order = np.argsort(ids, kind="stable")
     ids, occupancy = ids[order], occupancy[order]
-    c, a = _unique_pairs(np.concatenate(tilings), np.tile(a, 2))
+    c, a = unique_pairs(np.concatenate(tilings), np.tile(a, 2))
     return pl.DataFrame({"a": a.astype(np.uint32), "m": ((c // per) // 2).astype(np.uint32), "c": c,
                          "n_c": occupancy[np.searchsorted(ids, c)].astype(np.uint32)}, schema=schema)
-
-
-def _unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct pairs (x, y) of two non-negative int64 arrays, sorted by x then y.
-
-    One packed integer ``x * (max y + 1) + y`` when it fits in int64 (one sort of one
-    column), else a two-key lexicographic sort.
-    """
-    if len(x) == 0:
-        return x, y
-    span = int(y.max()) + 1
-    if int(x.max()) < (np.iinfo(np.int64).max - span) // span:
-        key = distinct(x * span + y)
-        return key // span, key % span
-    order = np.lexsort((y, x))
-    x, y = x[order], y[order]
-    keep = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
-    return x[keep], y[keep]
 
 
 def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
@@ -185,7 +171,7 @@ def coactivity_layer(segs: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
         return Layer("coactivity", pl.DataFrame(schema=EDGE_SCHEMA), 0, 0, 0)
     if len(c) > 1 and not np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (a[1:] > a[:-1]))):
         # (stretch, account) order, each pair once: what segments() returns.
-        c, a = (x.astype(m.dtype) if x is a else x for x in _unique_pairs(c.astype(np.int64), a.astype(np.int64)))
+        c, a = (x.astype(m.dtype) if x is a else x for x in unique_pairs(c.astype(np.int64), a.astype(np.int64)))
         m = _shop_of_stretch(segs, c)
     # Each stretch is a run of rows; an account at position i of its stretch pairs with the
     # accounts after it, which are larger (a stretch's accounts are sorted).
