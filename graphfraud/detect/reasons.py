@@ -63,8 +63,8 @@ _DIRECTION = {"stars": "shift in mean stars", "positive": "shift in the share of
 def _refund(r: Row) -> str:
     return (f"{_n(r['refund_at_focus'])} of {_n(r['refund_receipts'])} money receipts of {_n(r['refund_members'])} "
             f"members pay back the price of their own earlier orders at the focus shops plus a commission, while "
-            f"{_n(r['refund_placebo'])} match one placed only after the money came (placebo windows, which chance "
-            f"matches as often as the window before), from "
+            f"{_n(r['refund_placebo'])} match one only in a placebo window as long, further back or after the money "
+            f"came (chance matches each window as often as the one before), from "
             f"{_n(r['refund_payers'])} payer(s) ({format_p(r['p_refund'])})")
 
 
