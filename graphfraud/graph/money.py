@@ -171,9 +171,14 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
                             pl.col("t_o").max().fill_null(0).alias("last")).row(0)
     g = pl.min_horizontal(pl.lit(int(p.refund_window_days * DAY)), (pl.col("t") - first) // (back + 1),
                           (last - pl.col("t")) // max(ahead, 1)).clip(0, None)
-    rec = rec.with_columns(g.alias("g"))
+    rec = rec.with_columns(g.alias("g"), pl.Series("above", np.searchsorted(sorted_amounts, rec["amount"].to_numpy(),
+                                                                          side="right")))
+    # A small lower margin: amounts sit on price points, so an exact match has positive
+    # probability under the null too. Counted once per order and receipt, not per pair.
+    od = od.with_columns(pl.Series("below", np.searchsorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
+                                                            side="left")))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
-    parts = [_best_per_window(part, shop_pay, p, sorted_amounts)
+    parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts))
              for part in _receipts_with_orders(rec, od, back, ahead)]
     best = pl.concat(parts) if parts else pl.DataFrame(schema={"rid": rec.schema["rid"], "a": rec.schema["a"],
                                                                 "w": pl.Int64, "u": pl.Float64,
@@ -235,20 +240,19 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
                          pl.DataFrame({"w": w, "rank": rank})], how="horizontal")
 
 
-def _best_per_window(cand: pl.DataFrame, shop_pay: pl.DataFrame, p: MoneyParams,
-                     sorted_amounts: np.ndarray) -> pl.DataFrame:
-    """(rid, a, w, u, o, m): each receipt's best match in each window ``w`` that has one."""
+def _best_per_window(cand: pl.DataFrame, shop_pay: pl.DataFrame, p: MoneyParams, n_amounts: int) -> pl.DataFrame:
+    """(rid, a, w, u, o, m): each receipt's best match in each window ``w`` that has one.
+
+    ``above`` (per receipt) and ``below`` (per order) count the platform's receipt
+    amounts up to the receipt's amount and below the order's: their difference is the
+    mass of amounts within ``[amount_o, x]``.
+    """
     cand = cand.with_columns((pl.col("amount") - pl.col("amt_o")).alias("diff"))
     cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
     genuine = pl.col("m_src").is_not_null() & (pl.col("diff") <= 0.01 * pl.col("amt_o"))
     close = (pl.col("diff") >= 0) & (pl.col("diff") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
     cand = cand.filter(close & ~genuine)
-    # A small lower margin: amounts sit on price points, so an exact match has
-    # positive probability under the null too.
-    lo = cand["amt_o"].to_numpy() * 0.995 - 0.01
-    hi = cand["amount"].to_numpy()
-    n = max(1, len(sorted_amounts))
-    mass = (np.searchsorted(sorted_amounts, hi, side="right") - np.searchsorted(sorted_amounts, lo, side="left")) / n
+    mass = (cand["above"].to_numpy() - cand["below"].to_numpy()) / max(1, n_amounts)
     cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
     return (cand.sort("rid", "a", "w", "u", "o").group_by("rid", "a", "w", maintain_order=True)
             .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
