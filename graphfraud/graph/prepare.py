@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..arrays import run_starts
+from ..arrays import run_starts, stable_argsort
 from ..contract import CONTRACT
 from ..dataset import Dataset
 from ..schema import IDENTIFIER_KINDS
@@ -273,7 +273,7 @@ def _reduce_uses(uses: pl.DataFrame) -> pl.DataFrame:
     """
     n_acc = int(uses["a"].max() or 0) + 1
     key = uses["v"].to_numpy() * n_acc + uses["a"].to_numpy().astype(np.int64)
-    order = np.argsort(key)
+    order = stable_argsort(key)
     key = key[order]
     start = run_starts(key)
     # Absent times lose every min / max (polars ignores nulls the same way); a value whose
