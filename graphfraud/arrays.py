@@ -19,6 +19,21 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
 
 
+def distinct_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of a 1-d integer array: the distinct
+    values, sorted, and each row's position among them, by :func:`stable_argsort`.
+
+    >>> [x.tolist() for x in distinct_inverse(np.array([7, 3, 7, 5]))]
+    [[3, 5, 7], [2, 0, 2, 1]]
+    """
+    order = stable_argsort(values)
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+    inverse = np.empty(len(values), np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
 def run_starts(values: np.ndarray) -> np.ndarray:
     """The positions where a run of equal values begins in a 1-d array (sorted, usually).
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct, expand, stable_argsort
+from ..arrays import distinct, distinct_inverse, expand, run_starts, stable_argsort
 from ..schema import IDENTIFIER_KINDS
 from ._memo import LastFrame
 from .candidates import Candidates
@@ -299,7 +299,10 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
             continue
         uniq, k = _counts(cid[lo:hi][row] * n_s + st.s[pos])
         del row, pos
-        groups, per_group = np.unique(uniq // n_s, return_counts=True)
+        # ``uniq`` is sorted, so its groups are runs.
+        groups = uniq // n_s
+        first = run_starts(groups)
+        groups, per_group = groups[first], np.diff(np.r_[first, len(uniq)])
         touched_cid.append(groups)
         touched_n.append(per_group)
         keep = k >= min_members
@@ -713,10 +716,10 @@ def _components(inc: pl.DataFrame) -> pl.DataFrame:
     # A node is one integer (group times the rank of its account or context), so numbering
     # them is a sort, not two-column joins.
     cid = inc["cid"].to_numpy().astype(np.uint64)
-    a_u, a_rank = np.unique(inc["a"].to_numpy(), return_inverse=True)
-    ctx_u, ctx_rank = np.unique(inc["ctx"].to_numpy(), return_inverse=True)
-    key_a, i = np.unique(cid * np.uint64(len(a_u)) + a_rank.astype(np.uint64), return_inverse=True)
-    key_c, j = np.unique(cid * np.uint64(len(ctx_u)) + ctx_rank.astype(np.uint64), return_inverse=True)
+    a_u, a_rank = distinct_inverse(inc["a"].to_numpy())
+    ctx_u, ctx_rank = distinct_inverse(inc["ctx"].to_numpy())
+    key_a, i = distinct_inverse(cid * np.uint64(len(a_u)) + a_rank.astype(np.uint64))
+    key_c, j = distinct_inverse(cid * np.uint64(len(ctx_u)) + ctx_rank.astype(np.uint64))
     n_a = len(key_a)
     n = n_a + len(key_c)
     g = coo_matrix((np.ones(len(i)), (i, j + n_a)), shape=(n, n))
