@@ -14,7 +14,7 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct
+from ..arrays import distinct, stable_argsort
 
 EMPTY = {"a": pl.UInt32, "community": pl.UInt32}
 
@@ -83,7 +83,9 @@ def _leiden_arrays(a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     Edges are ordered by (a, b) before igraph sees them, so the partition does not
     depend on the input order.
     """
-    order = np.lexsort((b, a))
+    # One integer per edge, a * (max b + 1) + b, rises with (a, b): its stable order is
+    # the two-key lexicographic one at a fraction of the time.
+    order = stable_argsort(a.astype(np.int64) * (int(b.max()) + 1) + b) if len(a) else np.zeros(0, np.intp)
     a, b, w = a[order], b[order], w[order]
     nodes = distinct(np.concatenate([a, b]))
     pairs = np.column_stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)])

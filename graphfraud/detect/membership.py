@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct, expand
+from ..arrays import distinct, distinct_inverse, expand, run_starts, stable_argsort
 from ..schema import IDENTIFIER_KINDS
 from ._memo import LastFrame
 from .candidates import Candidates
@@ -79,7 +79,7 @@ def _members_per_shop(members: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFra
     (group, shop), never held whole.
     """
     vis = _visit_index(visits)
-    order = np.argsort(members["cid"].to_numpy(), kind="stable")
+    order = stable_argsort(members["cid"].to_numpy())
     cid = members["cid"].to_numpy()[order].astype(np.int64)
     start, length = vis.by_a.ranges(members["a"].to_numpy()[order].astype(np.int64))
     keys, counts = [], []
@@ -166,7 +166,7 @@ class _PairSet:
     def of(cls, cid: np.ndarray, m: np.ndarray, width: int) -> tuple[_PairSet, np.ndarray]:
         """The set, and the order that sorts the given pairs into it (to carry values along)."""
         key = cid.astype(np.int64) * width + m
-        order = np.argsort(key, kind="stable")
+        order = stable_argsort(key)
         return cls(key[order], width), order
 
     def find(self, cid: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +200,7 @@ def _in_account_order(table: pl.DataFrame, column: str) -> tuple[_ByAccount, np.
     presence is summed in, see :func:`_hot_presence`).
     """
     a = table["a"].to_numpy().astype(np.int64)
-    order = np.argsort(a, kind="stable")
+    order = stable_argsort(a)
     values = table[column].to_numpy()[order].astype(np.int64)
     return _ByAccount.of(a[order]), values, order, max(1, int(values.max(initial=-1)) + 1)
 
@@ -251,7 +251,7 @@ def _index_stretches(segments: pl.DataFrame) -> _Stretches:
     a, m = seg["a"].to_numpy().astype(np.int64), seg["m"].to_numpy().astype(np.int64)
     n_m = max(1, int(m.max(initial=-1)) + 1)
     key = a * n_m + m
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     key, a, s = key[order], a[order], (np.cumsum(new) - 1)[order]
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
     return _Stretches(stretch, stretch["c"].to_numpy(), s, _ByAccount.of(a), key[first] % n_m,
@@ -299,7 +299,10 @@ def _shared_stretches(members: pl.DataFrame, segments: pl.DataFrame,
             continue
         uniq, k = _counts(cid[lo:hi][row] * n_s + st.s[pos])
         del row, pos
-        groups, per_group = np.unique(uniq // n_s, return_counts=True)
+        # ``uniq`` is sorted, so its groups are runs.
+        groups = uniq // n_s
+        first = run_starts(groups)
+        groups, per_group = groups[first], np.diff(np.r_[first, len(uniq)])
         touched_cid.append(groups)
         touched_n.append(per_group)
         keep = k >= min_members
@@ -408,7 +411,7 @@ def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, 
     it is counted on one integer per (group, identifier), a few groups at a time.
     """
     idx = _identifier_index(identifiers)
-    order = np.argsort(members["cid"].to_numpy(), kind="stable")
+    order = stable_argsort(members["cid"].to_numpy())
     cid, a = members["cid"].to_numpy()[order].astype(np.int64), members["a"].to_numpy()[order].astype(np.int64)
     # The fewest users of each identifier (a value listed under two kinds passes when either does).
     users = np.full(idx.n_v, np.inf)
@@ -713,10 +716,10 @@ def _components(inc: pl.DataFrame) -> pl.DataFrame:
     # A node is one integer (group times the rank of its account or context), so numbering
     # them is a sort, not two-column joins.
     cid = inc["cid"].to_numpy().astype(np.uint64)
-    a_u, a_rank = np.unique(inc["a"].to_numpy(), return_inverse=True)
-    ctx_u, ctx_rank = np.unique(inc["ctx"].to_numpy(), return_inverse=True)
-    key_a, i = np.unique(cid * np.uint64(len(a_u)) + a_rank.astype(np.uint64), return_inverse=True)
-    key_c, j = np.unique(cid * np.uint64(len(ctx_u)) + ctx_rank.astype(np.uint64), return_inverse=True)
+    a_u, a_rank = distinct_inverse(inc["a"].to_numpy())
+    ctx_u, ctx_rank = distinct_inverse(inc["ctx"].to_numpy())
+    key_a, i = distinct_inverse(cid * np.uint64(len(a_u)) + a_rank.astype(np.uint64))
+    key_c, j = distinct_inverse(cid * np.uint64(len(ctx_u)) + ctx_rank.astype(np.uint64))
     n_a = len(key_a)
     n = n_a + len(key_c)
     g = coo_matrix((np.ones(len(i)), (i, j + n_a)), shape=(n, n))

@@ -178,9 +178,11 @@ def _ngram_blocks(norm: pl.Series) -> Iterator[tuple[int, pl.DataFrame]]:
 
 def idf_table(texts: pl.Series) -> np.ndarray:
     """Smoothed inverse document frequency per hashed feature, from (a sample of) ``texts``."""
+    # The sample's rows depend only on the length and the seed, so the texts are sampled
+    # before they are normalised: the same sample, without normalising every review.
+    if len(texts) > IDF_SAMPLE:
+        texts = texts.sample(IDF_SAMPLE, seed=17)
     norm = pl.select(normalise_text(texts.cast(pl.String))).to_series()
-    if len(norm) > IDF_SAMPLE:
-        norm = norm.sample(IDF_SAMPLE, seed=17)
     df = np.zeros(_FEATURES, dtype=np.int64)
     for _, grams in _ngram_blocks(norm):
         df += np.bincount(grams.unique()["h"].to_numpy(), minlength=_FEATURES)

@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct, expand, unique_pairs
+from ..arrays import distinct, expand, stable_argsort, unique_pairs
 from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
 from .projection import project
@@ -146,7 +146,7 @@ def segments(events: pl.DataFrame, size: int) -> pl.DataFrame:
     runs = [np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) for c in tilings]
     ids = np.concatenate([c[r] for c, r in zip(tilings, runs)])
     occupancy = np.concatenate([np.diff(np.r_[r, len(c)]) for c, r in zip(tilings, runs)])
-    order = np.argsort(ids, kind="stable")
+    order = stable_argsort(ids)
     ids, occupancy = ids[order], occupancy[order]
     c, a = unique_pairs(np.concatenate(tilings), np.tile(a, 2))
     return pl.DataFrame({"a": a.astype(np.uint32), "m": ((c // per) // 2).astype(np.uint32), "c": c,

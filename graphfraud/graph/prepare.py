@@ -273,6 +273,8 @@ def _reduce_uses(uses: pl.DataFrame) -> pl.DataFrame:
     """
     n_acc = int(uses.select(pl.col("a").max()).item() or 0) + 1
     key = uses["v"].to_numpy() * n_acc + uses["a"].to_numpy().astype(np.int64)
+    # Tie order cannot change a min, a max or a count, and at 1M accounts the key is too
+    # wide for stable_argsort's packed sort, whose fallback is slower than this.
     order = np.argsort(key)
     key = key[order]
     start = run_starts(key)

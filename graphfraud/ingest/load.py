@@ -208,6 +208,8 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
                          "rows_read": raw.rows_read}
         if raw.unread:
             sources[name]["unread_columns"] = list(raw.unread)
+        # The raw strings are not held while the next table is read.
+        del raw, accepted, bad
 
     # Table order first (TABLE_ORDER), then line order within a table.
     order = {t: i for i, t in enumerate(TABLE_ORDER)}

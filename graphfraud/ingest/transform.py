@@ -124,7 +124,7 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     present = [c for c in spec.columns if c.name in raw.columns]
     # Parse every column once; the checks then read the parsed column and the raw value.
     parsed: list[pl.Expr | pl.Series] = []
-    checks: list[tuple[pl.Expr, str | pl.Expr, str]] = []  # (mask, column, reason), in contract order
+    checks: list[tuple[pl.Expr, str, str]] = []  # (mask, column, reason), in contract order
     # One check over every column (a file may have thousands: a branch per column would
     # nest that deep); which column it was is looked up afterwards, for those rows only.
     fields = [c for c in raw.columns if c != LINE and raw.schema[c] == pl.String]  # a number is never long
@@ -144,38 +144,40 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
             checks.append((~raw_missing & check(pl.col(f"__v_{col.name}")), col.name, reason))
     extras = [c for c in raw.columns if c not in spec.column_index and c != LINE]
     frame = raw.with_columns([*parsed, *missing])
-    if checks:
-        def name(column: str | pl.Expr) -> pl.Expr:
-            return column if isinstance(column, pl.Expr) else pl.lit(column)
-
-        reason_expr: Then | ChainedThen = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-        column_expr: Then | ChainedThen = pl.when(checks[0][0]).then(name(checks[0][1]))
-        for mask, column, reason in checks[1:]:
-            reason_expr = reason_expr.when(mask).then(pl.lit(reason))
-            column_expr = column_expr.when(mask).then(name(column))
-        frame = frame.with_columns(reason_expr.otherwise(None).alias("_reason"),
-                                   column_expr.otherwise(None).alias("_column"))
-    else:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias("_reason"), pl.lit(None, pl.String).alias("_column"))
+    # Each row carries the number of its first failing check, not its reason and column
+    # as two string columns over every row: only rejected rows need the words.
+    failed: Then | ChainedThen | pl.Expr = pl.lit(None, _CHECK)
+    for i, (mask, _, _) in enumerate(checks):
+        failed = (pl.when(mask) if i == 0 else failed.when(mask)).then(pl.lit(i, _CHECK))
+    frame = frame.with_columns((failed.otherwise(None) if checks else failed).cast(_CHECK).alias("_check"))
+    reasons, columns = [r for _, _, r in checks], [c for _, c, _ in checks]
 
     pk = [k for k in spec.primary_key if k in frame.columns]
     if pk and len(pk) == len(spec.primary_key):
         key = (pl.col(f"__v_{pk[0]}") if len(pk) == 1
                else pl.concat_str([pl.col(f"__v_{k}") for k in pk], separator="\x1f"))
-        valid = pl.col("_reason").is_null() & key.is_not_null()
+        valid = pl.col("_check").is_null() & key.is_not_null()
         # Rows are in file order, so the first valid occurrence of a key wins.
         dup = valid & ~pl.when(valid).then(key).otherwise(None).is_first_distinct()
-        frame = frame.with_columns(
-            pl.when(dup).then(pl.lit(DUPLICATE)).otherwise(pl.col("_reason")).alias("_reason"),
-            pl.when(dup).then(pl.lit(pk[0])).otherwise(pl.col("_column")).alias("_column"),
-        )
-    bad_rows = frame.select(LINE, "_reason", "_column").with_row_index("_i").filter(pl.col("_reason").is_not_null())
+        frame = frame.with_columns(pl.when(dup).then(pl.lit(len(checks), _CHECK)).otherwise(pl.col("_check"))
+                                   .alias("_check"))
+        reasons.append(DUPLICATE)
+        columns.append(pk[0])
+    codes = list(range(len(reasons)))
+    bad_rows = (frame.select(LINE, "_check").with_row_index("_i").filter(pl.col("_check").is_not_null())
+                .select("_i", LINE, pl.col("_check").replace_strict(codes, reasons, return_dtype=pl.String)
+                        .alias("_reason"),
+                        pl.col("_check").replace_strict(codes, columns, return_dtype=pl.String).alias("_column")))
     rejects = reject_records(spec.name, file, raw, _name_long_columns(bad_rows, raw, fields))
-    accepted = frame.filter(pl.col("_reason").is_null()).select(
-        [pl.col(f"__v_{c.name}").alias(c.name) for c in present] + extras + [LINE])
+    accepted = frame.select([pl.col(f"__v_{c.name}").alias(c.name) for c in present] + extras + [LINE])
+    # A filter copies every column even when it keeps every row: a clean table (the usual
+    # one) keeps its parsed columns as they are.
+    if bad_rows.height:
+        accepted = accepted.filter(frame["_check"].is_null())
     return accepted, rejects
 
 
+_CHECK = pl.UInt16  # number of a row's first failing check (a table has a few dozen)
 _SOME_COLUMN = "\x00column"  # placeholder: one of the columns, named by _name_long_columns
 
 
@@ -226,4 +228,4 @@ def reference_rejects(table: str, file: str, frame: pl.DataFrame, column: str,
         "table": table, "file": file, "line": bad[LINE].cast(pl.Int64), "column": column,
         "value": bad.select(cut(pl.col(column)))[column], "reason": reason,  # the rejected rows only
     }, schema=REJECT_SCHEMA)
-    return frame.filter(~dangling), rejects
+    return (frame.filter(~dangling) if bad.height else frame), rejects
