@@ -18,7 +18,6 @@ import datetime as dt
 from collections.abc import Callable
 
 import polars as pl
-from polars.expr.whenthen import ChainedThen, Then
 
 from ..contract import AMOUNT_MAX, MAX_FIELD_BYTES, Table, TimeRange
 from ..parse import normalise_id_series, parse_number, parse_timestamp_series
@@ -146,10 +145,10 @@ def transform_table(spec: Table, raw: pl.DataFrame, file: str, tz: str, *, epoch
     frame = raw.with_columns([*parsed, *missing])
     # Each row carries the number of its first failing check, not its reason and column
     # as two string columns over every row: only rejected rows need the words.
-    failed: Then | ChainedThen | pl.Expr = pl.lit(None, _CHECK)
-    for i, (mask, _, _) in enumerate(checks):
-        failed = (pl.when(mask) if i == 0 else failed.when(mask)).then(pl.lit(i, _CHECK))
-    frame = frame.with_columns((failed.otherwise(None) if checks else failed).cast(_CHECK).alias("_check"))
+    # The first check that fails is the first non-null of the per-check numbers.
+    failed = (pl.coalesce([pl.when(mask).then(pl.lit(i, _CHECK)) for i, (mask, _, _) in enumerate(checks)])
+              if checks else pl.lit(None, _CHECK))
+    frame = frame.with_columns(failed.cast(_CHECK).alias("_check"))
     reasons, columns = [r for _, _, r in checks], [c for _, c, _ in checks]
 
     pk = [k for k in spec.primary_key if k in frame.columns]
