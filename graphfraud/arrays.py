@@ -110,3 +110,20 @@ def unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x, y = x[order], y[order]
     keep = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
     return x[keep], y[keep]
+
+
+def search_sorted(haystack: np.ndarray, needles: np.ndarray, side: str = "left") -> np.ndarray:
+    """``np.searchsorted(haystack, needles, side)``, the needles searched in sorted order.
+
+    Random needles in a large haystack make each binary search a chain of cache misses
+    (5M needles in 14M keys: about 12 s); in sorted order consecutive searches touch the
+    same memory, and one sort of the needles costs a fraction of that.
+
+    >>> search_sorted(np.array([1, 3, 5]), np.array([4, 0, 5]), side="right").tolist()
+    [2, 0, 3]
+    """
+    order = np.argsort(needles, kind="stable")
+    out = np.empty(len(needles), dtype=np.intp)
+    out[order] = np.searchsorted(haystack, needles[order], side=side)  # type: ignore[call-overload]
+    return out
+

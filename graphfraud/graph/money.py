@@ -26,7 +26,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from ..arrays import expand
+from ..arrays import expand, search_sorted
 from .prepare import Prepared
 
 DAY = 86_400
@@ -171,12 +171,12 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
                             pl.col("t_o").max().fill_null(0).alias("last")).row(0)
     g = pl.min_horizontal(pl.lit(int(p.refund_window_days * DAY)), (pl.col("t") - first) // (back + 1),
                           (last - pl.col("t")) // max(ahead, 1)).clip(0, None)
-    rec = rec.with_columns(g.alias("g"), pl.Series("above", np.searchsorted(sorted_amounts, rec["amount"].to_numpy(),
-                                                                          side="right")))
+    rec = rec.with_columns(g.alias("g"), pl.Series("above", search_sorted(sorted_amounts, rec["amount"].to_numpy(),
+                                                                         side="right")))
     # A small lower margin: amounts sit on price points, so an exact match has positive
     # probability under the null too. Counted once per order and receipt, not per pair.
-    od = od.with_columns(pl.Series("below", np.searchsorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
-                                                            side="left")))
+    od = od.with_columns(pl.Series("below", search_sorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
+                                                           side="left")))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
     parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts))
              for part in _receipts_with_orders(rec, od, back, ahead)]
@@ -214,8 +214,8 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
     base = int(min(ot.min(), t.min())) if len(ot) and len(t) else 0
     span = int(max(ot.max(), t.max())) - base + 1 if len(ot) and len(t) else 1
     key = oa * span + (ot - base)
-    lo = np.searchsorted(key, a * span + np.clip(t - (back + 1) * g - base, 0, span - 1), side="left")
-    hi = np.searchsorted(key, a * span + np.clip(t + ahead * g - base, 0, span - 1), side="right")
+    lo = search_sorted(key, a * span + np.clip(t - (back + 1) * g - base, 0, span - 1), side="left")
+    hi = search_sorted(key, a * span + np.clip(t + ahead * g - base, 0, span - 1), side="right")
     count = np.where(g > 0, hi - lo, 0)
     ends = np.cumsum(count)
     cuts = np.searchsorted(ends, np.arange(1, int(ends[-1]) // REFUND_PAIRS_PER_CHUNK + 1) * REFUND_PAIRS_PER_CHUNK,
