@@ -178,19 +178,31 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     od = od.with_columns(pl.Series("below", search_sorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
                                                            side="left")))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
+    rec = rec.with_row_index("i")
     parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts))
              for part in _receipts_with_orders(rec, od, back, ahead)]
-    best = pl.concat(parts) if parts else pl.DataFrame(schema={"rid": rec.schema["rid"], "a": rec.schema["a"],
-                                                                "w": pl.Int64, "u": pl.Float64,
-                                                                "o": od.schema["o"], "m": od.schema["m"]})
-    slots = pl.DataFrame({"w": [x for x in range(-back, ahead + 1) if x != 0]}, schema={"w": pl.Int64})
-    placebo = (rec.select("rid", "a").join(slots, how="cross")
-               .join(best.drop("o"), on=["rid", "a", "w"], how="left")
-               .sort("rid", "a", "w").group_by("rid", "a", maintain_order=True)
-               .agg(pl.col("u").fill_null(1.0).alias("u_placebo"), pl.col("m").alias("m_placebo")))
-    out = (rec.select("rid", "a", "src", "t", "amount")
-           .join(best.filter(pl.col("w") == 0).drop("w"), on=["rid", "a"], how="left")
-           .join(placebo, on=["rid", "a"], how="left").with_columns(pl.col("u").fill_null(1.0)))
+    best = (pl.concat(parts) if parts else
+            pl.DataFrame(schema={"i": pl.UInt32, "w": pl.Int64, "u": pl.Float64, "o": pl.Int64, "m": pl.Int64}))
+    # Each receipt's best match per window, scattered into one row per receipt: a join
+    # and a list aggregation over receipts x windows held three times the platform's
+    # receipts and orders at once.
+    i, w = best["i"].to_numpy().astype(np.int64), best["w"].to_numpy()
+    u, o, m = best["u"].to_numpy(), best["o"].to_numpy().astype(np.int64), best["m"].to_numpy().astype(np.int64)
+    n_rec, n_slots = rec.height, back + ahead
+    before, side = w == 0, w != 0
+    slot = np.where(w < 0, w + back, w + back - 1)[side]
+    u_placebo = np.ones((n_rec, n_slots))
+    m_placebo = np.full((n_rec, n_slots), -1, np.int64)
+    u_placebo[i[side], slot] = u[side]
+    m_placebo[i[side], slot] = m[side]
+    u0, o0, m0 = np.ones(n_rec), np.full(n_rec, -1, np.int64), np.full(n_rec, -1, np.int64)
+    u0[i[before]], o0[i[before]], m0[i[before]] = u[before], o[before], m[before]
+    present = pl.element() >= 0
+    out = rec.select("rid", "a", "src", "t", "amount").with_columns(
+        pl.Series("u", u0), pl.Series("o", o0), pl.Series("m", m0),
+        pl.Series("u_placebo", u_placebo).cast(pl.List(pl.Float64)),
+        pl.Series("m_placebo", m_placebo).cast(pl.List(pl.Int64)).list.eval(pl.when(present).then(pl.element())))
+    out = out.with_columns(pl.when(pl.col(c) >= 0).then(pl.col(c)).alias(c) for c in ("o", "m"))
     return out.select(list(schema)).cast(schema).sort("rid", "a")
 
 
@@ -241,7 +253,7 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
 
 
 def _best_per_window(cand: pl.DataFrame, shop_pay: pl.DataFrame, p: MoneyParams, n_amounts: int) -> pl.DataFrame:
-    """(rid, a, w, u, o, m): each receipt's best match in each window ``w`` that has one.
+    """(i, w, u, o, m): each receipt's (row ``i``) best match in each window ``w`` that has one.
 
     ``above`` (per receipt) and ``below`` (per order) count the platform's receipt
     amounts up to the receipt's amount and below the order's: their difference is the
@@ -254,6 +266,6 @@ def _best_per_window(cand: pl.DataFrame, shop_pay: pl.DataFrame, p: MoneyParams,
     cand = cand.filter(close & ~genuine)
     mass = (cand["above"].to_numpy() - cand["below"].to_numpy()) / max(1, n_amounts)
     cand = cand.with_columns((pl.Series("mass", mass) * pl.col("rank")).clip(0, 1).alias("u"))
-    return (cand.sort("rid", "a", "w", "u", "o").group_by("rid", "a", "w", maintain_order=True)
-            .agg(pl.col("u").first(), pl.col("o").first(), pl.col("m").first()))
+    return (cand.sort("i", "w", "u", "o").group_by("i", "w", maintain_order=True)
+            .agg(pl.col("u").first(), pl.col("o").first().cast(pl.Int64), pl.col("m").first().cast(pl.Int64)))
 
