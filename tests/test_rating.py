@@ -167,3 +167,11 @@ def test_ring_of_frequent_reviewers_is_seen_against_their_own_kind(seed):
     assert ring["rating_low_obs"] == 0
     assert ring["p_rating"] < 0.01 / 300
     assert ring["p_rating"] < rest["p_rating"].min()
+
+
+def test_class_concentration_of_a_platform_with_one_star_value_is_infinite():
+    # Every rating five stars (found by the property test: a valid dataset of three
+    # reviews): no mix to differ in, so the classes are treated as alike, not divided by 0.
+    base = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+    cells = np.array([[0.0, 0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0, 3.0]])
+    assert rating.class_concentration(cells, cells + cells, base) == float("inf")

@@ -153,7 +153,10 @@ def class_concentration(cells: np.ndarray, shops: np.ndarray, base: np.ndarray) 
     stat = n * (((cells / n[:, None] - pi) ** 2) * weight).sum(axis=1)
     spread = (pi * (1 - pi) * weight).sum(axis=1)
     excess = math.fsum(stat.tolist()) - math.fsum((spread * (1 + n / r)).tolist())
-    rho = excess / math.fsum((spread * (n - 1)).tolist())
+    # No spread at all: every rating on the platform is one star value, so there is no
+    # mix for classes to differ in.
+    scale = math.fsum((spread * (n - 1)).tolist())
+    rho = excess / scale if scale > 0 else 0.0
     return 1 / rho - 1 if rho > 0 else math.inf
 
 
