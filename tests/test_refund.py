@@ -144,10 +144,11 @@ def test_paid_ring_is_seen_through_its_refunds(seed):
     assert ring["p_refund"] * 5 < mcnemar["p_refund"]
 
 
-def test_a_receipt_meets_only_the_orders_inside_its_windows(monkeypatch):
+def test_a_receipt_meets_only_the_orders_it_can_match_in_its_windows(monkeypatch):
     # A heavy buyer with an order a day for three years and a receipt a week: matching
     # every receipt against every order of its recipient holds nine times the pairs the
-    # windows can use here (a two-year export of 300,000 accounts ran out of 24 GB so).
+    # windows can use here (a two-year export of 300,000 accounts ran out of 24 GB so),
+    # and each window's nearest orders are all that can score a match.
     from graphfraud.graph import money
 
     days = 3 * 365
@@ -157,13 +158,58 @@ def test_a_receipt_meets_only_the_orders_inside_its_windows(monkeypatch):
     t = T0 + np.arange(0, days, 7) * DAY + 3_600
     rec = pl.DataFrame({"rid": np.arange(len(t), dtype=np.uint32), "a": np.zeros(len(t), np.uint32),
                         "src": np.ones(len(t), np.uint32), "t": t, "amount": np.full(len(t), 55.0),
-                        "g": np.full(len(t), 30 * DAY)})
-    monkeypatch.setattr(money, "REFUND_PAIRS_PER_CHUNK", 1_000)
+                        "g": np.full(len(t), 30 * DAY), "reach": np.full(len(t), 4)})
+    monkeypatch.setattr(money, "REFUND_PAIRS_PER_CHUNK", 100)
     parts = list(money._receipts_with_orders(rec, orders, 1, 2))
     pairs = pl.concat(parts)
     gap = pairs["t"] - pairs["t_o"]
-    assert len(parts) > 1 and max(p.height for p in parts) <= 1_000 + 121
+    assert len(parts) > 1 and max(p.height for p in parts) <= 100 + 16
     assert gap.max() <= 60 * DAY and gap.min() >= -60 * DAY
-    # Every order inside a receipt's windows is there, each once.
-    inside = sum(int(((orders["t_o"] >= x - 60 * DAY) & (orders["t_o"] <= x + 60 * DAY)).sum()) for x in t)
-    assert pairs.height == inside == pairs.select("rid", "o").unique().height
+    # Four windows of 30 daily orders each: the four nearest of each, ranked 1-4 from the
+    # receipt's side, where the receipt's windows lie inside the three years.
+    inside = (t - 60 * DAY >= T0) & (t + 60 * DAY <= T0 + (days - 1) * DAY)
+    full = pairs.filter(pl.col("rid").is_in(rec["rid"].filter(pl.Series(inside)).implode()))
+    assert full.group_by("rid", "w").agg(pl.col("rank").sort()).filter(
+        pl.col("rank") != [1, 2, 3, 4]).height == 0
+    assert full.height == 16 * int(inside.sum()) == full.select("rid", "o").unique().height
+    nearest = full.filter(pl.col("rank") == 1)
+    assert ((nearest["t"] - nearest["t_o"]).abs() <= DAY).filter(nearest["w"].is_in([0, 1])).all()
+
+
+def test_matching_only_the_orders_in_reach_finds_every_match():
+    # Orders at a few price points, refunds of some of them (price plus a commission) and
+    # unrelated receipts: every match scoring u <= MATCH_TAU found when each receipt meets
+    # every order in its windows is found when it meets only those in its reach.
+    from graphfraud.graph import money
+
+    rng = np.random.default_rng(4)
+    n_o, n_r, span = 6_000, 1_500, 400 * DAY
+    prices = np.round(rng.lognormal(4, 1, 40), 2)
+    od = pl.DataFrame({"a": rng.integers(0, 3, n_o).astype(np.uint32), "o": np.arange(n_o, dtype=np.uint32),
+                       "m": rng.integers(0, 8, n_o).astype(np.uint32),
+                       "t_o": T0 + rng.integers(0, span, n_o), "amt_o": prices[rng.integers(0, 40, n_o)]})
+    paid = rng.integers(0, n_o, n_r // 2)
+    t = np.r_[od["t_o"].to_numpy()[paid] + rng.integers(DAY, 10 * DAY, len(paid)),
+              T0 + rng.integers(0, span, n_r - len(paid))]
+    amount = np.r_[od["amt_o"].to_numpy()[paid] + rng.integers(2, 12, len(paid)),
+                   np.round(rng.lognormal(4, 1, n_r - len(paid)), 2)]
+    a = np.r_[od["a"].to_numpy()[paid], rng.integers(0, 3, n_r - len(paid))].astype(np.uint32)
+    sorted_amounts = np.sort(amount)
+    first, last = int(od["t_o"].min()), int(od["t_o"].max())
+    g = np.clip(np.minimum(np.minimum(30 * DAY, (t - first) // 2), (last - t) // 2), 0, None)
+    above = np.searchsorted(sorted_amounts, amount, side="right")
+    rec = pl.DataFrame({"i": np.arange(n_r, dtype=np.uint32), "rid": np.arange(n_r, dtype=np.uint32), "a": a,
+                        "src": np.full(n_r, 99, np.uint32), "t": t, "amount": amount, "g": g, "above": above})
+    od = od.with_columns(pl.Series("below", np.searchsorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01)))
+    shop_pay = pl.DataFrame({"src": [7], "m_src": [0]}, schema={"src": pl.UInt32, "m_src": pl.UInt32})
+
+    def best(reach: np.ndarray) -> tuple[pl.DataFrame, int]:
+        parts = list(money._receipts_with_orders(rec.with_columns(pl.Series("reach", reach)), od, 1, 2))
+        found = pl.concat([money._best_per_window(p, shop_pay, MoneyParams(), n_r) for p in parts])
+        return found.filter(pl.col("u") <= money.MATCH_TAU).sort("i", "w"), sum(p.height for p in parts)
+
+    everything, n_all = best(np.full(n_r, 10**9))
+    in_reach, n_reach = best(money._reach(sorted_amounts, amount, above))
+    assert in_reach.equals(everything)
+    assert everything.filter(pl.col("w") == 0).height > 100  # the refunds are matched
+    assert n_reach * 4 < n_all

@@ -30,6 +30,10 @@ from ..arrays import expand, search_sorted
 from .prepare import Prepared
 
 DAY = 86_400
+#: A receipt's match to an order counts when its score ``u`` (:func:`refund_matches`) is at
+#: most this: the match is that improbable by chance. Weaker matches are no evidence for
+#: any test and are not kept, which bounds the orders a receipt has to meet.
+MATCH_TAU = 0.05
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,11 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     One row per (receipt, recipient); ``o`` and ``m`` are the best order before it and
     its shop (``u = 1`` and nulls without a match), ``u_placebo`` and ``m_placebo`` the
     best score and shop in each placebo window, earliest window first (1 and null where
-    nothing matches).
+    nothing matches). Only matches with ``u <= MATCH_TAU`` are kept, so a receipt meets
+    only the orders nearest it in each window that could score that well: an eligible
+    order's amount mass is at least that of the amounts within half a per cent below
+    ``x``, and its rank multiplies it (:func:`_reach`). A heavy buyer's receipts each
+    meet a few of its orders per window, not every order of the months around them.
     """
     p = p or MoneyParams()
     rec = receipts(prep)
@@ -171,15 +179,16 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
                             pl.col("t_o").max().fill_null(0).alias("last")).row(0)
     g = pl.min_horizontal(pl.lit(int(p.refund_window_days * DAY)), (pl.col("t") - first) // (back + 1),
                           (last - pl.col("t")) // max(ahead, 1)).clip(0, None)
-    rec = rec.with_columns(g.alias("g"), pl.Series("above", search_sorted(sorted_amounts, rec["amount"].to_numpy(),
-                                                                         side="right")))
+    above = search_sorted(sorted_amounts, rec["amount"].to_numpy(), side="right")
+    rec = rec.with_columns(g.alias("g"), pl.Series("above", above),
+                           pl.Series("reach", _reach(sorted_amounts, rec["amount"].to_numpy(), above)))
     # A small lower margin: amounts sit on price points, so an exact match has positive
     # probability under the null too. Counted once per order and receipt, not per pair.
     od = od.with_columns(pl.Series("below", search_sorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
                                                            side="left")))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
     rec = rec.with_row_index("i")
-    parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts))
+    parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts)).filter(pl.col("u") <= MATCH_TAU)
              for part in _receipts_with_orders(rec, od, back, ahead)]
     best = (pl.concat(parts) if parts else
             pl.DataFrame(schema={"i": pl.UInt32, "w": pl.Int64, "u": pl.Float64, "o": pl.Int64, "m": pl.Int64}))
@@ -212,43 +221,74 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
 REFUND_PAIRS_PER_CHUNK = 4_000_000
 
 
-def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead: int) -> Iterator[pl.DataFrame]:
-    """Each receipt beside every order of its recipient inside its windows, with the
-    window ``w`` and the order's ``rank`` in it, a chunk of receipts at a time.
+def _reach(sorted_amounts: np.ndarray, x: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Per receipt of amount ``x``: the most orders per window, nearest the receipt first,
+    that can score ``u <= MATCH_TAU``.
 
-    The orders are sorted by (account, time), so each receipt's orders in
-    ``[t - (back + 1) g, t + ahead g]`` are one range, found by binary search: the pairs
-    are what the windows hold, never every order of a heavy buyer over years of data.
+    An order it can match costs at most ``x`` (the commission is never negative), so its
+    amount mass (:func:`_best_per_window`) is at least the share of platform amounts in
+    ``[0.995 x - 0.01, x]``, ``x`` itself among them; times the order's rank in its
+    window that exceeds ``MATCH_TAU`` past ``MATCH_TAU / mass`` orders.
+
+    >>> amounts = np.array([10.0, 20.0, 20.0, 30.0] + [50.0] * 16)
+    >>> x = np.array([20.0, 50.0])
+    >>> _reach(amounts, x, np.searchsorted(amounts, x, side="right")).tolist()
+    [0, 0]
+    >>> many = np.sort(np.r_[np.arange(1000.0), 20.0])
+    >>> _reach(many, np.array([20.0]), np.searchsorted(many, [20.0], side="right")).tolist()
+    [25]
+    """
+    below = search_sorted(sorted_amounts, x * 0.995 - 0.01, side="left")
+    least = np.maximum(above - below, 1) / max(1, len(sorted_amounts))
+    reach: np.ndarray = np.floor(MATCH_TAU / least + 1e-9).astype(np.int64)
+    return reach
+
+
+def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead: int) -> Iterator[pl.DataFrame]:
+    """Each receipt beside the orders of its recipient it can match in each of its
+    windows — the ``reach`` nearest it (:func:`_reach`) — with the window ``w`` and the
+    order's ``rank`` in it, a chunk of receipts at a time.
+
+    The orders are sorted by (account, time), so each window's orders are one range,
+    found by binary search at the windows' edges: window 0 is ``[t - g, t]``, ``-j`` the
+    ``j``-th further back and ``+j`` the ``j``-th after, each ranked from its edge nearest
+    the receipt (the latest order first before it, the earliest first after it). The
+    pairs are at most ``reach`` per window, never every order of a heavy buyer.
     """
     od = od.sort("a", "t_o", "o")
     oa, ot = od["a"].to_numpy().astype(np.int64), od["t_o"].to_numpy()
     a, t, g = rec["a"].to_numpy().astype(np.int64), rec["t"].to_numpy(), rec["g"].to_numpy()
+    reach = np.where(g > 0, rec["reach"].to_numpy(), 0)
     base = int(min(ot.min(), t.min())) if len(ot) and len(t) else 0
     span = int(max(ot.max(), t.max())) - base + 1 if len(ot) and len(t) else 1
     key = oa * span + (ot - base)
-    lo = search_sorted(key, a * span + np.clip(t - (back + 1) * g - base, 0, span - 1), side="left")
-    hi = search_sorted(key, a * span + np.clip(t + ahead * g - base, 0, span - 1), side="right")
-    count = np.where(g > 0, hi - lo, 0)
+
+    def at(when: np.ndarray, side: str) -> np.ndarray:
+        return search_sorted(key, a * span + np.clip(when - base, 0, span - 1), side=side)
+
+    windows = np.arange(-back, ahead + 1)
+    # Window w starts at t - (1 - w) g before the receipt (w <= 0) and at t + (w - 1) g + 1
+    # after it; the last ends at t + ahead g.
+    edges = np.stack([at(t - (1 - w) * g if w <= 0 else t + (w - 1) * g + 1, "left") for w in windows]
+                     + [at(t + ahead * g, "right")], axis=1)
+    take = np.minimum(np.diff(edges, axis=1), reach[:, None])
+    first = np.where(windows[None, :] <= 0, edges[:, 1:] - take, edges[:, :-1])
+    n_w = len(windows)
+    count = take.sum(axis=1)
     ends = np.cumsum(count)
     cuts = np.searchsorted(ends, np.arange(1, int(ends[-1]) // REFUND_PAIRS_PER_CHUNK + 1) * REFUND_PAIRS_PER_CHUNK,
                            side="left") if len(ends) else np.zeros(0, np.int64)
     bounds = np.unique(np.r_[0, cuts + 1, len(count)]).clip(0, len(count))
+    receipts = rec.drop("reach")
     for r0, r1 in pairwise(bounds):
-        row, pos = expand(lo[r0:r1], count[r0:r1])
-        if len(row) == 0:
+        slot, pos = expand(first[r0:r1].ravel(), take[r0:r1].ravel())
+        if len(slot) == 0:
             continue
-        # d > 0: the order came before the receipt. Window 0 is [t - g, t]; -j is the j-th
-        # further back, +j the j-th after. A receipt's orders are in time order, so its
-        # windows are runs; each window is ranked from its edge nearest the receipt (the
-        # latest order first before the receipt, the earliest first after it).
-        gg = g[r0:r1][row]
-        d = t[r0:r1][row] - ot[pos]
-        w = np.where(d >= 0, -(np.maximum(d - 1, 0) // gg), (-d - 1) // gg + 1)
-        run = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (w[1:] != w[:-1])])
-        length = np.diff(np.r_[run, len(row)])
-        at = np.arange(len(row)) - np.repeat(run, length)
-        rank = np.where(w <= 0, np.repeat(length, length) - at, at + 1)
-        yield pl.concat([rec.slice(int(r0), int(r1 - r0))[row], od[pos].drop("a"),
+        row, k = slot // n_w, slot % n_w
+        w = windows[k]
+        # Rank 1 is the order nearest the receipt: the window's last before it, first after.
+        rank = np.where(w <= 0, edges[r0:r1][row, k + 1] - pos, pos - edges[r0:r1][row, k] + 1)
+        yield pl.concat([receipts.slice(int(r0), int(r1 - r0))[row], od[pos].drop("a"),
                          pl.DataFrame({"w": w, "rank": rank})], how="horizontal")
 
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from ...graph.money import MATCH_TAU as TAU
 from ..stats import binom_sf
 from . import Family, Inputs
-
-#: A receipt counts as matched when its match is this improbable by chance.
-TAU = 0.05
 
 
 def test(inp: Inputs) -> pl.DataFrame:
