@@ -21,14 +21,16 @@ N_SHOPS, N_GROUPS, GROUP, FOCUS, OTHERS = 30, 60, 6, 3, 300
 RING = 10
 
 
-def _market(seed: int, ring: bool, placebos: tuple[int, int] | None = None) -> Inputs:
+def _market(seed: int, ring: bool, placebos: tuple[int, int] | None = None, returns: float = 0.0,
+            extra: float = 0.0) -> Inputs:
     """Background buyers ordering at shops of their own price level all through the
     period, and receiving money unrelated to their orders (friends' transfers, red
     packets: amounts on the scale of the prices) at random times. Disjoint groups of six
     order at their three focus shops in one burst of a few days, placed anywhere in the
     period — at its start and end too, where a window can be cut short. Optionally group
     ``RING`` (its burst inside the period) is a ring: an organiser refunds each burst
-    order plus a commission a day or two later."""
+    order plus a commission a day or two later. ``returns``: a platform's settlement
+    account repays that share of the groups' orders, the price plus ``extra``."""
     rng = np.random.default_rng(seed)
     price = np.exp(rng.normal(4.0, 0.8, N_SHOPS))  # about 55 yuan, from 10 to 300
     n_acc = N_GROUPS * GROUP + OTHERS
@@ -60,6 +62,13 @@ def _market(seed: int, ring: bool, placebos: tuple[int, int] | None = None) -> I
         rt = np.concatenate([rt, t[paid] + rng.integers(DAY, 3 * DAY, len(paid))])
         ramt = np.concatenate([ramt, amount[paid] + rng.uniform(2, 8, len(paid)).round(2)])
         src = np.concatenate([src, np.full(len(paid), "organiser")])
+    if returns:
+        back = np.flatnonzero(rng.random(len(a)) < returns)
+        back = back[back >= len(oa)]  # the groups' burst orders
+        ra = np.concatenate([ra, a[back]])
+        rt = np.concatenate([rt, t[back] + rng.integers(2 * DAY, 6 * DAY, len(back))])
+        ramt = np.concatenate([ramt, amount[back] + extra])
+        src = np.concatenate([src, np.full(len(back), "platform-settlement")])
     ids = np.array([f"u{i}" for i in acc])
     ds = Dataset.from_frames(
         tz="UTC",
@@ -213,3 +222,13 @@ def test_matching_only_the_orders_in_reach_finds_every_match():
     assert in_reach.equals(everything)
     assert everything.filter(pl.col("w") == 0).height > 100  # the refunds are matched
     assert n_reach * 4 < n_all
+
+
+def test_returns_paid_out_by_a_settlement_account_are_not_refunds_for_orders():
+    # Platforms that settle every return through one account of their own repay the price
+    # to the cent, after the order: the window before would take every such receipt. Each
+    # group has a third of its burst orders returned so; none is a ring.
+    p = _p([3, 4], returns=0.35)
+    assert (p < 0.01).mean() <= 0.02 and (p < 0.05).mean() <= 0.1, np.sort(p)[:10]
+    # The same money with a yuan of commission on top is refund-for-order money.
+    assert (_p([3, 4], returns=0.35, extra=1.0) < 0.05).mean() > 0.4

@@ -135,8 +135,10 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
 
     A receipt (amount ``x`` at time ``t``) matches order ``o`` of the recipient when ``o``
     lies within a window and ``0 <= x - amount_o <= commission_rel * amount_o +
-    commission_abs`` (the price plus a commission), unless it is the order's own shop
-    refunding the exact price (a genuine return). ``u`` scores the best match: the share
+    commission_abs`` (the price plus a commission), unless it is a genuine return: the
+    order's own shop refunding the price (within 1%), or anyone repaying it to the cent
+    — a platform that settles returns through one account of its own pays them so, while
+    a brushing refund carries its commission. ``u`` scores the best match: the share
     of platform receipt amounts within ``[amount_o, x]`` times the order's rank by
     closeness in time to the window's edge nearest the receipt (small is close).
 
@@ -301,7 +303,10 @@ def _best_per_window(cand: pl.DataFrame, shop_pay: pl.DataFrame, p: MoneyParams,
     """
     cand = cand.with_columns((pl.col("amount") - pl.col("amt_o")).alias("diff"))
     cand = cand.join(shop_pay, left_on=["src", "m"], right_on=["src", "m_src"], how="left", coalesce=False)
-    genuine = pl.col("m_src").is_not_null() & (pl.col("diff") <= 0.01 * pl.col("amt_o"))
+    # A return: the order's shop refunding its price, or anyone repaying it to the cent (a
+    # platform's settlement account pays returns out so; a brushing refund adds a commission).
+    genuine = ((pl.col("m_src").is_not_null() & (pl.col("diff") <= 0.01 * pl.col("amt_o")))
+               | (pl.col("diff") <= 0.005))
     close = (pl.col("diff") >= 0) & (pl.col("diff") <= pl.col("amt_o") * p.commission_rel + p.commission_abs)
     cand = cand.filter(close & ~genuine)
     mass = (cand["above"].to_numpy() - cand["below"].to_numpy()) / max(1, n_amounts)
