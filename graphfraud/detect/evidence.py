@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ..graph.money import MATCH_TAU
 from ..graph.prepare import Prepared, account_frame
 from ..schema import EVIDENCE_EDGE_COLUMNS, EVIDENCE_NODE_COLUMNS, IDENTIFIER_KINDS
 from .platform import TOP_RATING, Platform
@@ -178,9 +179,7 @@ def build(prep: Prepared, plat: Platform, members: pl.DataFrame, focus: pl.DataF
     edges.append(_frame(paid, EDGE_SCHEMA, ring_id=pl.col("ring_id"), source=_node("PaymentAccount", pa_key),
                         target=_node("Account", acc), rel_type=pl.lit("PAID"), count=pl.col("hops").cast(pl.Int64)))
     # Matched refunds from any payer (the outcome test's evidence).
-    from .families.refund import TAU
-
-    ref = (plat.refunds.filter(pl.col("u") <= TAU).join(mem_ids, on="a")
+    ref = (plat.refunds.filter(pl.col("u") <= MATCH_TAU).join(mem_ids, on="a")
            .join(pay, left_on="src", right_on="p")
            .group_by("ring_id", "account_id", "payment_account_id").agg(
                pl.len().alias("n"), pl.col("amount").sum().round(2), pl.col("t").min().alias("first"),
