@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: --help must not import polars, igraph or 
 
     from .detect.detector import RingDetector
     from .ingest.follow import FollowStats
+    from .ingest.load import LoadReport
     from .neo4j.gateway import DriverGateway
     from .neo4j.local import LocalServer
     from .neo4j.settings import Settings
@@ -204,7 +205,6 @@ def validate(
     time_range: str | None = TimeRangeOpt,
 ) -> None:
     """Check input files against the data contract and report every rejected row."""
-    from .contract import USABLE_REJECT_SHARE
     from .ingest import load_dataset
 
     result = load_dataset(data_dir, encoding=encoding, tz=tz, epoch_unit=epoch_unit, time_range=time_range,
@@ -227,13 +227,25 @@ def validate(
     from .pipeline import require_rows
 
     require_rows(result.report, f"See the rejected rows in {path}.")
-    _, warnings = result.report.problems()
-    if warnings:
-        for w in warnings:
-            console.print(f"[yellow]warning: {safe(w)} (more than {USABLE_REJECT_SHARE:.0%})[/yellow]")
+    if _warn_rejected(result.report):
         console.print("[yellow]the data is usable only with care: check the rejected rows before detecting.[/yellow]")
     else:
         stdout.print("data is usable.")
+
+
+def _warn_rejected(report: LoadReport) -> bool:
+    """Warn of every table that lost more than the usable share of its rows, with the
+    commonest reason; whether any did."""
+    from .contract import USABLE_REJECT_SHARE
+
+    _, warnings = report.problems()
+    commonest = {t.table: max(t.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]))
+                 for t in report.tables if t.rejected_by_reason}
+    for w in warnings:
+        reason, n = commonest[w.split(":", 1)[0]]
+        console.print(f"[yellow]warning: {safe(w)} (more than {USABLE_REJECT_SHARE:.0%}), most often: "
+                      f"{safe(reason)} ({n:,})[/yellow]")
+    return bool(warnings)
 
 
 FdrOpt = typer.Option(0.01, "--fdr", help="False discovery rate: the expected share of flagged rings that are not "
@@ -339,6 +351,11 @@ def detect(
         if run.rejects.height:
             console.print(f"[yellow]{run.rejects.height:,} input row(s) rejected; "
                           f"see {safe(out / 'rejects.csv')}[/yellow]")
+            from .ingest.load import LoadReport
+
+            if run.manifest.get("validation") and _warn_rejected(
+                    LoadReport.from_dict(run.manifest["validation"], run.rejects)):
+                console.print("[yellow]the rings rest on the rows accepted: check the rejected ones.[/yellow]")
         _note_unread(run)
     if neo4j:
         _push(run, push_to)

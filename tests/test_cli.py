@@ -260,7 +260,13 @@ def test_validate_calls_data_usable_only_when_it_is(minimal, tmp_path):
         f"r{i},007,m1,5,2024-03-01\n" for i in range(4)) + "r4,ghost,m1,5,2024-03-01\n", "utf-8")
     proc = _entry("validate", str(minimal), "--report", str(report))
     assert proc.returncode == 0 and "data is usable." not in proc.stdout
-    assert "warning: reviews: 20.0% of 5 row(s) rejected (more than 10%)" in proc.stderr
+    said = " ".join(proc.stderr.split())  # the console wraps long lines
+    assert "warning: reviews: 20.0% of 5 row(s) rejected (more than 10%), most often: unknown account (1)" in said
+    # detect says the same after its run: the rings rest on what was accepted.
+    proc = _entry("detect", str(minimal), "--out", str(tmp_path / "run2"))
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 0, proc.stderr
+    assert "1 input row(s) rejected" in said and "most often: unknown account (1)" in said
 
 
 @pytest.mark.slow

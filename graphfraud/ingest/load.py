@@ -95,6 +95,18 @@ class LoadReport:
         neutralise_cells(self.rejects).write_csv(path)
         return path
 
+    @classmethod
+    def from_dict(cls, tables: dict[str, dict[str, Any]], rejects: pl.DataFrame) -> LoadReport:
+        """The report back from :meth:`as_dict` (a run's ``manifest.json``) and its reject rows.
+
+        >>> rep = LoadReport([TableReport("orders", "orders.csv", "utf-8", 10, 8, {"unknown account": 2})],
+        ...                  pl.DataFrame())
+        >>> LoadReport.from_dict(rep.as_dict(), pl.DataFrame()).problems() == rep.problems()
+        True
+        """
+        return cls([TableReport(name, t["file"], t["encoding"], t["read"], t["accepted"], dict(t["rejected_by_reason"]))
+                    for name, t in tables.items()], rejects)
+
     def as_dict(self) -> dict[str, Any]:
         return {t.table: {"file": t.file, "encoding": t.encoding, "read": t.read, "accepted": t.accepted,
                           "rejected": t.rejected, "rejected_by_reason": t.rejected_by_reason}
