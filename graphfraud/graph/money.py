@@ -184,10 +184,8 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     above = search_sorted(sorted_amounts, rec["amount"].to_numpy(), side="right")
     rec = rec.with_columns(g.alias("g"), pl.Series("above", above),
                            pl.Series("reach", _reach(sorted_amounts, rec["amount"].to_numpy(), above)))
-    # A small lower margin: amounts sit on price points, so an exact match has positive
-    # probability under the null too. Counted once per order and receipt, not per pair.
-    od = od.with_columns(pl.Series("below", search_sorted(sorted_amounts, od["amt_o"].to_numpy() * 0.995 - 0.01,
-                                                           side="left")))
+    # Counted once per order and receipt, not per pair.
+    od = od.with_columns(pl.Series("below", _amounts_below(sorted_amounts, od["amt_o"].to_numpy())))
     shop_pay = prep.payment_shops.rename({"p": "src", "m": "m_src"})
     rec = rec.with_row_index("i")
     parts = [_best_per_window(part, shop_pay, p, len(sorted_amounts)).filter(pl.col("u") <= MATCH_TAU)
@@ -223,6 +221,12 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
 REFUND_PAIRS_PER_CHUNK = 4_000_000
 
 
+def _amounts_below(sorted_amounts: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """How many platform amounts lie below ``amount`` less its margin (half a per cent and
+    a cent: amounts sit on price points, so an exact match is not impossible by chance)."""
+    return search_sorted(sorted_amounts, amount * 0.995 - 0.01, side="left")
+
+
 def _reach(sorted_amounts: np.ndarray, x: np.ndarray, above: np.ndarray) -> np.ndarray:
     """Per receipt of amount ``x``: the most orders per window, nearest the receipt first,
     that can score ``u <= MATCH_TAU``.
@@ -240,8 +244,7 @@ def _reach(sorted_amounts: np.ndarray, x: np.ndarray, above: np.ndarray) -> np.n
     >>> _reach(many, np.array([20.0]), np.searchsorted(many, [20.0], side="right")).tolist()
     [25]
     """
-    below = search_sorted(sorted_amounts, x * 0.995 - 0.01, side="left")
-    least = np.maximum(above - below, 1) / max(1, len(sorted_amounts))
+    least = np.maximum(above - _amounts_below(sorted_amounts, x), 1) / max(1, len(sorted_amounts))
     reach: np.ndarray = np.floor(MATCH_TAU / least + 1e-9).astype(np.int64)
     return reach
 
