@@ -2,7 +2,7 @@
 
 Usage::
 
-    uv run python benchmarks/shapes.py [--accounts 20000] [--seed 5] [--shapes heavy_buyer hub_payer ...]
+    uv run python benchmarks/shapes.py [--accounts 20000] [--seed 5] [--days 730] [--shapes heavy_buyer ...]
 
 Platform exports are not tidy: one IP or one device behind everything, every timestamp
 the same, one shop, no texts, a buyer with a third of all orders, every transfer from one
@@ -116,9 +116,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=20_000, help="background accounts of the zoo")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--days", type=int, help="time span of the zoo in days (730 = two years; default: the zoo's, 120)")
     ap.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=list(SHAPES))
     args = ap.parse_args()
-    zoo = synthesize_zoo(args.accounts, seed=args.seed)
+    zoo = synthesize_zoo(args.accounts, seed=args.seed, **({"days": args.days} if args.days else {}))
     planted = zoo.ring_members.select("account_id").unique()
     rows = []
     with tempfile.TemporaryDirectory(prefix="graphfraud-shapes-") as tmp:
