@@ -239,10 +239,8 @@ def _warn_rejected(report: LoadReport) -> bool:
     from .contract import USABLE_REJECT_SHARE
 
     _, warnings = report.problems()
-    commonest = {t.table: max(t.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]))
-                 for t in report.tables if t.rejected_by_reason}
-    for w in warnings:
-        reason, n = commonest[w.split(":", 1)[0]]
+    for w, t in zip(warnings, report.lossy(), strict=True):
+        reason, n = t.commonest_reason
         console.print(f"[yellow]warning: {safe(w)} (more than {USABLE_REJECT_SHARE:.0%}), most often: "
                       f"{safe(reason)} ({n:,})[/yellow]")
     return bool(warnings)

@@ -47,6 +47,11 @@ class TableReport:
     def reject_share(self) -> float:
         return self.rejected / self.read if self.read else 0.0
 
+    @property
+    def commonest_reason(self) -> tuple[str, int]:
+        """The reason most rows were rejected for, and how many (ties: the last by name)."""
+        return max(self.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
+
 
 @dataclass
 class LoadReport:
@@ -71,12 +76,18 @@ class LoadReport:
         >>> warnings
         ['orders: 20.0% of 10 row(s) rejected', 'logins: 100.0% of 4 row(s) rejected']
         """
-        empty = {t.table for t in self.tables if t.table in REQUIRED_TABLES and t.accepted == 0}
         fatal = [f"{t.table}: all {t.read:,} row(s) rejected" if t.read else f"{t.table}: no rows"
-                 for t in self.tables if t.table in empty]
-        warn = [f"{t.table}: {t.reject_share:.1%} of {t.read:,} row(s) rejected" for t in self.tables
-                if t.table not in empty and t.reject_share > limit]
+                 for t in self.tables if self._emptied(t)]
+        warn = [f"{t.table}: {t.reject_share:.1%} of {t.read:,} row(s) rejected" for t in self.lossy(limit)]
         return fatal, warn
+
+    def lossy(self, limit: float = USABLE_REJECT_SHARE) -> list[TableReport]:
+        """The tables, not left empty, that rejected more than ``limit`` of their rows."""
+        return [t for t in self.tables if not self._emptied(t) and t.reject_share > limit]
+
+    @staticmethod
+    def _emptied(t: TableReport) -> bool:
+        return t.table in REQUIRED_TABLES and t.accepted == 0
 
     @property
     def n_rejected(self) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...graph.money import MATCH_TAU as TAU
+from ...graph.money import MATCH_TAU
 from ..stats import binom_sf
 from . import Family, Inputs
 
@@ -31,14 +31,14 @@ def test(inp: Inputs) -> pl.DataFrame:
     rec = rec.with_row_index("i").join(focus, on=["cid", "m"], how="left")
     placebo = (rec.select("i", "cid", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
                .join(focus.rename({"m": "m_placebo"}), on=["cid", "m_placebo"], how="left")
-               .group_by("i").agg(((pl.col("u_placebo") <= TAU) & pl.col("at_focus").fill_null(False)).sum()
+               .group_by("i").agg(((pl.col("u_placebo") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)).sum()
                                   .alias("placebo")))
-    before = (pl.col("u") <= TAU) & pl.col("at_focus").fill_null(False)
+    before = (pl.col("u") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)
     rec = rec.join(placebo, on="i", how="left").with_columns(before.alias("before"),
                                                              pl.col("placebo").fill_null(0))
     once = pl.col("before").cast(pl.Int64) + pl.col("placebo") == 1
     agg = rec.group_by("cid").agg(
-        pl.len().alias("refund_receipts"), (pl.col("u") <= TAU).sum().alias("refund_matched"),
+        pl.len().alias("refund_receipts"), (pl.col("u") <= MATCH_TAU).sum().alias("refund_matched"),
         pl.col("before").sum().alias("refund_at_focus"),
         (pl.col("placebo") > 0).sum().alias("refund_placebo"),
         (once & pl.col("before")).sum().alias("k1"), once.sum().alias("n1"),
