@@ -414,6 +414,49 @@ def test_money_from_a_focus_shop_through_relays_is_a_shop_money_tie():
     assert tied(20, [3]) == {}  # four of twenty recipients: a payer of many, not of this group
 
 
+def test_a_tie_admits_a_member_only_when_its_visit_is_while_the_group_acts():
+    """Ten accounts brush five quiet shops within ten days of a two-year span. Four
+    ordinary accounts share a personal identifier with them and each visit one of those
+    shops once: two during the campaign stay members, two a year and a half later do not
+    (one visit in two years is not evidence; the tie alone never is)."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect.candidates import Candidates
+    from graphfraud.detect.membership import core
+    from graphfraud.detect.platform import Platform
+    from graphfraud.graph.layers import segments
+
+    rng = np.random.default_rng(3)
+    day = 86_400
+    rows = []
+    for a in range(100, 400):  # the background: five shops each, any time in two years
+        rows += [(a, int(m), int(rng.integers(0, 730 * day))) for m in rng.choice(30, 5, replace=False)]
+    for a in range(100, 250):  # and regulars of the ring's shops, between its campaign and day 600
+        rows += [(a, 40 + a % 5, int(rng.integers(200 * day, 590 * day)))]
+    for a in range(10):
+        rows += [(a, m, int(rng.integers(100 * day, 110 * day))) for m in range(40, 45) for _ in range(2)]
+    for a, t in ((10, 104), (11, 107), (12, 600), (13, 650)):
+        rows += [(a, 40, t * day)] + [(a, int(m), int(rng.integers(0, 730 * day))) for m in rng.choice(30, 4, replace=False)]
+    events = pl.DataFrame(rows, schema={"a": pl.UInt32, "m": pl.UInt32, "t": pl.Int64}, orient="row")
+    visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events"), pl.col("t").min().alias("first"),
+                                           pl.col("t").max().alias("last")).sort("a", "m")
+    plat = cast(Platform, SimpleNamespace(
+        total_visits=visits.height,
+        shop_visitors=visits.group_by("m").agg(pl.len().alias("d_s"), pl.col("events").sum().alias("events")),
+        account_shops=visits.group_by("a").agg(pl.len().alias("d_a"), pl.col("events").sum().alias("events"))))
+    u32 = pl.UInt32
+    group = list(range(14))
+    cands = Candidates(pl.DataFrame({"cid": [0] * 14, "a": group}, schema={"cid": u32, "a": u32}),
+                       pl.DataFrame({"cid": [0], "source": ["test"], "size": [14]},
+                                    schema={"cid": u32, "source": pl.String, "size": u32}))
+    focus = pl.DataFrame({"cid": [0] * 5, "m": list(range(40, 45))}, schema={"cid": u32, "m": u32})
+    tied = pl.DataFrame({"cid": [0] * 4, "a": [10, 11, 12, 13], "tie": ["identifier"] * 4, "ctx": [4] * 4},
+                        schema={"cid": u32, "a": u32, "tie": pl.String, "ctx": pl.Int64})
+    _, evidence = core(cands, focus, visits, segments(events, 16), tied, plat, min_size=3)
+    assert set(evidence["a"].to_list()) == set(range(12))
+
+
 # ---------------------------------------------------------------- degenerate inputs
 def test_only_required_tables(fitted):
     ds = fitted[1].dataset
@@ -506,7 +549,8 @@ def small_market():
     n = 3000
     events = pl.DataFrame({"a": rng.integers(0, 300, n), "m": rng.zipf(1.6, n) % 40,
                            "t": rng.integers(0, 10_000, n)}).cast({"a": pl.UInt32, "m": pl.UInt32})
-    visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events")).sort("a", "m")
+    visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events"), pl.col("t").min().alias("first"),
+                                           pl.col("t").max().alias("last")).sort("a", "m")
     members = (pl.DataFrame({"cid": rng.integers(0, 60, 1500), "a": rng.integers(0, 320, 1500)})
                .cast(pl.UInt32).unique().sort("cid", "a"))
     focus = pl.DataFrame({"cid": rng.integers(0, 60, 200), "m": rng.integers(0, 45, 200)}).cast(pl.UInt32).unique()
@@ -528,8 +572,10 @@ def test_membership_expansions_equal_the_joins_they_replace(small_market, chunk,
     at = ms._focus_visits(members, focus, visits)
     # Member order, and each member's visits in the table's order (by shop, here).
     joined = (members.with_row_index("row").join(visits, on="a").join(focus, on=["cid", "m"])
-              .sort("row", "m").select(pl.col("row").cast(pl.Int64), pl.col("m").cast(pl.Int64), "events"))
-    assert pl.DataFrame({"row": at.row, "m": at.m, "events": at.events}).equals(joined)
+              .sort("row", "m").select(pl.col("row").cast(pl.Int64), pl.col("m").cast(pl.Int64), "events",
+                                       "first", "last"))
+    assert pl.DataFrame({"row": at.row, "m": at.m, "events": at.events, "first": at.first,
+                         "last": at.last}).equals(joined)
 
     seg = members.join(segs.select("a", "m", "c"), on="a").join(focus, on=["cid", "m"])
     hot = seg.group_by("cid", "c").agg(pl.len().alias("kc")).filter(pl.col("kc") >= 2)

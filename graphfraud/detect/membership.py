@@ -7,9 +7,10 @@ visits a shop with ``d_s`` visitors with probability ``d_a d_s / M``), or when m
 were there *together*: several in one equal-occupancy stretch of its timeline.
 
 Membership is decided per account (:func:`core`): an account stays when its own visits
-to the focus shops are improbable for its activity, or when it visits one and is tied
-to other members (a concentrated identifier, a money origin, the same shop's payment
-account). Accounts attached to a group only through a hub drop out.
+to the focus shops are improbable for its activity, or when it visits one while the
+group acts there and is tied to other members (a concentrated identifier, a money origin,
+the same shop's payment account). Accounts attached to a group only through a hub drop
+out.
 """
 
 from __future__ import annotations
@@ -189,6 +190,8 @@ class _Visits:
     by_a: _ByAccount
     m: np.ndarray
     events: np.ndarray
+    first: np.ndarray  # the account's first and last event at the shop
+    last: np.ndarray
     n_m: int  # shops are below this
 
 
@@ -206,9 +209,10 @@ def _in_account_order(table: pl.DataFrame, column: str) -> tuple[_ByAccount, np.
 
 
 def _index_visits(visits: pl.DataFrame) -> _Visits:
-    """:class:`_Visits` of ``visits`` (a, m, events)."""
+    """:class:`_Visits` of ``visits`` (a, m, events, first, last)."""
     by_a, m, order, n_m = _in_account_order(visits, "m")
-    return _Visits(by_a, m, visits["events"].to_numpy()[order], n_m)
+    return _Visits(by_a, m, visits["events"].to_numpy()[order], visits["first"].to_numpy()[order],
+                   visits["last"].to_numpy()[order], n_m)
 
 
 #: :func:`_index_visits` of the fit's visits: every membership pass expands the same table.
@@ -321,8 +325,9 @@ class _FocusVisits:
     """Every member's visits to its group's focus shops, in member order and, per member,
     in the visits table's order.
 
-    ``cid`` and ``a`` are per member row; ``row`` (the member row), ``m`` and ``events``
-    per visit. Candidates' members are unique in (cid, a), so a member row is a member.
+    ``cid`` and ``a`` are per member row; ``row`` (the member row), ``m``, ``events`` and
+    the visit's ``first`` and ``last`` event times per visit. Candidates' members are
+    unique in (cid, a), so a member row is a member.
     """
 
     cid: np.ndarray
@@ -330,6 +335,8 @@ class _FocusVisits:
     row: np.ndarray
     m: np.ndarray
     events: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
 
 
 def _focus_visits(members: pl.DataFrame, focus: pl.DataFrame, visits: pl.DataFrame) -> _FocusVisits:
@@ -339,7 +346,7 @@ def _focus_visits(members: pl.DataFrame, focus: pl.DataFrame, visits: pl.DataFra
     vis = _visit_index(visits)
     cid, a = members["cid"].to_numpy().astype(np.int64), members["a"].to_numpy().astype(np.int64)
     row, pos = _at_focus(cid, a, vis.by_a, vis.m, _focus_set(focus, vis.n_m))
-    return _FocusVisits(cid, a, row, vis.m[pos], vis.events[pos])
+    return _FocusVisits(cid, a, row, vis.m[pos], vis.events[pos], vis.first[pos], vis.last[pos])
 
 
 def _at_focus(cid: np.ndarray, a: np.ndarray, index: _ByAccount, m: np.ndarray,
@@ -534,15 +541,60 @@ def core(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, segments:
     ev = ev.with_columns(log_lr.alias("log_lr"))
     # Every member shows its own activity at the group's shops; a personal-identifier or
     # staff tie lowers the bar to one visit, but no tie admits an account on its own: ties
-    # are what the generators grouped by, so they cannot also vouch for membership.
-    keep = (((pl.col("presence_q") <= alpha) & (pl.col("log_lr") > 0))
-            | ((pl.col("focus_visits") >= 1) & strong_tie))
+    # are what the generators grouped by, so they cannot also vouch for membership. The
+    # visit must also be *when* the group acts there: inside the span of the events at
+    # that shop of the members admitted on their own evidence, or in a stretch shared with
+    # two other members. One visit in a two-year export is not improbable; one inside a
+    # campaign's weeks, or beside other members, is.
+    own = (pl.col("presence_q") <= alpha) & (pl.col("log_lr") > 0)
+    ev = ev.with_columns(own.alias("_own"))
+    # Member rows of ``at`` are those of ``cands.members``; the joins above need not keep them.
+    in_period = _visits_in_period(at, _in_member_order(cands.members, ev, "_own"))
+    ev = ev.join(cands.members.select("cid", "a").with_columns(pl.Series("_in_period", in_period)),
+                 on=["cid", "a"])
+    when = pl.col("_in_period") | (pl.col("hot") >= 1)
+    keep = pl.col("_own") | ((pl.col("focus_visits") >= 1) & strong_tie & when)
     kept = ev.filter(keep)
     sizes = kept.group_by("cid").agg(pl.len().alias("size")).filter(pl.col("size") >= min_size)
     kept = kept.join(sizes.select("cid"), on="cid")
     members = kept.select("cid", "a").sort("cid", "a")
     sources = cands.sources.drop("size").join(sizes.with_columns(pl.col("size").cast(pl.UInt32)), on="cid").sort("cid")
     return Candidates(members, sources), kept.select("cid", "a", "focus_visits", "presence_p", "ties").sort("cid", "a")
+
+
+def _in_member_order(members: pl.DataFrame, table: pl.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``table`` (keyed by cid, a) in the row order of ``members``."""
+    return members.select("cid", "a").join(table.select("cid", "a", column), on=["cid", "a"], how="left",
+                                           maintain_order="left")[column].to_numpy()
+
+
+def _visits_in_period(at: _FocusVisits, own: np.ndarray) -> np.ndarray:
+    """Per member row: does one of its focus visits overlap its group's active period there?
+
+    A group's active period at a shop runs from the first to the last event there of its
+    members with ``own`` evidence (a boolean per member row). A group none of whose
+    members has evidence of its own has no period to measure against: every visit of its
+    members counts.
+
+    >>> at = _FocusVisits(cid=np.array([0, 0, 0]), a=np.array([1, 2, 3]), row=np.array([0, 1, 2]),
+    ...                   m=np.array([5, 5, 5]), events=np.array([3, 1, 1]),
+    ...                   first=np.array([10, 12, 90]), last=np.array([20, 12, 90]))
+    >>> _visits_in_period(at, np.array([True, False, False])).tolist()
+    [True, True, False]
+    >>> _visits_in_period(at, np.array([False, False, False])).tolist()
+    [True, True, True]
+    """
+    if not len(at.row):
+        return np.zeros(len(at.cid), bool)
+    visits = pl.DataFrame({"row": at.row, "cid": at.cid[at.row], "m": at.m, "first": at.first,
+                           "last": at.last, "own": own[at.row]})
+    period = (visits.filter(pl.col("own")).group_by("cid", "m")
+              .agg(pl.col("first").min().alias("p0"), pl.col("last").max().alias("p1")))
+    out = ~np.isin(at.cid, period["cid"].unique().to_numpy())
+    inside = visits.join(period, on=["cid", "m"]).filter(
+        (pl.col("first") <= pl.col("p1")) & (pl.col("last") >= pl.col("p0")))["row"].to_numpy()
+    out[inside] = True
+    return out
 
 
 def _hot_presence(at: _FocusVisits, members: pl.DataFrame, segments: pl.DataFrame,
