@@ -559,6 +559,31 @@ def small_market():
 
 
 @pytest.mark.parametrize("chunk", [7, 4_000_000])
+def test_concentrated_origins_equal_the_join_they_replace(small_market, chunk, monkeypatch):
+    """Members' money origins shared by at least TIE_MIN members and half the origin's
+    recipients: the chunked count gives the rows of the join and group-by."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from graphfraud.detect import membership as ms
+    from graphfraud.detect.platform import Platform
+
+    _, _, members, _, _ = small_market
+    rng = np.random.default_rng(11)
+    origins = (pl.DataFrame({"a": rng.integers(0, 300, 2000), "origin": rng.zipf(1.4, 2000) % 90})
+               .cast(pl.UInt32).unique().sort("a", "origin"))
+    recipients = origins.group_by("origin").agg(pl.len().cast(pl.UInt32).alias("recipients"))
+    plat = cast(Platform, SimpleNamespace(origins=origins, origin_recipients=recipients))
+    monkeypatch.setattr(ms, "INCIDENCES_PER_CHUNK", chunk)
+    orig = members.join(origins, on="a")
+    conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= ms.TIE_MIN)
+            .join(recipients, on="origin").filter(pl.col("k") >= ms.TIE_CONCENTRATION * pl.col("recipients")))
+    want = orig.join(conc.select("cid", "origin"), on=["cid", "origin"]).sort("cid", "a", "origin")
+    got = ms._concentrated_origins(members, plat).sort("cid", "a", "origin")
+    assert want.height > 20 and got.equals(want.select("cid", "a", "origin"))
+
+
+@pytest.mark.parametrize("chunk", [7, 4_000_000])
 def test_membership_expansions_equal_the_joins_they_replace(small_market, chunk, monkeypatch):
     """The offset expansions of membership give the rows of the joins of members with
     visits, stretches and identifiers, however the members are cut into chunks."""

@@ -390,11 +390,7 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
                            "tie": ["identifier" if k.weight >= PERSONAL_WEIGHT else k.name for k in IDENTIFIER_KINDS]})
     out.append(ident.join(strong, on="kind").select(
         "cid", "a", "tie", (pl.col("v").cast(pl.Int64) * 4).alias("ctx")))
-    orig = mem.join(plat.origins.select("a", "origin"), on="a")
-    conc = (orig.group_by("cid", "origin").agg(pl.len().alias("k")).filter(pl.col("k") >= TIE_MIN)
-            .join(plat.origin_recipients, on="origin")
-            .filter(pl.col("k") >= TIE_CONCENTRATION * pl.col("recipients")))
-    concentrated = orig.join(conc.select("cid", "origin"), on=["cid", "origin"])
+    concentrated = _concentrated_origins(mem, plat)
     out.append(concentrated.select(
         "cid", "a", pl.lit("money").alias("tie"), (pl.col("origin").cast(pl.Int64) * 4 + 1).alias("ctx")))
     # The same origin, when it is the payment account of one of the group's focus shops:
@@ -412,18 +408,35 @@ def ties(cands: Candidates, identifiers: pl.DataFrame, plat: Platform, focus: pl
 
 def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, plat: Platform) -> pl.DataFrame:
     """(cid, a, v): members' uses of identifiers ``v`` that at least ``TIE_MIN`` members of
-    the group, and at least ``TIE_CONCENTRATION`` of the identifier's users, share.
-
-    Every member times every identifier it used is the largest expansion of :func:`ties`:
-    it is counted on one integer per (group, identifier), a few groups at a time.
-    """
+    the group, and at least ``TIE_CONCENTRATION`` of the identifier's users, share."""
     idx = _identifier_index(identifiers)
-    order = stable_argsort(members["cid"].to_numpy())
-    cid, a = members["cid"].to_numpy()[order].astype(np.int64), members["a"].to_numpy()[order].astype(np.int64)
     # The fewest users of each identifier (a value listed under two kinds passes when either does).
     users = np.full(idx.n_v, np.inf)
     known = plat.identifier_users.filter(pl.col("v") < idx.n_v)
     np.minimum.at(users, known["v"].to_numpy(), known["users"].to_numpy().astype(np.float64))
+    return _concentrated(members, idx, users).cast({"v": identifiers.schema["v"]})
+
+
+def _concentrated_origins(members: pl.DataFrame, plat: Platform) -> pl.DataFrame:
+    """(cid, a, origin): members' money origins that at least ``TIE_MIN`` members of the
+    group, and at least ``TIE_CONCENTRATION`` of the origin's recipients, share."""
+    idx = _origin_index(plat.origins)
+    users = np.full(idx.n_v, np.inf)
+    known = plat.origin_recipients.filter(pl.col("origin") < idx.n_v)
+    users[known["origin"].to_numpy()] = known["recipients"].to_numpy().astype(np.float64)
+    return _concentrated(members, idx, users).rename({"v": "origin"}).cast({"origin": plat.origins.schema["origin"]})
+
+
+def _concentrated(members: pl.DataFrame, idx: _Identifiers, users: np.ndarray) -> pl.DataFrame:
+    """(cid, a, v): the members' incidences ``v`` of ``idx`` that at least ``TIE_MIN`` members
+    of the group, and at least ``TIE_CONCENTRATION`` of ``v``'s ``users``, share.
+
+    Every member times every identifier it used (or every payer it was paid by: a hundred
+    per account over two years) is the largest expansion of :func:`ties`: it is counted on
+    one integer per (group, value), a few groups at a time.
+    """
+    order = stable_argsort(members["cid"].to_numpy())
+    cid, a = members["cid"].to_numpy()[order].astype(np.int64), members["a"].to_numpy()[order].astype(np.int64)
     start, length = idx.by_a.ranges(a)
     out_row, out_v = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for lo, hi in _chunks(length, cid):
@@ -436,7 +449,7 @@ def _concentrated_identifiers(members: pl.DataFrame, identifiers: pl.DataFrame, 
         out_v.append(idx.v[pos[hit]])
     row = np.concatenate(out_row)
     return pl.DataFrame({"cid": cid[row], "a": a[row], "v": np.concatenate(out_v)}).cast(
-        {"cid": members.schema["cid"], "a": members.schema["a"], "v": identifiers.schema["v"]})
+        {"cid": members.schema["cid"], "a": members.schema["a"]})
 
 
 @dataclass(frozen=True)
@@ -456,6 +469,8 @@ def _index_identifiers(identifiers: pl.DataFrame) -> _Identifiers:
 
 #: :func:`_index_identifiers` of the fit's identifiers (every pass measures ties again).
 _identifier_index = LastFrame(_index_identifiers)
+#: The same of the platform's money origins (a, origin).
+_origin_index = LastFrame(lambda origins: _index_identifiers(origins.select("a", pl.col("origin").alias("v"))))
 
 
 def alliance_ties(cands: Candidates, focus: pl.DataFrame, visits: pl.DataFrame, plat: Platform) -> pl.DataFrame:

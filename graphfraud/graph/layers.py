@@ -30,7 +30,7 @@ import polars as pl
 from ..arrays import distinct, expand, stable_argsort, unique_pairs
 from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
-from .projection import project
+from .projection import project, strongest_ties
 
 #: Raw co-activity pairs materialised at once (bounds memory: a range's pairs, their
 #: partner's position and packed key take about 16 B each, so about 32 MB per range).
@@ -298,9 +298,20 @@ class _PairCode:
 
 
 def money_layer(origins: pl.DataFrame, p: GraphParams, seed: int) -> Layer:
-    """Co-recipients of one money origin (``origins``: a, origin, hops)."""
-    inc = origins.select("a", pl.col("origin").alias("c")).unique()
-    return context_layer("money", inc, p, seed)
+    """Co-recipients of one money origin (``origins``: a, origin, hops), each account
+    keeping its ``p.clique_max`` strongest ties.
+
+    Money contexts pile up with the span: over two years an account of the zoo is paid by
+    about a hundred payers (group red packets, friends, payers of many), and all its
+    co-recipients were tens of millions of pairs at 100k accounts. No account keeps more
+    money ties than one full clique context gives a member.
+    """
+    inc = origins.select("a", pl.col("origin").alias("c"))
+    if inc.height == 0:
+        return Layer("money", pl.DataFrame(schema=EDGE_SCHEMA), 0, 0, 0)
+    pairs, contexts, hubs = strongest_ties(inc, clique_max=p.clique_max, hub_max=p.hub_max, k=p.sparsify_k,
+                                           top=p.clique_max, seed=seed)
+    return Layer("money", pairs, inc.height, contexts, hubs)
 
 
 def affiliation_layer(prep: Prepared, p: GraphParams, seed: int) -> Layer:

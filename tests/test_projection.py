@@ -1,0 +1,70 @@
+"""The projection of shared contexts onto account pairs, and its strongest-ties form."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphfraud.graph import projection
+from graphfraud.graph.layers import _sum_pairs
+from graphfraud.graph.projection import project, strongest_ties
+
+
+def _incidences(seed: int, accounts: int = 300, contexts: int = 120, rows: int = 2500) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    # Zipf-sized contexts: a few large ones (the sampled tier), many small ones.
+    return pl.DataFrame({"a": rng.integers(0, accounts, rows), "c": rng.zipf(1.5, rows) % contexts},
+                        schema={"a": pl.UInt32, "c": pl.Int64})
+
+
+def _ranked(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Both sides of every pair, each account's ties ranked strongest first, then by partner."""
+    both = pl.concat([pairs.select(pl.col("a").alias("x"), pl.col("b").alias("y"), "w"),
+                      pairs.select(pl.col("b").alias("x"), pl.col("a").alias("y"), "w")])
+    return both.sort(["x", "w", "y"], descending=[False, True, False]).with_columns(
+        pl.int_range(pl.len()).over("x").alias("rank"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_without_a_cap_the_strongest_ties_are_the_whole_projection(seed):
+    """With every context a clique and ``top`` above any degree, nothing is pruned: the
+    pairs and weights are those of :func:`project` summed."""
+    inc = _incidences(seed)
+    full = project(inc, clique_max=1000, hub_max=1000, k=10, seed=0)
+    want = _sum_pairs(full.pairs.select("a", "b", "w"))
+    got, contexts, hubs = strongest_ties(inc, clique_max=1000, hub_max=1000, k=10, top=10_000, seed=0)
+    assert want.height > 1000 and (contexts, hubs) == (full.n_contexts, full.n_hubs)
+    assert got.select("a", "b").equals(want.select("a", "b"))
+    assert np.allclose(got["w"].to_numpy(), want["w"].to_numpy(), atol=1e-6)
+
+
+def test_each_kept_tie_is_among_the_strongest_of_one_of_its_accounts():
+    """Pruned to ``top`` per account: every kept pair is in the top of one endpoint, every
+    pair in the top of an endpoint is kept, and no account keeps its weaker ties only."""
+    inc = _incidences(3)
+    top = 5
+    full = _sum_pairs(project(inc, clique_max=1000, hub_max=1000, k=10, seed=0).pairs.select("a", "b", "w"))
+    ranked = _ranked(full)
+    want = (ranked.filter(pl.col("rank") < top)
+            .select(pl.min_horizontal("x", "y").alias("a"), pl.max_horizontal("x", "y").alias("b")).unique()
+            .sort("a", "b"))
+    got, _, _ = strongest_ties(inc, clique_max=1000, hub_max=1000, k=10, top=top, seed=0)
+    assert got.height < full.height / 2
+    assert got.select("a", "b").equals(want.cast(got.select("a", "b").schema))
+
+
+def test_blocks_and_draws_do_not_change_the_ties(monkeypatch):
+    """The large contexts' draws come from a hash, not a stream: the ties are the same
+    whatever the block size, and every drawn partner shares a context with its account."""
+    inc = _incidences(4, rows=6000)
+    first, _, _ = strongest_ties(inc, clique_max=8, hub_max=2000, k=3, top=20, seed=5)
+    monkeypatch.setattr(projection, "ROWS_PER_BLOCK", 7)
+    small, _, _ = strongest_ties(inc, clique_max=8, hub_max=2000, k=3, top=20, seed=5)
+    assert small.equals(first)
+    other, _, _ = strongest_ties(inc, clique_max=8, hub_max=2000, k=3, top=20, seed=6)
+    assert not other.equals(first)  # the seed does choose the draws
+    together = inc.join(inc, on="c").filter(pl.col("a") < pl.col("a_right")).select(
+        "a", pl.col("a_right").alias("b")).unique()
+    assert first.select("a", "b").join(together, on=["a", "b"], how="anti").height == 0
+    assert (first["a"] < first["b"]).all()
