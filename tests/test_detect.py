@@ -437,7 +437,8 @@ def test_a_tie_admits_a_member_only_when_its_visit_is_while_the_group_acts():
     for a in range(10):
         rows += [(a, m, int(rng.integers(100 * day, 110 * day))) for m in range(40, 45) for _ in range(2)]
     for a, t in ((10, 104), (11, 107), (12, 600), (13, 650)):
-        rows += [(a, 40, t * day)] + [(a, int(m), int(rng.integers(0, 730 * day))) for m in rng.choice(30, 4, replace=False)]
+        rows += [(a, 40, t * day)]
+        rows += [(a, int(m), int(rng.integers(0, 730 * day))) for m in rng.choice(30, 4, replace=False)]
     events = pl.DataFrame(rows, schema={"a": pl.UInt32, "m": pl.UInt32, "t": pl.Int64}, orient="row")
     visits = events.group_by("a", "m").agg(pl.len().cast(pl.UInt32).alias("events"), pl.col("t").min().alias("first"),
                                            pl.col("t").max().alias("last")).sort("a", "m")

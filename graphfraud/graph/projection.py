@@ -160,7 +160,7 @@ def strongest_ties(incidence: pl.DataFrame, *, clique_max: int, hub_max: int, k:
     lo = 0
     while lo < len(order):
         done = int(bound[np.searchsorted(ends, lo, side="right") - 1]) if lo else 0
-        cut = int(ends[min(len(ends) - 1, np.searchsorted(bound, done + ROWS_PER_BLOCK, side="right"))])
+        cut = int(ends[min(len(ends) - 1, int(np.searchsorted(bound, done + ROWS_PER_BLOCK, side="right")))])
         out.append(_block_ties(order[lo:cut], members, first, n, c, clique_max, k, top, seed))
         lo = cut
     pairs = np.concatenate(out, axis=1) if out else np.zeros((3, 0))
@@ -219,4 +219,5 @@ def _mix(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        out: np.ndarray = x ^ (x >> np.uint64(31))
+        return out
