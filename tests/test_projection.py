@@ -68,3 +68,13 @@ def test_blocks_and_draws_do_not_change_the_ties(monkeypatch):
         "a", pl.col("a_right").alias("b")).unique()
     assert first.select("a", "b").join(together, on=["a", "b"], how="anti").height == 0
     assert (first["a"] < first["b"]).all()
+
+
+def test_contexts_that_are_all_hubs_or_singletons_give_no_ties():
+    """Every transfer from one settlement account: its one context is a hub, dropped and
+    counted, and no account has a tie (this raised an IndexError)."""
+    hub = pl.DataFrame({"a": np.arange(1500), "c": np.zeros(1500, np.int64)}, schema={"a": pl.UInt32, "c": pl.Int64})
+    pairs, contexts, hubs = strongest_ties(hub, clique_max=64, hub_max=1000, k=10, top=64, seed=0)
+    assert (pairs.height, contexts, hubs) == (0, 1, 1) and pairs.columns == ["a", "b", "w"]
+    alone = pl.DataFrame({"a": [0, 1], "c": [5, 6]}, schema={"a": pl.UInt32, "c": pl.Int64})
+    assert strongest_ties(alone, clique_max=64, hub_max=1000, k=10, top=64, seed=0)[0].height == 0

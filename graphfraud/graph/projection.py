@@ -147,6 +147,8 @@ def strongest_ties(incidence: pl.DataFrame, *, clique_max: int, hub_max: int, k:
     kept = (n >= 2) & (n <= hub_max)
     first = np.repeat(start, sizes)[kept]
     a, c, n = a[kept], c[kept], n[kept]
+    if not kept.any():  # every context a hub, or of one account
+        return pl.DataFrame(schema=schema), n_contexts, n_hubs
     # ``first`` and ``n`` locate each incidence's context in the (c, a)-sorted members.
     shift = np.cumsum(~kept)[kept]
     first = first - shift
