@@ -30,6 +30,7 @@ import polars as pl
 from ..arrays import distinct, expand, stable_argsort, unique_pairs
 from ..schema import IDENTIFIER_KINDS
 from .prepare import Prepared
+from .projection import FIXED as _FIXED
 from .projection import project, strongest_ties
 
 #: Raw co-activity pairs materialised at once (bounds memory: a range's pairs, their
@@ -71,10 +72,6 @@ class Layer:
                 "hubs_dropped": self.hubs_dropped, "edges": self.edges.height}
 
 
-#: Weights are summed in fixed point (units of 2**-24): integer sums do not depend on the
-#: order a parallel group-by adds them in, so the same input gives the same graph — and
-#: the same Leiden partition — on every run.
-_FIXED = float(1 << 24)
 
 
 def fixed_sum(expr: pl.Expr) -> pl.Expr:

@@ -112,6 +112,12 @@ def _sparse(inc: pl.DataFrame, k: int, seed: int) -> pl.DataFrame:
                         schema={"a": pl.UInt32, "b": pl.UInt32, "c": pl.Int64, "w": pl.Float64}).unique(["a", "b", "c"])
 
 
+#: Weights are summed in fixed point (units of 2**-24): integer sums do not depend on the
+#: order a parallel group-by adds them in, so the same input gives the same graph — and
+#: the same Leiden partition — on every run.
+FIXED = float(1 << 24)
+
+
 #: Work of one block of :func:`strongest_ties` (partner rows expanded at once).
 ROWS_PER_BLOCK = 1 << 22
 
@@ -201,7 +207,7 @@ def _block_ties(rows: np.ndarray, members: np.ndarray, first: np.ndarray, n: np.
     runs = run_starts(key)
     key = key[runs]
     # Fixed point: the sum of a pair's weights does not depend on the order they come in.
-    w = np.add.reduceat(np.round(w * _FIXED).astype(np.int64), runs) / _FIXED if len(runs) else w[:0]
+    w = np.add.reduceat(np.round(w * FIXED).astype(np.int64), runs) / FIXED if len(runs) else w[:0]
     s, d = (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
     # Each account's ties by weight, strongest first, then by partner.
     rank_order = np.lexsort((d, -w, s))
@@ -211,9 +217,6 @@ def _block_ties(rows: np.ndarray, members: np.ndarray, first: np.ndarray, n: np.
     top_mask = rank < top
     s, d, w = s[top_mask], d[top_mask], w[top_mask]
     return np.vstack([np.minimum(s, d), np.maximum(s, d), w])
-
-
-_FIXED = float(1 << 24)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
