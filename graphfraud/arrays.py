@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 
@@ -59,6 +61,28 @@ def expand(start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarra
     row = np.repeat(np.arange(len(length)), length)
     pos = np.arange(len(row)) + (start - np.cumsum(length) + length)[row]
     return row, pos
+
+
+def chunk_ranges(length: np.ndarray, limit: int, groups: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
+    """(lo, hi): consecutive row ranges whose ``length`` sums to about ``limit`` each.
+
+    With ``groups`` (sorted), a range never splits a group, so counts per group are
+    complete within one range (a group larger than ``limit`` is one range).
+
+    >>> list(chunk_ranges(np.array([2, 2, 2, 2]), 4))
+    [(0, 2), (2, 4)]
+    >>> list(chunk_ranges(np.array([2, 2, 2, 2]), 4, groups=np.array([0, 1, 1, 2])))
+    [(0, 3), (3, 4)]
+    """
+    ends = np.cumsum(length)
+    lo = 0
+    while lo < len(length):
+        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + limit, side="right"))
+        hi = min(max(hi, lo + 1), len(length))
+        if groups is not None:
+            hi = int(np.searchsorted(groups, groups[hi - 1], side="right"))
+        yield lo, hi
+        lo = hi
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:

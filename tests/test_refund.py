@@ -11,7 +11,7 @@ from graphfraud.dataset import Dataset
 from graphfraud.detect.candidates import Candidates
 from graphfraud.detect.families import Inputs, refund
 from graphfraud.detect.platform import measure
-from graphfraud.graph.money import MoneyParams
+from graphfraud.graph.money import MATCH_TAU, MoneyParams
 from graphfraud.graph.prepare import prepare
 
 DAY = 86_400
@@ -232,3 +232,48 @@ def test_returns_paid_out_by_a_settlement_account_are_not_refunds_for_orders():
     assert (p < 0.01).mean() <= 0.02 and (p < 0.05).mean() <= 0.1, np.sort(p)[:10]
     # The same money with a yuan of commission on top is refund-for-order money.
     assert (_p([3, 4], returns=0.35, extra=1.0) < 0.05).mean() > 0.4
+
+
+def _one_join(inp: Inputs) -> pl.DataFrame:
+    """The refund test's counts by one join of every member with every receipt (the
+    form the chunked test replaces: over two years it outgrew memory)."""
+    focus = inp.focus.select("cid", "m").with_columns(pl.lit(True).alias("at_focus"))
+    rec = (inp.cands.members.join(inp.plat.refunds.with_row_index("i"), on="a")
+           .join(focus, on=["cid", "m"], how="left"))
+    placebo = (rec.select("i", "cid", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
+               .join(focus.rename({"m": "m_placebo"}), on=["cid", "m_placebo"], how="left")
+               .group_by("cid", "i").agg(((pl.col("u_placebo") <= MATCH_TAU) & pl.col("at_focus").fill_null(False))
+                                         .sum().alias("placebo")))
+    before = (pl.col("u") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)
+    rec = rec.join(placebo, on=["cid", "i"], how="left").with_columns(before.alias("before"))
+    return rec.group_by("cid").agg(
+        pl.len().alias("refund_receipts"), (pl.col("u") <= MATCH_TAU).sum().alias("refund_matched"),
+        pl.col("before").sum().alias("refund_at_focus"), (pl.col("placebo") > 0).sum().alias("refund_placebo"),
+        pl.col("src").filter(pl.col("before")).n_unique().alias("refund_payers"),
+        pl.col("a").filter(pl.col("before")).n_unique().alias("refund_members")).sort("cid")
+
+
+@pytest.mark.parametrize("chunk", [1, 50, refund.MATCHES_PER_CHUNK])
+def test_refund_counts_equal_the_join_they_replace(monkeypatch, chunk):
+    # Candidates overlap (one holds the ring and the next group, one every group), so a
+    # member's receipts count in several candidates; tiny chunks split candidates apart.
+    inp = _market(1, ring=True)
+    n = inp.cands.members["cid"].max() + 1
+    pair = pl.col("cid").is_in([RING, RING + 1])
+
+    def renamed(frame: pl.DataFrame, cid: int) -> pl.DataFrame:
+        return frame.with_columns(pl.lit(cid).cast(pl.UInt32).alias("cid")).unique(maintain_order=True)
+
+    members = pl.concat([inp.cands.members, renamed(inp.cands.members.filter(pair), n),
+                         renamed(inp.cands.members, n + 1)])
+    focus = pl.concat([inp.focus, renamed(inp.focus.filter(pair), n), renamed(inp.focus, n + 1)])
+    inp = Inputs(inp.prep, inp.plat, Candidates(members, inp.cands.sources), focus)
+    monkeypatch.setattr(refund, "MATCHES_PER_CHUNK", chunk)
+    out = refund.test(inp).sort("cid")
+    want = _one_join(inp)
+    assert out.height == want.height == n + 2
+    assert out.drop("p_refund").to_dicts() == want.to_dicts()
+    assert out.filter(pl.col("cid") == RING)["refund_at_focus"].item() > 0
+    # The union's focus shops hold both groups': its members match at least as often.
+    assert (out.filter(pl.col("cid") == n)["refund_at_focus"].item()
+            >= out.filter(pl.col("cid").is_in([RING, RING + 1]))["refund_at_focus"].sum())

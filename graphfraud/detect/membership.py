@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..arrays import distinct, distinct_inverse, expand, run_starts, stable_argsort
+from ..arrays import chunk_ranges, distinct, distinct_inverse, expand, run_starts, stable_argsort
 from ..schema import IDENTIFIER_KINDS
 from ._memo import LastFrame
 from .candidates import Candidates
@@ -102,22 +102,8 @@ INCIDENCES_PER_CHUNK = 4_000_000
 
 
 def _chunks(length: np.ndarray, groups: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
-    """(lo, hi): consecutive row ranges whose ``length`` sums to about
-    ``INCIDENCES_PER_CHUNK`` each.
-
-    With ``groups`` (sorted), a range never splits a group, so counts per group are
-    complete within one range (a group larger than a chunk is one range).
-    """
-    limit = INCIDENCES_PER_CHUNK
-    ends = np.cumsum(length)
-    lo = 0
-    while lo < len(length):
-        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + limit, side="right"))
-        hi = min(max(hi, lo + 1), len(length))
-        if groups is not None:
-            hi = int(np.searchsorted(groups, groups[hi - 1], side="right"))
-        yield lo, hi
-        lo = hi
+    """:func:`~graphfraud.arrays.chunk_ranges` of ``INCIDENCES_PER_CHUNK`` rows."""
+    return chunk_ranges(length, INCIDENCES_PER_CHUNK, groups)
 
 
 def _lookup(keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,36 +14,74 @@ Binomial(n, 1 / windows). A paid campaign matches before only.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from ...arrays import chunk_ranges, stable_argsort
 from ...graph.money import MATCH_TAU
 from ..stats import binom_sf
 from . import Family, Inputs
 
+#: Member-match rows joined at once (a few dozen bytes each): memory is bounded by one
+#: chunk of candidates, not by every member times its receipts over the data's span.
+MATCHES_PER_CHUNK = 4_000_000
+
+_AGG = pl.Schema({"cid": pl.UInt32(), "refund_at_focus": pl.UInt32(), "refund_placebo": pl.UInt32(), "k1": pl.UInt32(),
+        "n1": pl.UInt32(), "refund_payers": pl.UInt32(), "refund_members": pl.UInt32()})
+
+
+def _matches(refunds: pl.DataFrame) -> pl.DataFrame:
+    """(a, i, src, m, before): every match of a receipt ``i`` with ``u <= MATCH_TAU``, in the
+    window before it (``before``) or a placebo window, in account order.
+
+    Receipts that match nothing only count as receipts, so they never enter the join with
+    the candidates' members (over two years, most receipts are such).
+    """
+    rec = refunds.select("a", "src", "u", "m", "u_placebo", "m_placebo").with_row_index("i")
+    before = rec.filter(pl.col("u") <= MATCH_TAU).select("a", "i", "src", "m", pl.lit(True).alias("before"))
+    placebo = (rec.filter(pl.col("u_placebo").list.min() <= MATCH_TAU)
+               .select("a", "i", "src", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
+               .filter(pl.col("u_placebo") <= MATCH_TAU)
+               .select("a", "i", "src", pl.col("m_placebo").alias("m"), pl.lit(False).alias("before")))
+    return pl.concat([before, placebo.cast(before.schema)]).sort("a", "i")
+
+
+def _at_focus(members: pl.DataFrame, matches: pl.DataFrame, focus: pl.DataFrame) -> pl.DataFrame:
+    """Per candidate, the receipts matching a focus-shop order before them and in placebo
+    windows, counted a few candidates at a time."""
+    if matches.height == 0 or members.height == 0:
+        return pl.DataFrame(schema=_AGG)
+    per_a = matches.group_by("a").agg(pl.len().alias("n"))
+    mem = members.select("cid", "a").join(per_a, on="a", how="inner")
+    mem = mem[stable_argsort(mem["cid"].to_numpy().astype(np.int64))]
+    parts = []
+    for lo, hi in chunk_ranges(mem["n"].to_numpy(), MATCHES_PER_CHUNK, mem["cid"].to_numpy()):
+        rows = (mem.slice(lo, hi - lo).select("cid", "a").join(matches, on="a")
+                .join(focus, on=["cid", "m"], how="semi"))
+        per_receipt = rows.group_by("cid", "i").agg(
+            pl.col("a").first(), pl.col("src").first(), pl.col("before").any(),
+            (~pl.col("before")).sum().alias("placebo"))
+        once = pl.col("before").cast(pl.Int64) + pl.col("placebo") == 1
+        parts.append(per_receipt.group_by("cid").agg(
+            pl.col("before").sum().alias("refund_at_focus"), (pl.col("placebo") > 0).sum().alias("refund_placebo"),
+            (once & pl.col("before")).sum().alias("k1"), once.sum().alias("n1"),
+            pl.col("src").filter(pl.col("before")).n_unique().alias("refund_payers"),
+            pl.col("a").filter(pl.col("before")).n_unique().alias("refund_members")).cast(_AGG))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=_AGG)
+
 
 def test(inp: Inputs) -> pl.DataFrame:
     schema = {"cid": pl.UInt32, "p_refund": pl.Float64}
-    rec = inp.cands.members.join(inp.plat.refunds.select("a", "rid", "src", "u", "m", "u_placebo", "m_placebo"), on="a")
-    if rec.height == 0:
+    refunds = inp.plat.refunds
+    per_a = refunds.group_by("a").agg(pl.len().alias("receipts"), (pl.col("u") <= MATCH_TAU).sum().alias("matched"))
+    counts = (inp.cands.members.select("cid", "a").join(per_a, on="a").group_by("cid")
+              .agg(pl.col("receipts").sum().alias("refund_receipts"), pl.col("matched").sum().alias("refund_matched")))
+    if counts.height == 0:
         return pl.DataFrame(schema=schema)
-    windows = 1 + int(rec.select(pl.col("u_placebo").list.len().max()).item())
-    focus = inp.focus.select("cid", "m").with_columns(pl.lit(True).alias("at_focus"))
-    rec = rec.with_row_index("i").join(focus, on=["cid", "m"], how="left")
-    placebo = (rec.select("i", "cid", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
-               .join(focus.rename({"m": "m_placebo"}), on=["cid", "m_placebo"], how="left")
-               .group_by("i").agg(((pl.col("u_placebo") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)).sum()
-                                  .alias("placebo")))
-    before = (pl.col("u") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)
-    rec = rec.join(placebo, on="i", how="left").with_columns(before.alias("before"),
-                                                             pl.col("placebo").fill_null(0))
-    once = pl.col("before").cast(pl.Int64) + pl.col("placebo") == 1
-    agg = rec.group_by("cid").agg(
-        pl.len().alias("refund_receipts"), (pl.col("u") <= MATCH_TAU).sum().alias("refund_matched"),
-        pl.col("before").sum().alias("refund_at_focus"),
-        (pl.col("placebo") > 0).sum().alias("refund_placebo"),
-        (once & pl.col("before")).sum().alias("k1"), once.sum().alias("n1"),
-        pl.col("src").filter(pl.col("before")).n_unique().alias("refund_payers"),
-        pl.col("a").filter(pl.col("before")).n_unique().alias("refund_members"))
+    windows = 1 + int(refunds.select(pl.col("u_placebo").list.len().max()).item())
+    focus = _at_focus(inp.cands.members, _matches(refunds), inp.focus.select("cid", "m"))
+    zero = ["refund_at_focus", "refund_placebo", "k1", "n1", "refund_payers", "refund_members"]
+    agg = counts.join(focus, on="cid", how="left").with_columns(pl.col(c).fill_null(0) for c in zero)
     k1, n1 = agg["k1"].to_numpy(), agg["n1"].to_numpy()
     return agg.drop("k1", "n1").with_columns(pl.Series("p_refund", binom_sf(k1, n1, 1.0 / windows)))
 
