@@ -26,13 +26,14 @@ from . import Family, Inputs
 #: chunk of candidates, not by every member times its receipts over the data's span.
 MATCHES_PER_CHUNK = 4_000_000
 
-_AGG = pl.Schema({"cid": pl.UInt32(), "refund_at_focus": pl.UInt32(), "refund_placebo": pl.UInt32(), "k1": pl.UInt32(),
-        "n1": pl.UInt32(), "refund_payers": pl.UInt32(), "refund_members": pl.UInt32()})
+#: What :func:`_at_focus` counts per candidate (0 for a candidate with no match there).
+_AGG = pl.Schema({c: pl.UInt32() for c in ("cid", "refund_at_focus", "refund_placebo", "k1", "n1", "refund_payers",
+                                            "refund_members")})
 
 
 def _matches(refunds: pl.DataFrame) -> pl.DataFrame:
     """(a, i, src, m, before): every match of a receipt ``i`` with ``u <= MATCH_TAU``, in the
-    window before it (``before``) or a placebo window, in account order.
+    window before it (``before``) or a placebo window.
 
     Receipts that match nothing only count as receipts, so they never enter the join with
     the candidates' members (over two years, most receipts are such).
@@ -43,7 +44,7 @@ def _matches(refunds: pl.DataFrame) -> pl.DataFrame:
                .select("a", "i", "src", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
                .filter(pl.col("u_placebo") <= MATCH_TAU)
                .select("a", "i", "src", pl.col("m_placebo").alias("m"), pl.lit(False).alias("before")))
-    return pl.concat([before, placebo.cast(before.schema)]).sort("a", "i")
+    return pl.concat([before, placebo.cast(before.schema)])
 
 
 def _at_focus(members: pl.DataFrame, matches: pl.DataFrame, focus: pl.DataFrame) -> pl.DataFrame:
@@ -80,8 +81,7 @@ def test(inp: Inputs) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     windows = 1 + int(refunds.select(pl.col("u_placebo").list.len().max()).item())
     focus = _at_focus(inp.cands.members, _matches(refunds), inp.focus.select("cid", "m"))
-    zero = ["refund_at_focus", "refund_placebo", "k1", "n1", "refund_payers", "refund_members"]
-    agg = counts.join(focus, on="cid", how="left").with_columns(pl.col(c).fill_null(0) for c in zero)
+    agg = counts.join(focus, on="cid", how="left").with_columns(pl.col(c).fill_null(0) for c in _AGG if c != "cid")
     k1, n1 = agg["k1"].to_numpy(), agg["n1"].to_numpy()
     return agg.drop("k1", "n1").with_columns(pl.Series("p_refund", binom_sf(k1, n1, 1.0 / windows)))
 
