@@ -13,23 +13,22 @@ controls share it too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
-from threadpoolctl import threadpool_limits
+from scipy.sparse import csr_matrix
 
+from ...arrays import chunk_ranges, distinct, expand, run_starts
 from .._memo import LastFrame
 from ..stats import norm_sf
 from ..textsim import MIN_CHARS, idf_table, normalise_text, tfidf
 from . import Family, Inputs
 
-if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
-
 #: Texts per (group, shop) compared, and as many controls (bounds the cost).
 MAX_TEXTS = 24
+#: Texts in one similarity matrix at most (a shop where many candidates act gets
+#: several), and similarities held at once (128 MB): bounds on memory, not on results.
+TEXTS_PER_MATRIX = 2048
+ENTRIES_PER_CHUNK = 1 << 24
 
 
 def test(inp: Inputs) -> pl.DataFrame:
@@ -57,35 +56,15 @@ def test(inp: Inputs) -> pl.DataFrame:
     code = pl.DataFrame({"r": used["r"], "row": np.arange(used.height)})
     mine = mine.join(code, on="r").sort("cid", "m", "h")
     ctrl = ctrl.join(code, on="r").sort("cid", "m", "h")
-    # Numpy slices per (cid, m) block instead of a polars group iteration.
-    key_m = mine["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + mine["m"].to_numpy()
-    key_c = ctrl["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + ctrl["m"].to_numpy()
-    rows_m, rows_c, authors_all = mine["row"].to_numpy(), ctrl["row"].to_numpy(), mine["a"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, key_m[1:] != key_m[:-1]])
-    ends = np.r_[starts[1:], len(key_m)]
-    c_lo = np.searchsorted(key_c, key_m[starts], side="left")
-    c_hi = np.searchsorted(key_c, key_m[starts], side="right")
-    # Progress in candidates: blocks are in cid order, so a candidate is done with its last block.
-    block_cid = key_m[starts] >> 32
-    done_after = np.cumsum(np.r_[block_cid[1:] != block_cid[:-1], True])
-    n_cands = int(done_after[-1])
-    every = max(1, len(starts) // 100)
-
-    def progress(i: int) -> None:
-        if i % every == every - 1:
-            inp.tick(int(done_after[i]), n_cands)
-
+    n_cands = blocks["cid"].n_unique()
     inp.tick(0, n_cands)
-    # One BLAS thread: a product of a few dozen rows is over before a second thread helps,
-    # and on a busy machine OpenBLAS's threads spin waiting for a core (2,000 products of
-    # such blocks: 3.8 CPU s with two threads, 0.4 with one). It also makes the similarities
-    # the same on any number of cores: how OpenBLAS splits a product changes its last bits.
-    with threadpool_limits(limits=1, user_api="blas"):
-        cids, diffs = _compare(X, starts, ends, c_lo, c_hi, rows_m, rows_c, authors_all, key_m, progress)
+    cid, diff = _compare(X, mine, ctrl)
     inp.tick(n_cands, n_cands)
-    if not cids:
+    if len(cid) == 0:
         return pl.DataFrame(schema=schema)
-    d = pl.DataFrame({"cid": pl.Series(cids, dtype=pl.UInt32), "d": diffs}).filter(pl.col("d").abs() > 1e-9)
+    # Rounded, so that which differences tie (equal texts compared with equal texts) does
+    # not depend on the order a similarity's products were summed in.
+    d = pl.DataFrame({"cid": pl.Series(cid, dtype=pl.UInt32), "d": np.round(diff, 12)}).filter(pl.col("d").abs() > 1e-9)
     d = d.with_columns(pl.col("d").abs().rank("average").over("cid").alias("rk"))
     agg = d.group_by("cid").agg(pl.len().alias("text_compared"), (pl.col("d") > 0).sum().alias("text_closer"),
                                 pl.col("rk").filter(pl.col("d") > 0).sum().alias("w"),
@@ -97,32 +76,80 @@ def test(inp: Inputs) -> pl.DataFrame:
     return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
 
 
-def _compare(X: csr_matrix, starts: np.ndarray, ends: np.ndarray, c_lo: np.ndarray, c_hi: np.ndarray,
-             rows_m: np.ndarray, rows_c: np.ndarray, authors_all: np.ndarray, key_m: np.ndarray,
-             tick: Callable[[int], None]) -> tuple[list[int], list[float]]:
-    """(cid, d) of every member text compared: block ``i`` is members ``starts[i]:ends[i]``
-    against controls ``c_lo[i]:c_hi[i]``."""
-    cids: list[int] = []
-    diffs: list[float] = []
-    for i, (lo, hi, clo, chi) in enumerate(zip(starts, ends, c_lo, c_hi)):
-        tick(i)
-        if chi == clo:
-            continue
-        rows = np.r_[rows_m[lo:hi], rows_c[clo:chi]]
-        block = _dense(X, rows)
-        k = hi - lo
-        authors = authors_all[lo:hi]
-        s_in = block[:k] @ block[:k].T
-        s_in[authors[:, None] == authors[None, :]] = -1.0
-        s_out = block[:k] @ block[k:].T
-        others = (authors[:, None] != authors[None, :]).sum(axis=1)
-        n_i = np.minimum(others, s_out.shape[1])
-        # best control among the first n_i controls: a running maximum over the columns
-        best_out = np.maximum.accumulate(s_out, axis=1)[np.arange(k), np.maximum(n_i, 1) - 1]
-        ok = n_i > 0
-        cids.extend([int(key_m[lo] >> 32)] * int(ok.sum()))
-        diffs.extend((s_in.max(axis=1) - best_out)[ok].tolist())
-    return cids, diffs
+def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(cid, d) of every member text compared, in the rows' order.
+
+    ``mine`` (cid, m, a, row) are the member texts and ``ctrl`` (cid, m, row) the control
+    texts, both sorted by (cid, m) and then in hash order; ``row`` is a row of ``X``. For
+    member text ``i`` of block (cid, m): ``s_in`` is its best similarity to a text of
+    another member of the block, ``s_out`` its best to the block's first ``n_i`` controls,
+    ``n_i`` the number of texts by other members (capped by the controls there); texts
+    with ``n_i = 0`` are not compared.
+
+    Blocks are taken shop by shop: a shop is a focus shop of many candidates, which share
+    its controls, so one matrix of the texts compared there serves all of them (a shop
+    with more than ``TEXTS_PER_MATRIX`` such texts gets several). Every block's pairs are
+    gathered and reduced at once, ``ENTRIES_PER_CHUNK`` similarities at a time.
+    """
+    key_m = mine["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + mine["m"].to_numpy()
+    key_c = ctrl["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + ctrl["m"].to_numpy()
+    starts = run_starts(key_m)
+    k = np.diff(np.r_[starts, len(key_m)])
+    c_lo = np.searchsorted(key_c, key_m[starts], side="left")
+    n_c = np.searchsorted(key_c, key_m[starts], side="right") - c_lo
+    rows_m, rows_c, authors = mine["row"].to_numpy(), ctrl["row"].to_numpy(), mine["a"].to_numpy()
+    # Only the features in use as columns: each product's transpose walks every column.
+    present = np.zeros(X.shape[1], bool)
+    present[X.indices] = True
+    X = csr_matrix((X.data, (np.cumsum(present) - 1)[X.indices], X.indptr), shape=(X.shape[0], int(present.sum())))
+    # Blocks in shop order, each shop's cut into matrices of about TEXTS_PER_MATRIX texts.
+    shop = (key_m[starts] & 0xFFFFFFFF)
+    order = np.argsort(shop, kind="stable")
+    texts = (k + n_c)[order]
+    before = np.cumsum(texts) - texts
+    shop_first = run_starts(shop[order])
+    in_shop = before - np.repeat(before[shop_first], np.diff(np.r_[shop_first, len(order)]))
+    part = in_shop // TEXTS_PER_MATRIX
+    matrix = np.cumsum(np.r_[True, (shop[order][1:] != shop[order][:-1]) | (part[1:] != part[:-1])]) - 1
+    entries = np.bincount(matrix, weights=texts).astype(np.int64) ** 2
+    best_in, best_out = np.full(len(key_m), -1.0), np.full(len(key_m), -np.inf)
+    n = np.zeros(len(key_m), np.int64)
+    for lo, hi in chunk_ranges(entries, ENTRIES_PER_CHUNK):
+        b_lo, b_hi = np.searchsorted(matrix, [lo, hi])
+        blk, mat = order[b_lo:b_hi], matrix[b_lo:b_hi]
+        _, i = expand(starts[blk], k[blk])  # the chunk's member texts
+        i_blk, i_mat = np.repeat(blk, k[blk]), np.repeat(mat, k[blk])
+        q, j = expand(starts[i_blk], k[i_blk])  # each with every member of its block (itself too)
+        other = authors[i[q]] != authors[j]
+        n_i = np.minimum(np.bincount(q, weights=other, minlength=len(i)).astype(np.int64), n_c[i_blk])
+        cq, cj = expand(c_lo[i_blk], n_i)  # each with its block's first n_i controls
+        sims = _dots(X, np.r_[i_mat[q], i_mat[cq]], np.r_[rows_m[i[q]], rows_m[i[cq]]], np.r_[rows_m[j], rows_c[cj]])
+        best_in[i] = np.maximum.reduceat(np.where(other, sims[:len(q)], -1.0), run_starts(q))
+        if len(cq):
+            first = run_starts(cq)
+            best_out[i[cq[first]]] = np.maximum.reduceat(sims[len(q):], first)
+        n[i] = n_i
+    ok = n > 0
+    return (key_m >> 32)[ok], (best_in - best_out)[ok]
+
+
+def _dots(X: csr_matrix, matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``X[left[p]] . X[right[p]]`` of every pair ``p``: one dense product per ``matrix`` id
+    over the rows its pairs use."""
+    width = np.int64(X.shape[0])
+    key_l, key_r = matrix.astype(np.int64) * width + left, matrix.astype(np.int64) * width + right
+    used = distinct(np.r_[key_l, key_r])
+    first = run_starts(used // width)
+    count = np.diff(np.r_[first, len(used)]).astype(np.int64)
+    base = np.r_[0, np.cumsum(count ** 2)[:-1]].astype(np.int64)
+    flat = np.empty(int(np.sum(count ** 2)))
+    for f, c, b in zip(first, count, base):
+        rows = X[used[f:f + c] % width]
+        flat[b:b + c * c] = (rows @ rows.T).toarray().ravel()
+    at_l, at_r = np.searchsorted(used, key_l), np.searchsorted(used, key_r)
+    which = np.searchsorted(first, at_l, side="right") - 1
+    out: np.ndarray = flat[base[which] + (at_l - first[which]) * count[which] + (at_r - first[which])]
+    return out
 
 
 #: The IDF of the last reviews table: the family runs twice per fit (candidates, final
@@ -132,23 +159,6 @@ _idf = LastFrame(lambda reviews: idf_table(reviews["text"]))
 _long_texts = LastFrame(lambda reviews: reviews.select("r", "a", "m", "text").filter(
     normalise_text(pl.col("text")).str.len_chars().fill_null(0) >= MIN_CHARS).with_columns(
     pl.col("r").hash(seed=23).alias("h")))
-
-
-def _dense(X: csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Rows of a CSR matrix as a dense block over only the columns they use.
-
-    The rows' stored entries are gathered straight from ``indptr``/``indices``/``data``:
-    scipy's fancy row indexing validates and builds a new matrix on every call, and
-    this runs once per (group, shop) block, tens of thousands of times a fit.
-    """
-    first = X.indptr[rows]
-    lengths = X.indptr[rows + 1] - first
-    # Position of every stored entry of the selected rows, row after row.
-    at = np.repeat(first - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-    cols, inverse = np.unique(X.indices[at], return_inverse=True)
-    out = np.zeros((len(rows), len(cols)))
-    out[np.repeat(np.arange(len(rows)), lengths), inverse] = X.data[at]
-    return out
 
 
 FAMILY = Family("text", "corroboration", test,
