@@ -240,10 +240,8 @@ def _one_join(inp: Inputs) -> pl.DataFrame:
     focus = inp.focus.select("cid", "m").with_columns(pl.lit(True).alias("at_focus"))
     rec = (inp.cands.members.join(inp.plat.refunds.with_row_index("i"), on="a")
            .join(focus, on=["cid", "m"], how="left"))
-    placebo = (rec.select("i", "cid", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
-               .join(focus.rename({"m": "m_placebo"}), on=["cid", "m_placebo"], how="left")
-               .group_by("cid", "i").agg(((pl.col("u_placebo") <= MATCH_TAU) & pl.col("at_focus").fill_null(False))
-                                         .sum().alias("placebo")))
+    placebo = (inp.cands.members.join(inp.plat.refund_placebos, on="a").join(focus, on=["cid", "m"])
+               .group_by("cid", "i").agg(pl.len().alias("placebo")))
     before = (pl.col("u") <= MATCH_TAU) & pl.col("at_focus").fill_null(False)
     rec = rec.join(placebo, on=["cid", "i"], how="left").with_columns(before.alias("before"))
     return rec.group_by("cid").agg(

@@ -37,6 +37,8 @@ class Platform:
     origin_shops: pl.DataFrame  # origin, m: origins that are shop m's own payment account (its money, relayed)
     n_recipients: int
     refunds: pl.DataFrame  # refund_matches(): rid, a, src, t, amount, u, o, m
+    refund_placebos: pl.DataFrame  # refund_matches(): i (a row of refunds), a, src, m
+    refund_windows: int  # the window before a receipt and its placebo windows
     staff: pl.DataFrame  # a, m: buyers paying with shop m's own payment account
     orders: pl.DataFrame  # o, a, m, shop_paid, paid_back: per order, paid with a shop's account / paid back by its shop
     n_created: int  # accounts with a known registration time
@@ -64,6 +66,8 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
     origins = pl.concat([traced.filter(pl.col("hops") > 1),
                          traced.filter(pl.col("hops") == 1).join(shop_pay, on="origin", how="anti")]
                         ).sort("a", "origin")
+    refunds, placebos = refund_matches(prep, money)
+    money = money or MoneyParams()
     return Platform(
         n_accounts=prep.n_accounts,
         total_visits=visits.height,
@@ -78,7 +82,9 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
         origin_shops=prep.payment_shops.select(pl.col("p").alias("origin"), "m").join(
             origins.select("origin").unique(), on="origin"),
         n_recipients=int(origins["a"].n_unique()) if origins.height else 0,
-        refunds=refund_matches(prep, money),
+        refunds=refunds,
+        refund_placebos=placebos,
+        refund_windows=1 + sum(money.refund_placebos),
         staff=prep.payment_users.join(prep.payment_shops, on="p").select("a", "m").unique(),
         orders=_order_flags(prep),
         n_created=int(prep.created.is_not_null().sum()),

@@ -129,7 +129,11 @@ def trace_origins(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
             .select(pl.col("a").cast(pl.UInt32), pl.col("origin").cast(pl.UInt32), "hops").sort("a", "origin"))
 
 
-def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame:
+#: Columns of :func:`refund_matches`'s placebo matches.
+PLACEBO_SCHEMA = pl.Schema({"i": pl.UInt32(), "a": pl.UInt32(), "src": pl.UInt32(), "m": pl.UInt32()})
+
+
+def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each receipt's best match to one of its recipient's orders in the window before it,
     and in each placebo window.
 
@@ -153,10 +157,13 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     favouring the window before: the shortened windows next to that end are the
     placebos on its side.
 
-    One row per (receipt, recipient); ``o`` and ``m`` are the best order before it and
-    its shop (``u = 1`` and nulls without a match), ``u_placebo`` and ``m_placebo`` the
-    best score and shop in each placebo window, earliest window first (1 and null where
-    nothing matches). Only matches with ``u <= MATCH_TAU`` are kept, so a receipt meets
+    Returns the receipts, one row per (receipt, recipient): ``o`` and ``m`` are the best
+    order before it and its shop (``u = 1`` and nulls without a match); and the placebo
+    matches, one row per receipt and placebo window where the best match scores ``u <=
+    MATCH_TAU``: ``i`` (the receipt's row), its ``a`` and ``src``, and the order's shop
+    ``m``. Placebo windows are listed only where they match: over two years most
+    receipts match nothing, and a list of every receipt's windows was the largest table
+    of the platform's measurement. Only matches with ``u <= MATCH_TAU`` are kept, so a receipt meets
     only the orders nearest it in each window that could score that well: an eligible
     order's amount mass is at least that of the amounts within half a per cent below
     ``x``, and its rank multiplies it (:func:`_reach`). A heavy buyer's receipts each
@@ -166,10 +173,9 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
     rec = receipts(prep)
     back, ahead = p.refund_placebos
     schema = pl.Schema({"rid": pl.UInt32(), "a": pl.UInt32(), "src": pl.UInt32(), "t": pl.Int64(),
-                        "amount": pl.Float64(), "u": pl.Float64(), "o": pl.UInt32(), "m": pl.UInt32(),
-                        "u_placebo": pl.List(pl.Float64), "m_placebo": pl.List(pl.UInt32)})
+                        "amount": pl.Float64(), "u": pl.Float64(), "o": pl.UInt32(), "m": pl.UInt32()})
     if rec.height == 0 or "amount" not in prep.orders.columns:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=schema), pl.DataFrame(schema=PLACEBO_SCHEMA)
     # Money sent to oneself (between one's own payment accounts) is not a refund.
     own = prep.payment_users.rename({"p": "src", "a": "a_src"})
     rec = rec.join(own, left_on=["src", "a"], right_on=["src", "a_src"], how="anti").filter(
@@ -192,27 +198,27 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> pl.DataFrame
              for part in _receipts_with_orders(rec, od, back, ahead)]
     best = (pl.concat(parts) if parts else
             pl.DataFrame(schema={"i": pl.UInt32, "w": pl.Int64, "u": pl.Float64, "o": pl.Int64, "m": pl.Int64}))
-    # Each receipt's best match per window, scattered into one row per receipt: a cross
-    # join of receipts with windows and a list aggregation peaked at 18 GB on a two-year
-    # export of 300,000 accounts (5 M receipts).
+    # The best match before each receipt, scattered into one row per receipt; the placebo
+    # windows' matches stay long (a cross join of receipts with windows and a list
+    # aggregation peaked at 18 GB on a two-year export of 300,000 accounts, 5 M receipts).
     i, w = best["i"].to_numpy().astype(np.int64), best["w"].to_numpy()
     u, o, m = best["u"].to_numpy(), best["o"].to_numpy().astype(np.int64), best["m"].to_numpy().astype(np.int64)
-    n_rec, n_slots = rec.height, back + ahead
-    before, side = w == 0, w != 0
-    slot = np.where(w < 0, w + back, w + back - 1)[side]
-    u_placebo = np.ones((n_rec, n_slots))
-    m_placebo = np.full((n_rec, n_slots), -1, np.int64)
-    u_placebo[i[side], slot] = u[side]
-    m_placebo[i[side], slot] = m[side]
+    n_rec = rec.height
+    before = w == 0
     u0, o0, m0 = np.ones(n_rec), np.full(n_rec, -1, np.int64), np.full(n_rec, -1, np.int64)
     u0[i[before]], o0[i[before]], m0[i[before]] = u[before], o[before], m[before]
-    present = pl.element() >= 0
     out = rec.select("rid", "a", "src", "t", "amount").with_columns(
-        pl.Series("u", u0), pl.Series("o", o0), pl.Series("m", m0),
-        pl.Series("u_placebo", u_placebo).cast(pl.List(pl.Float64)),
-        pl.Series("m_placebo", m_placebo).cast(pl.List(pl.Int64)).list.eval(pl.when(present).then(pl.element())))
+        pl.Series("u", u0), pl.Series("o", o0), pl.Series("m", m0))
     out = out.with_columns(pl.when(pl.col(c) >= 0).then(pl.col(c)).alias(c) for c in ("o", "m"))
-    return out.select(list(schema)).cast(schema).sort("rid", "a")
+    order = out.select(pl.int_range(pl.len()).alias("row"), "rid", "a").sort("rid", "a")["row"].to_numpy()
+    # Placebo matches name their receipt by its row in the sorted receipts.
+    row = np.empty(n_rec, np.int64)
+    row[order] = np.arange(n_rec)
+    side = i[~before]
+    placebos = pl.DataFrame({"i": row[side], "a": rec["a"].to_numpy()[side], "src": rec["src"].to_numpy()[side],
+                             "m": m[~before]}).cast(PLACEBO_SCHEMA).sort("i", "m")
+    return out[order].select(list(schema)).cast(schema), placebos
+
 
 
 #: Receipt-order pairs held at once while matching (bounds memory: a pair's columns take

@@ -31,19 +31,16 @@ _AGG = pl.Schema({c: pl.UInt32() for c in ("cid", "refund_at_focus", "refund_pla
                                             "refund_members")})
 
 
-def _matches(refunds: pl.DataFrame) -> pl.DataFrame:
+def _matches(refunds: pl.DataFrame, placebos: pl.DataFrame) -> pl.DataFrame:
     """(a, i, src, m, before): every match of a receipt ``i`` with ``u <= MATCH_TAU``, in the
     window before it (``before``) or a placebo window.
 
     Receipts that match nothing only count as receipts, so they never enter the join with
     the candidates' members (over two years, most receipts are such).
     """
-    rec = refunds.select("a", "src", "u", "m", "u_placebo", "m_placebo").with_row_index("i")
-    before = rec.filter(pl.col("u") <= MATCH_TAU).select("a", "i", "src", "m", pl.lit(True).alias("before"))
-    placebo = (rec.filter(pl.col("u_placebo").list.min() <= MATCH_TAU)
-               .select("a", "i", "src", "u_placebo", "m_placebo").explode("u_placebo", "m_placebo")
-               .filter(pl.col("u_placebo") <= MATCH_TAU)
-               .select("a", "i", "src", pl.col("m_placebo").alias("m"), pl.lit(False).alias("before")))
+    before = (refunds.select("a", "src", "u", "m").with_row_index("i").filter(pl.col("u") <= MATCH_TAU)
+              .select("a", "i", "src", "m", pl.lit(True).alias("before")))
+    placebo = placebos.select("a", "i", "src", "m", pl.lit(False).alias("before"))
     return pl.concat([before, placebo.cast(before.schema)])
 
 
@@ -79,11 +76,10 @@ def test(inp: Inputs) -> pl.DataFrame:
               .agg(pl.col("receipts").sum().alias("refund_receipts"), pl.col("matched").sum().alias("refund_matched")))
     if counts.height == 0:
         return pl.DataFrame(schema=schema)
-    windows = 1 + int(refunds.select(pl.col("u_placebo").list.len().max()).item())
-    focus = _at_focus(inp.cands.members, _matches(refunds), inp.focus.select("cid", "m"))
+    focus = _at_focus(inp.cands.members, _matches(refunds, inp.plat.refund_placebos), inp.focus.select("cid", "m"))
     agg = counts.join(focus, on="cid", how="left").with_columns(pl.col(c).fill_null(0) for c in _AGG if c != "cid")
     k1, n1 = agg["k1"].to_numpy(), agg["n1"].to_numpy()
-    return agg.drop("k1", "n1").with_columns(pl.Series("p_refund", binom_sf(k1, n1, 1.0 / windows)))
+    return agg.drop("k1", "n1").with_columns(pl.Series("p_refund", binom_sf(k1, n1, 1.0 / inp.plat.refund_windows)))
 
 
 FAMILY = Family("refund", "outcome", test,
