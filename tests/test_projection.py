@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from graphfraud.graph import projection
-from graphfraud.graph.layers import _sum_pairs
+from graphfraud.graph.layers import EDGE_SCHEMA, Layer, _sum_pairs, combine, fixed_sum
 from graphfraud.graph.projection import project, strongest_ties
 
 
@@ -78,3 +78,28 @@ def test_contexts_that_are_all_hubs_or_singletons_give_no_ties():
     assert (pairs.height, contexts, hubs) == (0, 1, 1) and pairs.columns == ["a", "b", "w"]
     alone = pl.DataFrame({"a": [0, 1], "c": [5, 6]}, schema={"a": pl.UInt32, "c": pl.Int64})
     assert strongest_ties(alone, clique_max=64, hub_max=1000, k=10, top=64, seed=0)[0].height == 0
+
+
+def _pivot(layers: list[Layer]) -> pl.DataFrame:
+    """The layers summed by a pivot to one column per layer and a row-wise sum."""
+    long = pl.concat([layer.edges.with_columns(pl.lit(layer.name).alias("layer")) for layer in layers])
+    wide = long.group_by("a", "b", "layer").agg(fixed_sum(pl.col("w")).alias("w")).pivot(
+        on="layer", index=["a", "b"], values="w", aggregate_function="first")
+    weight = pl.sum_horizontal([pl.col(layer.name).fill_null(0) for layer in layers])
+    return wide.with_columns(weight.alias("weight")).select("a", "b", "weight").sort("a", "b")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_layers_sum_to_the_pivot_they_replace(seed):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for name in ("x", "y", "z"):
+        pairs = np.unique(rng.integers(0, 40, (300, 2)), axis=0)
+        pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+        # Weights with many digits: their fixed-point rounding must be the pivot's.
+        w = rng.random(len(pairs)) / rng.integers(1, 7, len(pairs))
+        layers.append(Layer(name, pl.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1], "w": w}, schema=EDGE_SCHEMA),
+                            0, 0, 0))
+    got, want = combine(layers), _pivot(layers)
+    assert got.height > max(layer.edges.height for layer in layers)  # the layers overlap only in part
+    assert got.equals(want.cast(got.schema))

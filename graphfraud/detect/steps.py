@@ -137,7 +137,7 @@ VIEWS: dict[str, tuple[str, ...]] = {
 def propose(b: Built, s: Settings, say: Say, count: Count | None = None) -> tuple[Candidates, pl.DataFrame]:
     """Candidates from every view, and the summed graph (what fragments are merged on)."""
     say("candidates")
-    graphs = {name: combine_layers([b.layers[n] for n in names]).select("a", "b", "weight")
+    graphs = {name: combine_layers([b.layers[n] for n in names])
               for name, names in VIEWS.items()}
     cands = generate(graphs, min_size=s.min_size, max_size=s.max_size, resolution=s.resolution, seed=s.seed,
                      extra=[("alliance", staff_groups(b.prep, s.min_size))], partition=s.partition,
