@@ -10,26 +10,54 @@ shop funding the refunds) are counted for the reasons.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from ...arrays import chunk_ranges, stable_argsort
 from ..stats import hypergeom_sf
 from . import Family, Inputs
+
+#: Member-origin incidences held at once (a few candidates at a time): over two years an
+#: account is paid by about a hundred payers, and every member times every origin it
+#: was paid by was the peak of the run (15.4 GB at 300,000 accounts).
+ORIGINS_PER_CHUNK = 4_000_000
+
+
+def _per_candidate(members: pl.DataFrame, origins: pl.DataFrame,
+                   shop_origin: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Per candidate: its receiving members (cid, n_recv); the origins two or more of them
+    share (cid, origin, k, hops); and the shops' own payment accounts among their origins
+    (cid, origin, k, deepest) — counted a few candidates at a time, never splitting one."""
+    per_a = origins.group_by("a").agg(pl.len().alias("n"))
+    mem = members.select("cid", "a").join(per_a, on="a")
+    mem = mem[stable_argsort(mem["cid"].to_numpy().astype(np.int64))]
+    recv, shared, paths = [], [], []
+    for lo, hi in chunk_ranges(mem["n"].to_numpy(), ORIGINS_PER_CHUNK, mem["cid"].to_numpy()):
+        orig = mem.slice(lo, hi - lo).select("cid", "a").join(origins, on="a")
+        recv.append(orig.group_by("cid").agg(pl.col("a").n_unique().alias("n_recv")))
+        shared.append(orig.group_by("cid", "origin").agg(pl.col("a").n_unique().alias("k"), pl.col("hops").min())
+                      .filter(pl.col("k") >= 2))
+        paths.append(orig.join(shop_origin, on="origin").group_by("cid", "origin")
+                     .agg(pl.col("a").n_unique().alias("k"), pl.col("hops").max().alias("deepest")))
+    if not recv:
+        return (pl.DataFrame(schema={"cid": pl.UInt32, "n_recv": pl.UInt32}),
+                pl.DataFrame(schema={"cid": pl.UInt32, "origin": pl.UInt32, "k": pl.UInt32, "hops": pl.UInt8}),
+                pl.DataFrame(schema={"cid": pl.UInt32, "origin": pl.UInt32, "k": pl.UInt32, "deepest": pl.UInt8}))
+    return pl.concat(recv), pl.concat(shared), pl.concat(paths)
 
 
 def test(inp: Inputs) -> pl.DataFrame:
     plat = inp.plat
     schema = {"cid": pl.UInt32, "p_money": pl.Float64}
-    orig = inp.cands.members.join(plat.origins, on="a")
-    if orig.height == 0:
+    shop_origin = inp.prep.payment_shops.rename({"p": "origin"})
+    recv, shared, shop_paths = _per_candidate(inp.cands.members, plat.origins, shop_origin.select("origin").unique())
+    if recv.height == 0:
         return pl.DataFrame(schema=schema)
-    recv = orig.group_by("cid").agg(pl.col("a").n_unique().alias("n_recv"))
-    shared = (orig.group_by("cid", "origin").agg(pl.col("a").n_unique().alias("k"), pl.col("hops").min())
-              .filter(pl.col("k") >= 2).join(plat.origin_recipients, on="origin").join(recv, on="cid"))
+    shared = shared.join(plat.origin_recipients, on="origin").join(recv, on="cid")
     if shared.height == 0:
         return pl.DataFrame(schema=schema)
     p = hypergeom_sf(shared["k"].to_numpy(), plat.n_recipients, shared["recipients"].to_numpy(),
                      shared["n_recv"].to_numpy())
-    shop_origin = inp.prep.payment_shops.rename({"p": "origin"})
     shared = shared.with_columns(pl.Series("p_origin", p)).join(shop_origin, on="origin", how="left")
     focus_funded = shared.join(inp.focus.select("cid", "m"), on=["cid", "m"], how="semi")
     best = shared.sort("cid", "p_origin", "origin").group_by("cid", maintain_order=True).agg(
@@ -40,9 +68,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     # through relays (3 or more, for some members). Only shops that fund a tenth of the
     # receiving members count.
     funded = focus_funded.group_by("cid").agg(pl.col("m").n_unique().alias("money_from_focus_shops"))
-    shop_paths = (orig.join(shop_origin, on="origin").group_by("cid", "origin")
-                  .agg(pl.col("a").n_unique().alias("k"), pl.col("hops").max().alias("deepest"))
-                  .join(recv, on="cid").filter(pl.col("k") >= 0.1 * pl.col("n_recv")))
+    shop_paths = shop_paths.join(recv, on="cid").filter(pl.col("k") >= 0.1 * pl.col("n_recv"))
     layers = shop_paths.group_by("cid").agg(pl.col("deepest").max().alias("money_shop_depth"))
     funded = funded.join(layers, on="cid", how="full", coalesce=True)
     return (best.join(funded, on="cid", how="left")
