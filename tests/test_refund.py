@@ -185,6 +185,21 @@ def test_a_receipt_meets_only_the_orders_it_can_match_in_its_windows(monkeypatch
     assert ((nearest["t"] - nearest["t_o"]).abs() <= DAY).filter(nearest["w"].is_in([0, 1])).all()
 
 
+@pytest.mark.parametrize("block, chunk", [(997, 5000), (3001, 500)])
+def test_receipt_blocks_and_pair_chunks_change_no_match(monkeypatch, block, chunk):
+    # The receipts' windows are laid out a block at a time and their pairs matched a
+    # chunk at a time: neither may change a receipt's best matches.
+    from graphfraud.graph import money
+
+    prep = _market(2, ring=True).prep
+    want = money.refund_matches(prep)
+    monkeypatch.setattr(money, "RECEIPTS_PER_BLOCK", block)
+    monkeypatch.setattr(money, "REFUND_PAIRS_PER_CHUNK", chunk)
+    got = money.refund_matches(prep)
+    assert want[0].height > 1000 and want[1].height > 10
+    assert got[0].equals(want[0]) and got[1].equals(want[1])
+
+
 def test_matching_only_the_orders_in_reach_finds_every_match():
     # Orders at a few price points, refunds of some of them (price plus a commission) and
     # unrelated receipts: every match scoring u <= MATCH_TAU found when each receipt meets

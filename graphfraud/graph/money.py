@@ -19,7 +19,7 @@ independent of the recipient's orders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -225,6 +225,8 @@ def refund_matches(prep: Prepared, p: MoneyParams | None = None) -> tuple[pl.Dat
 #: about 100 bytes, so about 400 MB). The chunks change no result: a receipt's pairs are
 #: all in one chunk.
 REFUND_PAIRS_PER_CHUNK = 4_000_000
+#: Receipts whose windows are laid out at once (a few arrays of windows + 1 integers each).
+RECEIPTS_PER_BLOCK = 1_000_000
 
 
 def _amounts_below(sorted_amounts: np.ndarray, amount: np.ndarray) -> np.ndarray:
@@ -274,10 +276,26 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
     span = int(max(ot.max(), t.max())) - base + 1 if len(ot) and len(t) else 1
     key = oa * span + (ot - base)
 
-    def at(when: np.ndarray, side: str) -> np.ndarray:
-        return search_sorted(key, a * span + np.clip(when - base, 0, span - 1), side=side)
+    def at(block: np.ndarray) -> Callable[[np.ndarray, str], np.ndarray]:
+        def position(when: np.ndarray, side: str) -> np.ndarray:
+            return search_sorted(key, block * span + np.clip(when - base, 0, span - 1), side=side)
+        return position
 
     windows = np.arange(-back, ahead + 1)
+    receipts = rec.drop("reach")
+    # Receipts a block at a time: each receipt's window edges take (windows + 1) integers,
+    # four arrays of them for 28 M receipts over two years were gigabytes.
+    for b0 in range(0, len(a), RECEIPTS_PER_BLOCK):
+        b1 = min(len(a), b0 + RECEIPTS_PER_BLOCK)
+        yield from _block_pairs(receipts.slice(b0, b1 - b0), od, t[b0:b1], g[b0:b1], reach[b0:b1],
+                                windows, ahead, at(a[b0:b1]))
+
+
+def _block_pairs(receipts: pl.DataFrame, od: pl.DataFrame, t: np.ndarray, g: np.ndarray,
+                 reach: np.ndarray, windows: np.ndarray, ahead: int,
+                 at: Callable[[np.ndarray, str], np.ndarray]) -> Iterator[pl.DataFrame]:
+    """:func:`_receipts_with_orders` of one block of receipts (``at``: the position among
+    the orders of each of the block's recipients at a time)."""
     # Window w starts at t - (1 - w) g before the receipt (w <= 0) and at t + (w - 1) g + 1
     # after it; the last ends at t + ahead g.
     edges = np.stack([at(t - (1 - w) * g if w <= 0 else t + (w - 1) * g + 1, "left") for w in windows]
@@ -290,7 +308,6 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
     cuts = np.searchsorted(ends, np.arange(1, int(ends[-1]) // REFUND_PAIRS_PER_CHUNK + 1) * REFUND_PAIRS_PER_CHUNK,
                            side="left") if len(ends) else np.zeros(0, np.int64)
     bounds = np.unique(np.r_[0, cuts + 1, len(count)]).clip(0, len(count))
-    receipts = rec.drop("reach")
     for r0, r1 in pairwise(bounds):
         slot, pos = expand(first[r0:r1].ravel(), take[r0:r1].ravel())
         if len(slot) == 0:
