@@ -175,3 +175,19 @@ def test_class_concentration_of_a_platform_with_one_star_value_is_infinite():
     base = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
     cells = np.array([[0.0, 0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0, 3.0]])
     assert rating.class_concentration(cells, cells + cells, base) == float("inf")
+
+
+@pytest.mark.parametrize("chunk", [1, 37])
+def test_members_generosity_taken_a_few_members_at_a_time_changes_nothing(monkeypatch, chunk):
+    # Overlapping groups (each member also in a group of all), so a member's reviews
+    # elsewhere are counted once per group; tiny chunks hold a member or two each.
+    inp = _market(3, ring=True)
+    members = inp.cands.members
+    everyone = members.with_columns(pl.lit(N_GROUPS).cast(pl.UInt32).alias("cid"))
+    focus = pl.concat([inp.focus, inp.focus.with_columns(pl.lit(N_GROUPS).cast(pl.UInt32).alias("cid"))]).unique()
+    inp = Inputs(inp.prep, None, Candidates(pl.concat([members, everyone]), inp.cands.sources), focus)  # type: ignore[arg-type]
+    want = rating.test(inp)
+    monkeypatch.setattr(rating, "ROWS_PER_CHUNK", chunk)
+    got = rating.test(inp)
+    assert got.height == N_GROUPS + 1 and got.equals(want)
+    assert got.filter(pl.col("cid") == 0)["p_rating"].item() < 0.01

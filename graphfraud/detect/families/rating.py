@@ -51,10 +51,12 @@ contaminate it — as their mean squared tilt beyond sampling variance, when the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
+from ...arrays import chunk_ranges
 from ..platform import LOW_RATING, TOP_RATING
 from ..stats import norm_sf
 from . import Family, Inputs
@@ -88,8 +90,10 @@ def _moments(pi: np.ndarray, theta: np.ndarray, score: np.ndarray) -> tuple[np.n
     w = np.exp(logw - top)
     z = w.sum(axis=1, keepdims=True)
     p = w / z
-    mean = p @ score
-    var = p @ (score ** 2) - mean ** 2
+    # Row sums, not a matrix product: BLAS may sum a row in another order depending on
+    # how many rows it is given, and a member's moments must not depend on its chunk.
+    mean = (p * score[None, :]).sum(axis=1)
+    var = (p * (score ** 2)[None, :]).sum(axis=1) - mean ** 2
     return (np.log(z) + top).ravel(), mean, var
 
 
@@ -202,9 +206,11 @@ def test(inp: Inputs) -> pl.DataFrame:
 
     outside = mine.filter(~pl.col("in_focus"))
     acc_key = outside.select("cid", "a").unique(maintain_order=True).with_row_index("g")
-    out = outside.join(acc_key, on=["cid", "a"])
-    pi_out, k_out = dist(out, shops), out["k"].to_numpy() - 1
-    g_out = out["g"].to_numpy().astype(np.int64)
+    # Each member's reviews elsewhere in one run (a stable sort keeps their order, so each
+    # member's sums are the same), a few members at a time: five shares per review, in
+    # several arrays, were gigabytes over two years.
+    out = outside.join(acc_key, on=["cid", "a"]).sort("g", maintain_order=True)
+    generosity = _generosity(out, acc_key.height, lambda part: dist(part, shops))
     inside = inside.sort("cid")
     acc_of = inside.join(acc_key, on=["cid", "a"], how="left", maintain_order="left")["g"]
     has_b = acc_of.is_not_null().to_numpy()
@@ -215,8 +221,7 @@ def test(inp: Inputs) -> pl.DataFrame:
     k_in = inside["k"].to_numpy() - 1
     tilts, offsets = {}, {}
     for name, score in DIRECTIONS.items():
-        # The member's generosity along this direction, from its reviews elsewhere.
-        b = _shift(pi_out, score[k_out], g_out, acc_key.height, np.zeros(out.height), ACCOUNT_PRIOR, 1, score)
+        b = generosity[name]
         offsets[name] = np.where(has_b, b[acc_in], 0.0) if b.size else np.zeros(inside.height)
         tilts[name] = _tilt(pi, score, score[k_in], g, cids.height, offsets[name], TAU_MIN[name])
     # Bonferroni over the directions, both fixed before looking at the data.
@@ -245,6 +250,30 @@ def test(inp: Inputs) -> pl.DataFrame:
                                      pl.Series("rating_shift", np.round(theta, 4)), pl.Series("rating_se", se),
                                      pl.Series("p_rating", np.clip(p, 1e-300, 1.0))).drop("g")
     return agg
+
+
+#: Reviews elsewhere whose shop distributions are held at once (five shares each, in a
+#: few arrays): bounds the memory of the members' generosity, not its values.
+ROWS_PER_CHUNK = 2_000_000
+
+
+def _generosity(out: pl.DataFrame, n_accounts: int,
+                dist: Callable[[pl.DataFrame], np.ndarray]) -> dict[str, np.ndarray]:
+    """Per direction, each member's generosity (a tilt per row ``g`` of the members) from its
+    reviews elsewhere: ``out`` (g, k, ...) sorted by ``g``, ``dist`` the shop
+    distributions of a slice of it. Members are taken whole, a few at a time."""
+    g = out["g"].to_numpy().astype(np.int64)
+    per = np.bincount(g, minlength=n_accounts)
+    ends = np.cumsum(per)
+    result = {name: np.zeros(n_accounts) for name in DIRECTIONS}
+    for lo, hi in chunk_ranges(per, ROWS_PER_CHUNK):
+        r_lo, r_hi = int(ends[lo - 1]) if lo else 0, int(ends[hi - 1])
+        part = out.slice(r_lo, r_hi - r_lo)
+        pi, k = dist(part), part["k"].to_numpy() - 1
+        for name, score in DIRECTIONS.items():
+            result[name][lo:hi] = _shift(pi, score[k], g[r_lo:r_hi] - lo, hi - lo, np.zeros(r_hi - r_lo),
+                                         ACCOUNT_PRIOR, 1, score)
+    return result
 
 
 def _tilt(pi: np.ndarray, score: np.ndarray, x: np.ndarray, g: np.ndarray, n_groups: int, offset: np.ndarray,
