@@ -8,10 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphfraud.detect.candidates import Candidates
 from graphfraud.detect.families import Inputs, money
 from graphfraud.detect.stats import hypergeom_sf
-from tests.test_refund import RING, _market
+from tests.test_refund import RING, _market, overlapping
 
 
 def _one_join(inp: Inputs) -> pl.DataFrame:
@@ -44,23 +43,14 @@ def _one_join(inp: Inputs) -> pl.DataFrame:
 def _inputs() -> Inputs:
     """The refund test's market, with overlapping candidates (a member's origins count in
     several) and a few payers declared shops' payment accounts, one of them a focus shop's."""
-    inp = _market(1, ring=True)
-    n = inp.cands.members["cid"].max() + 1
-    pair = pl.col("cid").is_in([RING, RING + 1])
-
-    def renamed(frame: pl.DataFrame, cid: int) -> pl.DataFrame:
-        return frame.with_columns(pl.lit(cid).cast(pl.UInt32).alias("cid")).unique(maintain_order=True)
-
-    members = pl.concat([inp.cands.members, renamed(inp.cands.members.filter(pair), n),
-                         renamed(inp.cands.members, n + 1)])
-    focus = pl.concat([inp.focus, renamed(inp.focus.filter(pair), n), renamed(inp.focus, n + 1)])
+    inp = overlapping(_market(1, ring=True))
     # The most frequent origins of the ring's members become shops' accounts (the first the
     # ring's own focus shop's).
     top = (inp.cands.members.filter(pl.col("cid") == RING).join(inp.plat.origins, on="a")
            .group_by("origin").len().sort("len", "origin", descending=[True, False]).head(3)["origin"])
     shops = pl.DataFrame({"p": top, "m": [inp.focus.filter(pl.col("cid") == RING)["m"][0], 0, 1]},
                          schema={"p": pl.UInt32, "m": pl.UInt32})
-    return Inputs(replace(inp.prep, payment_shops=shops), inp.plat, Candidates(members, inp.cands.sources), focus)
+    return replace(inp, prep=replace(inp.prep, payment_shops=shops))
 
 
 @pytest.mark.parametrize("chunk", [1, 50, money.ORIGINS_PER_CHUNK])

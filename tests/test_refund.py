@@ -266,11 +266,10 @@ def _one_join(inp: Inputs) -> pl.DataFrame:
         pl.col("a").filter(pl.col("before")).n_unique().alias("refund_members")).sort("cid")
 
 
-@pytest.mark.parametrize("chunk", [1, 50, refund.MATCHES_PER_CHUNK])
-def test_refund_counts_equal_the_join_they_replace(monkeypatch, chunk):
-    # Candidates overlap (one holds the ring and the next group, one every group), so a
-    # member's receipts count in several candidates; tiny chunks split candidates apart.
-    inp = _market(1, ring=True)
+def overlapping(inp: Inputs) -> Inputs:
+    """``inp`` with two more candidates: the ring and the next group together, and every
+    group together. A member's per-account rows then count in several candidates, and
+    tiny chunks split candidates apart unless they are kept whole."""
     n = inp.cands.members["cid"].max() + 1
     pair = pl.col("cid").is_in([RING, RING + 1])
 
@@ -280,7 +279,13 @@ def test_refund_counts_equal_the_join_they_replace(monkeypatch, chunk):
     members = pl.concat([inp.cands.members, renamed(inp.cands.members.filter(pair), n),
                          renamed(inp.cands.members, n + 1)])
     focus = pl.concat([inp.focus, renamed(inp.focus.filter(pair), n), renamed(inp.focus, n + 1)])
-    inp = Inputs(inp.prep, inp.plat, Candidates(members, inp.cands.sources), focus)
+    return Inputs(inp.prep, inp.plat, Candidates(members, inp.cands.sources), focus)
+
+
+@pytest.mark.parametrize("chunk", [1, 50, refund.MATCHES_PER_CHUNK])
+def test_refund_counts_equal_the_join_they_replace(monkeypatch, chunk):
+    inp = overlapping(_market(1, ring=True))
+    n = inp.cands.members["cid"].max() - 1
     monkeypatch.setattr(refund, "MATCHES_PER_CHUNK", chunk)
     out = refund.test(inp).sort("cid")
     want = _one_join(inp)
