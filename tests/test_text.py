@@ -64,7 +64,10 @@ def test_gathered_comparison_equals_the_loop_over_blocks(monkeypatch, seed, limi
     dense, mine, ctrl = _case(seed)
     X = csr_matrix(dense)
     X.resize(dense.shape[0], 1 << 20)  # the hashed feature space: mostly empty columns
-    cid, d = text._compare(X, mine, ctrl)
+    ticks: list[tuple[int, int]] = []
+    cid, d = text._compare(X, mine, ctrl, lambda done, total: ticks.append((done, total)))
+    blocks = mine.select("cid", "m").n_unique()
+    assert ticks == sorted(ticks) and ticks[-1] == (blocks, blocks)  # progress: every block, once
     want_cid, want_d = _loop(dense, mine, ctrl)
     assert len(want_cid) > 50
     assert cid.tolist() == want_cid

@@ -13,6 +13,8 @@ controls share it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 from scipy.sparse import csr_matrix
@@ -58,8 +60,9 @@ def test(inp: Inputs) -> pl.DataFrame:
     ctrl = ctrl.join(code, on="r").sort("cid", "m", "h")
     n_cands = blocks["cid"].n_unique()
     inp.tick(0, n_cands)
-    cid, diff = _compare(X, mine, ctrl)
-    inp.tick(n_cands, n_cands)
+    # Blocks are compared shop by shop, not candidate by candidate: the candidates done
+    # are told as the share of the blocks compared.
+    cid, diff = _compare(X, mine, ctrl, lambda done, total: inp.tick(n_cands * done // max(total, 1), n_cands))
     if len(cid) == 0:
         return pl.DataFrame(schema=schema)
     # Rounded, so that which differences tie (equal texts compared with equal texts) does
@@ -76,7 +79,8 @@ def test(inp: Inputs) -> pl.DataFrame:
     return agg.drop("w").with_columns(pl.Series("p_text", np.where(n >= 3, norm_sf(z), 1.0)))
 
 
-def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame,
+             tick: Callable[[int, int], None] = lambda _done, _total: None) -> tuple[np.ndarray, np.ndarray]:
     """(cid, d) of every member text compared, in the rows' order.
 
     ``mine`` (cid, m, a, row) are the member texts and ``ctrl`` (cid, m, row) the control
@@ -89,7 +93,8 @@ def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame) -> tuple[np.
     Blocks are taken shop by shop: a shop is a focus shop of many candidates, which share
     its controls, so one matrix of the texts compared there serves all of them (a shop
     with more than ``TEXTS_PER_MATRIX`` such texts gets several). Every block's pairs are
-    gathered and reduced at once, ``ENTRIES_PER_CHUNK`` similarities at a time.
+    gathered and reduced at once, ``ENTRIES_PER_CHUNK`` similarities at a time; ``tick``
+    hears (blocks compared, blocks) after each chunk.
     """
     key_m = mine["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + mine["m"].to_numpy()
     key_c = ctrl["cid"].cast(pl.Int64).to_numpy() * (1 << 32) + ctrl["m"].to_numpy()
@@ -129,6 +134,7 @@ def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame) -> tuple[np.
             first = run_starts(cq)
             best_out[i[cq[first]]] = np.maximum.reduceat(sims[len(q):], first)
         n[i] = n_i
+        tick(int(b_hi), len(order))
     ok = n > 0
     return (key_m >> 32)[ok], (best_in - best_out)[ok]
 
