@@ -66,8 +66,8 @@ def measure(prep: Prepared, money: MoneyParams | None = None) -> Platform:
     origins = pl.concat([traced.filter(pl.col("hops") > 1),
                          traced.filter(pl.col("hops") == 1).join(shop_pay, on="origin", how="anti")]
                         ).sort("a", "origin")
-    refunds, placebos = refund_matches(prep, money)
     money = money or MoneyParams()
+    refunds, placebos = refund_matches(prep, money)
     return Platform(
         n_accounts=prep.n_accounts,
         total_visits=visits.height,

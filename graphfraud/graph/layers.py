@@ -74,9 +74,14 @@ class Layer:
 
 
 
+def fixed_point(expr: pl.Expr) -> pl.Expr:
+    """Weights as integers in units of ``1 / FIXED``: their sums do not depend on order."""
+    return (expr.cast(pl.Float64) * _FIXED).round().cast(pl.Int64)
+
+
 def fixed_sum(expr: pl.Expr) -> pl.Expr:
     """Order-independent sum of non-negative weights (fixed point, back to float)."""
-    return ((expr.cast(pl.Float64) * _FIXED).round().cast(pl.Int64).sum() / _FIXED)
+    return fixed_point(expr).sum() / _FIXED
 
 
 def _sum_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -213,7 +218,7 @@ def _coactive_pairs(a: np.ndarray, m: np.ndarray, n: np.ndarray, partners: np.nd
     n_acc = int(a.max()) + 1
     # Weights in fixed point per stretch size: 1 / (n - 1) as float32, in fixed_sum's units.
     w32 = pl.Series(np.r_[0.0, 0.0, 1.0 / np.arange(1, max(int(n.max()), 1))], dtype=pl.Float32)
-    fixed = pl.select((w32.cast(pl.Float64) * _FIXED).round().cast(pl.Int64)).to_series().to_numpy()
+    fixed = pl.select(fixed_point(pl.lit(w32))).to_series().to_numpy()
     # Ranges of about PAIRS_PER_CHUNK pairs each, cut between accounts.
     per_account = np.cumsum(np.bincount(a, weights=partners, minlength=n_acc))
     bounds = np.arange(1, int(per_account[-1]) // PAIRS_PER_CHUNK + 1) * PAIRS_PER_CHUNK
@@ -364,7 +369,7 @@ def staff_groups(prep: Prepared, min_size: int) -> pl.DataFrame:
 def combine(layers: list[Layer]) -> pl.DataFrame:
     """Sum layers into one graph (a, b, weight), sorted by (a, b).
 
-    Each layer's weight is first put in fixed point (:func:`fixed_sum`'s units), then the
+    Each layer's weight is first put in fixed point (:func:`fixed_point`), then the
     layers are added in their order into one array over the union of their pairs: the
     same sums, in the same order, as a pivot to one column per layer and a row-wise sum,
     without a long table of every (pair, layer) (the pivot of 31 M edges over two years
@@ -384,7 +389,7 @@ def combine(layers: list[Layer]) -> pl.DataFrame:
     union = distinct(np.concatenate(keys))
     weight = np.zeros(len(union))
     for key, f in zip(keys, frames):
-        fixed = f.select((pl.col("w").cast(pl.Float64) * _FIXED).round().cast(pl.Int64) / _FIXED).to_series()
+        fixed = f.select(fixed_point(pl.col("w")) / _FIXED).to_series()
         weight[np.searchsorted(union, key)] += fixed.to_numpy()
     return pl.DataFrame({"a": (union >> np.uint64(32)).astype(np.uint32),
                          "b": (union & np.uint64(0xFFFFFFFF)).astype(np.uint32), "weight": weight})

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
@@ -276,11 +277,6 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
     span = int(max(ot.max(), t.max())) - base + 1 if len(ot) and len(t) else 1
     key = oa * span + (ot - base)
 
-    def at(block: np.ndarray) -> Callable[[np.ndarray, str], np.ndarray]:
-        def position(when: np.ndarray, side: str) -> np.ndarray:
-            return search_sorted(key, block * span + np.clip(when - base, 0, span - 1), side=side)
-        return position
-
     windows = np.arange(-back, ahead + 1)
     receipts = rec.drop("reach")
     # Receipts a block at a time: each receipt's window edges take (windows + 1) integers,
@@ -288,7 +284,13 @@ def _receipts_with_orders(rec: pl.DataFrame, od: pl.DataFrame, back: int, ahead:
     for b0 in range(0, len(a), RECEIPTS_PER_BLOCK):
         b1 = min(len(a), b0 + RECEIPTS_PER_BLOCK)
         yield from _block_pairs(receipts.slice(b0, b1 - b0), od, t[b0:b1], g[b0:b1], reach[b0:b1],
-                                windows, ahead, at(a[b0:b1]))
+                                windows, ahead, partial(_positions, key, span, base, a[b0:b1]))
+
+
+def _positions(key: np.ndarray, span: int, base: int, who: np.ndarray, when: np.ndarray, side: str) -> np.ndarray:
+    """Where (recipient ``who``, time ``when``) falls among the orders' keys
+    ``a * span + (t - base)``."""
+    return search_sorted(key, who * span + np.clip(when - base, 0, span - 1), side=side)
 
 
 def _block_pairs(receipts: pl.DataFrame, od: pl.DataFrame, t: np.ndarray, g: np.ndarray,

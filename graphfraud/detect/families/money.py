@@ -10,12 +10,11 @@ shop funding the refunds) are counted for the reasons.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
-from ...arrays import chunk_ranges, stable_argsort
 from ..stats import hypergeom_sf
 from . import Family, Inputs
+from ._by_candidate import joined_by_candidate
 
 #: Member-origin incidences held at once (a few candidates at a time): over two years an
 #: account is paid by about a hundred payers, and every member times every origin it
@@ -28,12 +27,8 @@ def _per_candidate(members: pl.DataFrame, origins: pl.DataFrame,
     """Per candidate: its receiving members (cid, n_recv); the origins two or more of them
     share (cid, origin, k, hops); and the shops' own payment accounts among their origins
     (cid, origin, k, deepest) — counted a few candidates at a time, never splitting one."""
-    per_a = origins.group_by("a").agg(pl.len().alias("n"))
-    mem = members.select("cid", "a").join(per_a, on="a")
-    mem = mem[stable_argsort(mem["cid"].to_numpy().astype(np.int64))]
     recv, shared, paths = [], [], []
-    for lo, hi in chunk_ranges(mem["n"].to_numpy(), ORIGINS_PER_CHUNK, mem["cid"].to_numpy()):
-        orig = mem.slice(lo, hi - lo).select("cid", "a").join(origins, on="a")
+    for orig in joined_by_candidate(members, origins, ORIGINS_PER_CHUNK):
         recv.append(orig.group_by("cid").agg(pl.col("a").n_unique().alias("n_recv")))
         shared.append(orig.group_by("cid", "origin").agg(pl.col("a").n_unique().alias("k"), pl.col("hops").min())
                       .filter(pl.col("k") >= 2))

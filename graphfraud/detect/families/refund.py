@@ -14,13 +14,12 @@ Binomial(n, 1 / windows). A paid campaign matches before only.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
-from ...arrays import chunk_ranges, stable_argsort
 from ...graph.money import MATCH_TAU
 from ..stats import binom_sf
 from . import Family, Inputs
+from ._by_candidate import joined_by_candidate
 
 #: Member-match rows joined at once (a few dozen bytes each): memory is bounded by one
 #: chunk of candidates, not by every member times its receipts over the data's span.
@@ -49,13 +48,9 @@ def _at_focus(members: pl.DataFrame, matches: pl.DataFrame, focus: pl.DataFrame)
     windows, counted a few candidates at a time."""
     if matches.height == 0 or members.height == 0:
         return pl.DataFrame(schema=_AGG)
-    per_a = matches.group_by("a").agg(pl.len().alias("n"))
-    mem = members.select("cid", "a").join(per_a, on="a", how="inner")
-    mem = mem[stable_argsort(mem["cid"].to_numpy().astype(np.int64))]
     parts = []
-    for lo, hi in chunk_ranges(mem["n"].to_numpy(), MATCHES_PER_CHUNK, mem["cid"].to_numpy()):
-        rows = (mem.slice(lo, hi - lo).select("cid", "a").join(matches, on="a")
-                .join(focus, on=["cid", "m"], how="semi"))
+    for joined in joined_by_candidate(members, matches, MATCHES_PER_CHUNK):
+        rows = joined.join(focus, on=["cid", "m"], how="semi")
         per_receipt = rows.group_by("cid", "i").agg(
             pl.col("a").first(), pl.col("src").first(), pl.col("before").any(),
             (~pl.col("before")).sum().alias("placebo"))

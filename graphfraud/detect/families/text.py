@@ -108,14 +108,15 @@ def _compare(X: csr_matrix, mine: pl.DataFrame, ctrl: pl.DataFrame,
     present[X.indices] = True
     X = csr_matrix((X.data, (np.cumsum(present) - 1)[X.indices], X.indptr), shape=(X.shape[0], int(present.sum())))
     # Blocks in shop order, each shop's cut into matrices of about TEXTS_PER_MATRIX texts.
-    shop = (key_m[starts] & 0xFFFFFFFF)
+    shop = key_m[starts] & 0xFFFFFFFF
     order = np.argsort(shop, kind="stable")
+    shop = shop[order]
     texts = (k + n_c)[order]
     before = np.cumsum(texts) - texts
-    shop_first = run_starts(shop[order])
+    shop_first = run_starts(shop)
     in_shop = before - np.repeat(before[shop_first], np.diff(np.r_[shop_first, len(order)]))
     part = in_shop // TEXTS_PER_MATRIX
-    matrix = np.cumsum(np.r_[True, (shop[order][1:] != shop[order][:-1]) | (part[1:] != part[:-1])]) - 1
+    matrix = np.cumsum(np.r_[True, (shop[1:] != shop[:-1]) | (part[1:] != part[:-1])]) - 1
     entries = np.bincount(matrix, weights=texts).astype(np.int64) ** 2
     best_in, best_out = np.full(len(key_m), -1.0), np.full(len(key_m), -np.inf)
     n = np.zeros(len(key_m), np.int64)
