@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from .communities import Embedded, Partitioner, split
+from .parallel import CHILD_MIN_EDGES, Beside, cores
 
 MEMBERS = {"cid": pl.UInt32, "a": pl.UInt32}
 
@@ -143,15 +145,36 @@ def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, r
     propose groups directly (``extra``: name, (a, group)), de-duplicated.
 
     ``partition`` is the community step (:class:`~graphfraud.detect.communities.Partitioner`);
-    ``tick`` hears (graphs partitioned, graphs) as each graph is done.
+    ``tick`` hears (graphs partitioned, graphs) as each graph is done. With the embedded
+    step and a second core, the largest graph is partitioned in a child process while
+    this one does the others (:mod:`~graphfraud.detect.parallel`); the candidates are
+    the same.
     """
     groups: list[tuple[str, pl.DataFrame]] = list(extra)
     tick = tick or (lambda _done, _total: None)
+    params: dict[str, Any] = {"min_size": min_size, "max_size": max_size, "resolution": resolution, "seed": seed}
+    # The largest view goes to a second core when there is one (the embedded engine only:
+    # another engine is the caller's to run).
+    largest = max(graphs, key=lambda n: graphs[n].height, default=None)
+    beside = (Beside(graphs[largest], params)
+              if partition is None and largest is not None and len(graphs) > 1 and cores() > 1
+              and graphs[largest].height >= CHILD_MIN_EDGES else None)
+    levels: dict[str, list[pl.DataFrame]] = {}
     tick(0, len(graphs))
-    for i, (name, edges) in enumerate(graphs.items(), 1):
-        if edges.height:
-            for level, frame in enumerate(partition_groups(edges, min_size=min_size, max_size=max_size,
-                                                           resolution=resolution, seed=seed, partition=partition)):
-                groups.append((f"{name}/{level}", frame))
-        tick(i, len(graphs))
+    try:
+        for name, edges in graphs.items():
+            if beside is not None and name == largest:
+                continue
+            levels[name] = partition_groups(edges, **params, partition=partition) if edges.height else []
+            tick(len(levels), len(graphs))
+        if beside is not None:
+            assert largest is not None
+            done = beside.result()
+            levels[largest] = done if done is not None else partition_groups(graphs[largest], **params)
+            tick(len(levels), len(graphs))
+    finally:
+        if beside is not None:
+            beside.close()
+    for name in graphs:  # in the views' order, wherever each was partitioned
+        groups.extend((f"{name}/{level}", frame) for level, frame in enumerate(levels[name]))
     return Candidates.from_groups(groups)
