@@ -94,11 +94,14 @@ def _lookup(column: str, name: str, codes: pl.DataFrame) -> tuple[Code, bool]:
     table's codes: orders' ids serve their shops, payments and identifiers.
     """
     ids = codes[column]
-    if ids.null_count() or ids.n_unique() != ids.len():
+    if ids.null_count():
         return (lambda frame, table=None: frame.join(codes, on=column, how="inner")), False
     ids = ids.cast(pl.String)
     hashed = pl.DataFrame({"_h": _hash(ids), "_code": np.arange(ids.len(), dtype=np.uint32)})
+    # Distinct hashes mean distinct ids: the strings are compared only when hashes repeat.
     by_hash = hashed if hashed["_h"].n_unique() == hashed.height else None
+    if by_hash is None and ids.n_unique() != ids.len():
+        return (lambda frame, table=None: frame.join(codes, on=column, how="inner")), False
     done: dict[str, pl.Series] = {}
 
     def add(frame: pl.DataFrame, table: str | None = None) -> pl.DataFrame:
