@@ -70,8 +70,13 @@ def test(inp: Inputs) -> pl.DataFrame:
     d = pl.DataFrame({"cid": pl.Series(cid, dtype=pl.UInt32), "d": np.round(diff, 12)}).filter(pl.col("d").abs() > 1e-9)
     d = d.with_columns(pl.col("d").abs().rank("average").over("cid").alias("rk"))
     agg = d.group_by("cid").agg(pl.len().alias("text_compared"), (pl.col("d") > 0).sum().alias("text_closer"),
-                                pl.col("rk").filter(pl.col("d") > 0).sum().alias("w"),
-                                pl.col("d").mean().alias("text_margin"))
+                                pl.col("rk").filter(pl.col("d") > 0).sum().alias("w")).sort("cid")
+    # The mean difference summed in row order (``d`` is in candidate order): a parallel
+    # group-by adds a group's floats in an order that varies from run to run.
+    d = d.sort("cid", maintain_order=True)
+    values, first = d["d"].to_numpy(), run_starts(d["cid"].to_numpy())
+    margin = np.add.reduceat(values, first) / np.diff(np.r_[first, len(values)]) if len(values) else np.zeros(0)
+    agg = agg.with_columns(pl.Series("text_margin", margin, dtype=pl.Float64))
     n = agg["text_compared"].to_numpy().astype(float)
     mean = n * (n + 1) / 4
     sd = np.sqrt(np.maximum(n * (n + 1) * (2 * n + 1) / 24, 1e-12))
