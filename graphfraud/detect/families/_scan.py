@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ...arrays import stable_argsort
 from ..stats import binom_sf
 
 #: Window widths in hours: 1 h to 1024 h (about six weeks), doubling.
@@ -43,15 +44,29 @@ def scan(groups: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
     idx = np.arange(len(own_key))
     best = {"p": np.ones(len(own_key)), "scale_h": np.zeros(len(own_key), np.int64),
             "c": np.zeros(len(own_key), np.int64), "n": np.zeros(len(own_key), np.int64)}
-    start = np.searchsorted(ref_key, r * _BIG + t, side="left")
+    # The windows' ends in the reference, searched in (ref, t) order: random needles in
+    # the millions of reference events make every search a chain of cache misses, and
+    # adding a window's width keeps that order, so one sort serves every width.
+    at_ref = stable_argsort(r * _BIG + t)
+    needle = (r * _BIG + t)[at_ref]
+    start = np.searchsorted(ref_key, needle, side="left")
+    last_c = np.full(len(own_key), -1)
     for hours in SCALES_H:
         w = np.int64(hours * 3600)
         c = np.searchsorted(own_key, own_key + w, side="left") - idx
-        n = np.searchsorted(ref_key, r * _BIG + t + w, side="left") - start
-        p = np.where(c >= 2, binom_sf(c, k, np.minimum(1.0, n / np.maximum(N, 1))), 1.0)
-        better = p < best["p"]
-        for key, value in (("p", p), ("scale_h", hours), ("c", c), ("n", n)):
-            best[key][better] = value[better] if isinstance(value, np.ndarray) else value
+        n = np.empty(len(own_key), np.int64)
+        n[at_ref] = np.searchsorted(ref_key, needle + w, side="left") - start
+        # A wider window with no more of the group's times (the same c) holds at least as
+        # many reference events, so its tail is no smaller and cannot be better: the tail
+        # is computed only where c grew.
+        todo = np.flatnonzero((c >= 2) & (c > last_c))
+        p = binom_sf(c[todo], k[todo], np.minimum(1.0, n[todo] / np.maximum(N[todo], 1)))
+        wins = p < best["p"][todo]
+        better = todo[wins]
+        best["p"][better] = p[wins]
+        best["scale_h"][better] = hours
+        best["c"][better], best["n"][better] = c[better], n[better]
+        last_c = c
     out = own.select("cid", "ref", "k", "N").with_columns(*[pl.Series(k_, v) for k_, v in best.items()])
     out = out.sort("cid", "ref", "p", "scale_h").group_by("cid", "ref", maintain_order=True).first()
     return out.with_columns((pl.col("p") * pl.col("k") * len(SCALES_H)).clip(0, 1)).cast(schema)
