@@ -20,6 +20,7 @@ from ._version import __version__ as __version__
 _EXPORTS = {
     "Dataset": ".dataset",
     "GraphfraudError": ".errors",
+    "GraphfraudWarning": ".errors",
     "Ring": ".detect.results",
     "RingDetector": ".detect.detector",
     "RunResult": ".run",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .detect.detector import RingDetector as RingDetector
     from .detect.results import Ring as Ring
     from .errors import GraphfraudError as GraphfraudError
+    from .errors import GraphfraudWarning as GraphfraudWarning
     from .evaluate import evaluate as evaluate
     from .ingest import load_dataset as load_dataset
     from .run import RunResult as RunResult

@@ -110,12 +110,12 @@ def _progress(message: str) -> None:
 
 #: Wall seconds per stage of the 1M-account run in docs/benchmarks.md: the bar advances by
 #: these shares, so its ETA is the measured cost profile scaled to this run's own pace.
-#: Reading every file counts as one stage; an unlisted stage (most family tests) as 0.3 s,
-#: their median there (2026-12-07, ``benchmarks/scale.py --sizes ... 1000000``).
-_STAGE_SECONDS = {"reading": 22.3, "prepare": 50.2, "platform": 5.4, "layers": 51.0, "candidates": 32.8,
-                  "membership": 40.6, "test rating": 4.1, "test sync": 11.2, "test text": 32.0,
-                  "resolve rings": 12.6, "evidence": 7.7}
-_OTHER_STAGE_S, _OTHER_STAGES = 0.3, 8
+#: Reading every file counts as one stage; an unlisted stage (a message between stages,
+#: such as reading from Neo4j) as 0.3 s (2026-12-08, ``benchmarks/scale.py --sizes 1000000``).
+_STAGE_SECONDS = {"reading": 12.5, "prepare": 23.0, "platform": 6.2, "layers": 9.8, "candidates": 12.8,
+                  "membership": 30.0, "test outcomes and ties": 10.8, "test text": 12.3,
+                  "resolve rings": 10.5, "evidence": 6.1}
+_OTHER_STAGE_S, _OTHER_STAGES = 0.3, 2
 
 
 def _quarters() -> Callable[[str, int, int, str], None]:

@@ -1,7 +1,9 @@
 """One exception root for everything graphfraud raises on purpose.
 
 Every message states the problem *and* the fix, so the CLI can print it as-is
-and exit non-zero without a traceback.
+and exit non-zero without a traceback. :class:`GraphfraudWarning` is the one warning
+category: something went worse than planned but the result is still right (the CLI
+prints it as one ``warning:`` line).
 """
 
 from __future__ import annotations
@@ -29,3 +31,7 @@ class RunDirectoryError(GraphfraudError):
 
 class NotFittedError(GraphfraudError, AttributeError):
     """A fitted attribute or method was used before ``fit``."""
+
+
+class GraphfraudWarning(UserWarning):
+    """The run goes on and its results are right, but something went worse than planned."""

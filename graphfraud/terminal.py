@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -32,7 +33,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from .errors import GraphfraudError
+from .errors import GraphfraudError, GraphfraudWarning
 from .textsafe import excerpt, terminal_text
 
 #: Messages, progress and errors go to stderr; results to stdout.
@@ -41,6 +42,7 @@ stdout = Console()
 
 INTERRUPTED = 130
 _state = {"debug": False}
+_python_show_warning = warnings.showwarning
 
 
 def set_debug(enabled: bool) -> None:
@@ -60,6 +62,22 @@ def safe(value: Any) -> str:
 def error_line(message: Any) -> None:
     """Print ``error: <message>`` on stderr, never interpreting the message as markup."""
     console.print(Text.assemble(("error:", "bold red"), " ", terminal_text(message)), soft_wrap=True, highlight=False)
+
+
+def warning_line(message: Any) -> None:
+    """Print ``warning: <message>`` on stderr, never interpreting the message as markup."""
+    console.print(Text.assemble(("warning:", "bold yellow"), " ", terminal_text(message)), soft_wrap=True,
+                  highlight=False)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    # graphfraud's own warnings are messages for the user, not for a developer: one line,
+    # no source location. Anything else keeps Python's form.
+    if issubclass(category, GraphfraudWarning):
+        warning_line(message)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
 
 
 def usage_line(exc: Exception) -> str:
@@ -87,7 +105,9 @@ def _unexpected(exc: BaseException) -> int:
 def exit_status(main: Callable[[], Any]) -> int:
     """Run ``main`` (a typer app in non-standalone mode) and map its ending to an exit status."""
     try:
-        code = main()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = main()
     except GraphfraudError as exc:
         error_line(exc)
         return 2

@@ -15,7 +15,7 @@ PKG = ROOT / "graphfraud"
 #: Layers, lowest first. A module may import its own layer and the layers below it only.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ground", ("graphfraud._version", "graphfraud.arrays", "graphfraud.errors", "graphfraud.parse", "graphfraud.rss",
-                "graphfraud.textsafe", "graphfraud.contract", "graphfraud.schema")),
+                "graphfraud.textsafe", "graphfraud.threads", "graphfraud.contract", "graphfraud.schema")),
     ("model", ("graphfraud.dataset",)),
     ("core", ("graphfraud.graph", "graphfraud.detect", "graphfraud.evaluate", "graphfraud.synth", "graphfraud.lineage",
               "graphfraud.stream")),

@@ -188,6 +188,27 @@ def test_usage_mistakes_are_one_error_line_with_the_help_to_read(args, message):
     assert result.stdout == "" and result.stderr == f"error: {message}\n"
 
 
+def test_graphfraud_warnings_are_one_safe_line_and_others_keep_their_form(capsys):
+    import warnings
+
+    from graphfraud import terminal
+    from graphfraud.errors import GraphfraudWarning
+
+    def main():
+        warnings.warn("the child failed: \x1b[2J[red]boom", GraphfraudWarning, stacklevel=1)
+        warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)
+        return 0
+
+    with warnings.catch_warnings(record=True) as passed_on:
+        warnings.simplefilter("always")
+        assert terminal.exit_status(main) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: the child failed: \\x1b[2J[red]boom\n"  # shown, not obeyed
+    # Other warnings go where Python's own handler sends them (here: the recorder).
+    assert [(w.category, str(w.message)) for w in passed_on] == [(RuntimeWarning, "overflow in exp")]
+    assert warnings.showwarning is not terminal._show_warning  # restored after the command
+
+
 def test_a_usage_mistake_through_the_console_script_is_one_line(tmp_path):
     proc = _cli("detect", str(tmp_path), "--bogus")
     assert proc.returncode == 2 and proc.stdout == ""

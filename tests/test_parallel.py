@@ -9,6 +9,7 @@ import pytest
 from graphfraud.dataset import Dataset
 from graphfraud.detect import candidates, parallel, steps
 from graphfraud.detect.detector import RingDetector
+from graphfraud.errors import GraphfraudWarning
 from graphfraud.synth import synthesize
 
 
@@ -42,14 +43,20 @@ def test_a_view_partitioned_beside_gives_the_same_candidates(views, monkeypatch)
     assert _same(alone, beside)
 
 
-@pytest.mark.parametrize("child", [[sys.executable, "-c", "import sys; sys.exit(3)"],
-                                   [sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'not a pickle')"],
-                                   ["/nonexistent/python"]])
-def test_a_child_that_fails_leaves_its_view_to_this_process(views, monkeypatch, child):
+@pytest.mark.parametrize(("child", "why"), [
+    ([sys.executable, "-c", "import sys; sys.stderr.write('Traceback: boom'); sys.exit(3)"],
+     "exited with status 3: ...Traceback: boom"),
+    ([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'not a pickle')"], "output could not be read"),
+    (["/nonexistent/python"], "could not start")])
+def test_a_child_that_fails_leaves_its_view_to_this_process_and_says_so(views, monkeypatch, child, why):
     graphs, params = views
     alone = _generate(graphs, params, monkeypatch, cores=1)
     monkeypatch.setattr(parallel, "CHILD", child)
-    assert _same(alone, _generate(graphs, params, monkeypatch, cores=2))
+    with pytest.warns(GraphfraudWarning) as caught:
+        again = _generate(graphs, params, monkeypatch, cores=2)
+    assert _same(alone, again)
+    (message,) = [str(w.message) for w in caught]
+    assert why in message and "partitioned in this process" in message
 
 
 def test_small_views_and_other_engines_stay_in_process(views, monkeypatch):

@@ -8,6 +8,7 @@ alive and another table never sees its value.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -34,13 +35,16 @@ class LastFrame(Generic[T]):
         self._compute = compute
         self._ref: weakref.ref[pl.DataFrame] | None = None
         self._value: T | None = None
+        # Families run in threads: a value and its table are set and read together.
+        self._lock = threading.Lock()
 
     def __call__(self, frame: pl.DataFrame) -> T:
-        if self._ref is None or self._ref() is not frame:
-            self._value = self._compute(frame)
-            # The value goes with its table: a memo must not hold a finished fit's arrays.
-            self._ref = weakref.ref(frame, self._forget)
-        return self._value  # type: ignore[return-value]
+        with self._lock:
+            if self._ref is None or self._ref() is not frame:
+                self._value = self._compute(frame)
+                # The value goes with its table: a memo must not hold a finished fit's arrays.
+                self._ref = weakref.ref(frame, self._forget)
+            return self._value  # type: ignore[return-value]
 
     def _forget(self, ref: weakref.ref[pl.DataFrame]) -> None:
         if ref is self._ref:

@@ -10,6 +10,7 @@ decides what is flagged: every candidate is tested against explicit nulls afterw
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..errors import GraphfraudWarning
+from ..threads import cores
 from .communities import Embedded, Partitioner, split
-from .parallel import CHILD_MIN_EDGES, Beside, cores
+from .parallel import CHILD_MIN_EDGES, Beside
 
 MEMBERS = {"cid": pl.UInt32, "a": pl.UInt32}
 
@@ -170,6 +173,11 @@ def generate(graphs: dict[str, pl.DataFrame], *, min_size: int, max_size: int, r
         if beside is not None:
             assert largest is not None
             done = beside.result()
+            if done is None:
+                warnings.warn(f"the second process partitioning the {largest!r} view failed: {beside.failure}. The "
+                              "view was partitioned in this process instead, which gives the same candidates but "
+                              "takes longer; check that this Python can run `python -m "
+                              "graphfraud.detect._partition_child`.", GraphfraudWarning, stacklevel=2)
             levels[largest] = done if done is not None else partition_groups(graphs[largest], **params)
             tick(len(levels), len(graphs))
     finally:

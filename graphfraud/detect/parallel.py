@@ -1,6 +1,7 @@
 """The largest view partitioned in a second process while this one does the others.
 
-Leiden (igraph) holds the GIL, so threads cannot share the views out. A child
+Independent steps run in threads (:func:`graphfraud.threads.in_threads`), but Leiden
+(igraph) holds the GIL, so threads cannot share the views out. A child
 interpreter started as ``python -m graphfraud.detect._partition_child`` is a fresh
 process: unlike multiprocessing's spawn it runs nothing of the caller's ``__main__``
 again (a notebook or an unguarded script is safe), and unlike fork it inherits no
@@ -11,7 +12,6 @@ partitioned here.
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
@@ -27,32 +27,29 @@ import polars as pl
 #: child saves too little to be worth its start.
 CHILD_MIN_EDGES = 200_000
 
+#: The end of a failing child's error output kept for the warning (a traceback's last lines).
+STDERR_TAIL = 600
+
 #: The child's command line (a list, no shell).
 CHILD = [sys.executable, "-m", "graphfraud.detect._partition_child"]
-
-
-def cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class Beside:
     """One view's :func:`~graphfraud.detect.candidates.partition_groups` in a child process.
 
     :meth:`result` waits for it and returns its levels, or None when the child could not
-    start or failed (the caller then partitions the view itself).
+    start or failed (the caller then partitions the view itself); ``failure`` then says why.
     """
 
     def __init__(self, edges: pl.DataFrame, params: dict[str, Any]) -> None:
         self._out: list[pl.DataFrame] | None = None
+        self.failure: str | None = None
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                CHILD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        except OSError:
+                CHILD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
             self._proc = None
+            self.failure = f"it could not start ({exc.strerror or exc})"
             return
         payload = pickle.dumps((edges, params), protocol=pickle.HIGHEST_PROTOCOL)
         # Writing and reading in a thread: the child's output can fill a pipe before this
@@ -63,14 +60,19 @@ class Beside:
     def _talk(self, payload: bytes) -> None:
         assert self._proc is not None
         try:
-            out, _ = self._proc.communicate(payload)
-        except (OSError, ValueError):
+            out, err = self._proc.communicate(payload)
+        except (OSError, ValueError) as exc:
+            self.failure = f"talking to it failed ({exc})"
             return
-        if self._proc.returncode == 0:
-            try:
-                self._out = pickle.loads(out)
-            except Exception:  # a child that died mid-write: partition here instead
-                self._out = None
+        if self._proc.returncode != 0:
+            tail = " ".join(err.decode("utf-8", "replace").split())[-STDERR_TAIL:]
+            self.failure = f"it exited with status {self._proc.returncode}" + (f": ...{tail}" if tail else "")
+            return
+        try:
+            self._out = pickle.loads(out)
+        except Exception:  # a child that died mid-write: partition here instead
+            self._out = None
+            self.failure = "its output could not be read"
 
     def result(self) -> list[pl.DataFrame] | None:
         if self._proc is None:

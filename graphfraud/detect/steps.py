@@ -33,10 +33,11 @@ from ..graph.layers import combine as combine_layers
 from ..graph.money import MoneyParams
 from ..graph.prepare import Prepared, prepare
 from ..schema import IDENTIFIER_KINDS
+from ..threads import in_threads
 from .candidates import Candidates, generate
 from .combine import combine, tie_weights
 from .communities import Partitioner
-from .families import Inputs, registry
+from .families import Family, Inputs, registry
 from .membership import (
     MEMBER_EVIDENCE,
     TIE_CONCENTRATION,
@@ -115,13 +116,12 @@ def build(ds: Dataset, s: Settings, say: Say, count: Count | None = None, releas
         "money": lambda: money_layer(plat.origins, s.graph, s.seed),
         "affiliation": lambda: affiliation_layer(prep, s.graph, s.seed),
         "likes": lambda: likes_layer(prep)}
+    # The costliest layer first: with two threads the others fill the second core.
+    start = sorted(makers, key=lambda name: name != "coactivity")
     tick = ticker(count, "layers", "layers")
-    layers: dict[str, Layer] = {}
     tick(0, len(makers))
-    for name, make in makers.items():
-        layers[name] = make()
-        tick(len(layers), len(makers))
-    return Built(prep, plat, segs, layers)
+    built = dict(zip(start, in_threads([makers[name] for name in start], done=lambda n: tick(n, len(makers)))))
+    return Built(prep, plat, segs, {name: built[name] for name in makers})
 
 
 #: The views each generator partitions (layer names summed).
@@ -196,6 +196,26 @@ def _dedupe(c: Candidates) -> Candidates:
     return c.subset(keep)
 
 
+#: The stage in which the outcome families and the ties measured on every candidate run.
+MEASURED_EVERYWHERE = "test outcomes and ties"
+
+
+def _measure(families: list[Family], table: pl.DataFrame, inp: Inputs, count: Count | None) -> pl.DataFrame:
+    """``table`` joined with every family's results on ``inp``, in the families' order.
+
+    With a second core the families run two at a time in threads: their heavy parts
+    release the GIL (:func:`~.parallel.in_threads`), each family only reads the shared
+    inputs, and the results are joined in the same order wherever they were computed,
+    so the table is the same.
+    """
+    def job(fam: Family) -> Callable[[], pl.DataFrame]:
+        return lambda: fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit)))
+
+    for result in in_threads([job(fam) for fam in families]):
+        table = table.join(result, on="cid", how="left")
+    return table
+
+
 def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say,
          count: Count | None = None) -> pl.DataFrame:
     """Run every family. Outcomes and the ties measured everywhere run on every candidate
@@ -204,12 +224,8 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
     outcome = [f for f in families if f.role == "outcome"]
     everywhere = [f for f in families if f.role == "corroboration" and f.everywhere]
     where_alive = [f for f in families if f.role == "corroboration" and not f.everywhere]
-    table = cands.sources
-    inp = Inputs(b.prep, b.plat, cands, focus)
-    for fam in outcome + everywhere:
-        say(f"test {fam.name}")
-        table = table.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
-                           how="left")
+    say(MEASURED_EVERYWHERE)
+    table = _measure(outcome + everywhere, cands.sources, Inputs(b.prep, b.plat, cands, focus), count)
     # The rate of false discoveries is counted in groups of near-duplicate candidates: a
     # ring proposed five times over would otherwise make room for five false ones. The
     # weights average 1 over those groups, the units the step ranks.
@@ -229,8 +245,7 @@ def test(b: Built, cands: Candidates, focus: pl.DataFrame, s: Settings, say: Say
     inp = Inputs(b.prep, b.plat, cands.subset(alive["cid"]), focus.join(alive.select("cid"), on="cid"))
     for fam in where_alive:
         say(f"test {fam.name}")
-        alive = alive.join(fam.test(replace(inp, tick=ticker(count, f"test {fam.name}", fam.unit))), on="cid",
-                           how="left")
+        alive = _measure([fam], alive, inp, count)
     ties = [f"p_{f.name}" for f in families if f.role == "corroboration"]
     if not grouped:
         return combine(alive, outcome=[f"p_{f.name}" for f in outcome], ties=ties, fdr=s.fdr,

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..contract import (
 from ..dataset import Dataset
 from ..errors import DataContractError
 from ..textsafe import excerpt, neutralise_cells
+from ..threads import in_threads
 from .read import locate_tables, misnamed_tables, read_raw
 from .transform import LINE, REJECT_SCHEMA, reference_rejects, transform_table
 
@@ -185,54 +187,34 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
             fixes.append(f"Add {', '.join(absent)} (or .parquet / .jsonl, optionally .gz).")
         raise DataContractError(f"{data_dir}: missing required table(s) {', '.join(missing)}. {' '.join(fixes)}")
 
+    names = [name for name in TABLE_ORDER if name in files]
+    # Tables are read and checked two at a time (each on its own, nothing shared), the
+    # largest file first and alone: two run together only while their files are no larger
+    # than it, so the peak stays that of the largest table. The references between tables
+    # are checked afterwards, in table order.
+    read = in_threads([partial(_read_table, name, files[name], encoding, tz, epoch_unit, time_range, contract_only,
+                               progress) for name in names], sizes=[_file_size(files[name]) for name in names])
     tables: dict[str, pl.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     rejects: list[pl.DataFrame] = []
     sources: dict[str, dict[str, Any]] = {}
     unread: dict[str, list[str]] = {}
-    for name in TABLE_ORDER:
-        if name not in files:
-            continue
-        spec = CONTRACT[name]
-        if progress:
-            progress(f"reading {files[name].name}")
-        raw = read_raw(name, files[name], encoding, columns=spec.column_index if contract_only else None)
-        if raw.unread:
-            unread[raw.path.name] = list(raw.unread)
-            if progress:
-                progress(f"{raw.path.name}: not reading {len(raw.unread)} column(s) outside the contract "
-                         f"({excerpt(', '.join(raw.unread))}); 'graphfraud validate' checks every column")
-        absent = [c for c in spec.required_columns if c not in raw.frame.columns]
-        if absent and raw.frame.height == 0 and raw.rejects.height and len(raw.header) <= 1:
-            raise DataContractError(
-                f"{raw.path}: no line could be read ({raw.rejects.height:,} malformed, e.g. line "
-                f"{raw.rejects['line'][0]}: {raw.rejects['reason'][0]}). Check that it is a {spec.name} table.")
-        if absent:
-            names = list(raw.header)
-            header = excerpt(", ".join(names) or "nothing")
-            sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
-            hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; "
-                    "re-export it with commas." if sep
-                    else " Rename the columns to the contract names (see README, 'Input contract').")
-            raise DataContractError(
-                f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}).{hint}")
-        accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz, epoch_unit=epoch_unit,
-                                        time_range=time_range)
-        rejects.extend([raw.rejects, bad])
+    for name, one in zip(names, read):
+        accepted = one.accepted
+        rejects.extend(one.rejects)
         # References point at tables loaded earlier (TABLE_ORDER guarantees it).
-        for fk in spec.foreign_keys:
+        for fk in CONTRACT[name].foreign_keys:
             if fk.column in accepted.columns and fk.table in tables:
-                accepted, bad = reference_rejects(name, raw.path.name, accepted, fk.column,
-                                                  tables[fk.table][fk.target], fk.table)
+                accepted, bad = reference_rejects(name, one.file, accepted, fk.column, tables[fk.table][fk.target],
+                                                  fk.table)
                 rejects.append(bad)
         tables[name] = accepted
-        reports[name] = TableReport(name, raw.path.name, raw.encoding, raw.rows_read, accepted.height)
-        sources[name] = {"file": raw.path.name, "sha256": raw.sha256, "encoding": raw.encoding,
-                         "rows_read": raw.rows_read}
-        if raw.unread:
-            sources[name]["unread_columns"] = list(raw.unread)
-        # The raw strings are not held while the next table is read.
-        del raw, accepted, bad
+        reports[name] = TableReport(name, one.file, one.encoding, one.rows_read, accepted.height)
+        sources[name] = {"file": one.file, "sha256": one.sha256, "encoding": one.encoding,
+                         "rows_read": one.rows_read}
+        if one.unread:
+            unread[one.file] = list(one.unread)
+            sources[name]["unread_columns"] = list(one.unread)
 
     # Table order first (TABLE_ORDER), then line order within a table.
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
@@ -248,6 +230,57 @@ def load_dataset(data_dir: str | Path, *, encoding: str = "auto", tz: str = DEFA
     ignored = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p not in files.values())
     dataset = Dataset({n: f.drop(LINE) for n, f in tables.items()}, tz=tz, sources=sources)
     return LoadResult(dataset, LoadReport(list(reports.values()), all_rejects, ignored, time_range, unread))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One table read, typed and checked on its own (references not yet checked)."""
+
+    accepted: pl.DataFrame
+    rejects: list[pl.DataFrame]
+    file: str
+    encoding: str
+    sha256: str
+    rows_read: int
+    unread: tuple[str, ...]
+
+
+def _read_table(name: str, path: Path, encoding: str, tz: str, epoch_unit: str, time_range: TimeRange,
+                contract_only: bool, progress: Callable[[str], None] | None) -> _Read:
+    """Read ``name`` from ``path``, type it and check everything but its references."""
+    spec = CONTRACT[name]
+    if progress:
+        progress(f"reading {path.name}")
+    raw = read_raw(name, path, encoding, columns=spec.column_index if contract_only else None)
+    if raw.unread and progress:
+        progress(f"{raw.path.name}: not reading {len(raw.unread)} column(s) outside the contract "
+                 f"({excerpt(', '.join(raw.unread))}); 'graphfraud validate' checks every column")
+    absent = [c for c in spec.required_columns if c not in raw.frame.columns]
+    if absent and raw.frame.height == 0 and raw.rejects.height and len(raw.header) <= 1:
+        raise DataContractError(
+            f"{raw.path}: no line could be read ({raw.rejects.height:,} malformed, e.g. line "
+            f"{raw.rejects['line'][0]}: {raw.rejects['reason'][0]}). Check that it is a {spec.name} table.")
+    if absent:
+        names = list(raw.header)
+        header = excerpt(", ".join(names) or "nothing")
+        sep = next((f"{s!r}" for s in (";", "\t", "|") if len(names) == 1 and s in names[0]), None)
+        hint = (f" The header looks {sep}-separated: graphfraud reads comma-separated CSV; "
+                "re-export it with commas." if sep
+                else " Rename the columns to the contract names (see README, 'Input contract').")
+        raise DataContractError(
+            f"{raw.path}: missing required column(s) {', '.join(absent)} (header has: {header}).{hint}")
+    accepted, bad = transform_table(spec, raw.frame, raw.path.name, tz, epoch_unit=epoch_unit, time_range=time_range)
+    # Only the typed table leaves: the raw strings are not held while other tables are read.
+    return _Read(accepted, [raw.rejects, bad], raw.path.name, raw.encoding, raw.sha256, raw.rows_read,
+                 tuple(raw.unread))
+
+
+def _file_size(path: Path) -> int:
+    """Bytes of ``path`` for scheduling (0 when it cannot be read: reading it says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _check_tz(tz: str) -> None:
