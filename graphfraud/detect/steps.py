@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import polars as pl
 
@@ -106,9 +107,12 @@ def build(ds: Dataset, s: Settings, say: Say, count: Count | None = None, releas
     prep = prepare(ds)
     if release:
         ds.release()
-    segs = segments(prep.events(), s.graph.segment_size)
     say("platform")
-    plat = measure(prep, s.money)
+    # The shops' timelines cut into stretches and the platform's measurements read the
+    # same coded tables and nothing of each other.
+    jobs: list[Callable[[], Any]] = [lambda: segments(prep.events(), s.graph.segment_size),
+                                     lambda: measure(prep, s.money)]
+    segs, plat = in_threads(jobs)
     say("layers")
     makers: dict[str, Callable[[], Layer]] = {
         "identifier": lambda: identifier_layer(prep, s.graph, s.seed),
