@@ -2,9 +2,8 @@
 
 Most of graphfraud's heavy work (numpy's sorts and searches, polars, scipy) releases the
 GIL, so independent steps — the tables of a load, the layers, the evidence families —
-run two at a time in threads. Each job only reads
-what it shares with the others and results come back in the jobs' order, so where a job
-ran never changes a result.
+run two at a time in threads. Each job only reads what it shares with the others and
+results come back in the jobs' order, so where a job ran never changes a result.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def _measure(families: list[Family], table: pl.DataFrame, inp: Inputs, count: Co
     """``table`` joined with every family's results on ``inp``, in the families' order.
 
     With a second core the families run two at a time in threads: their heavy parts
-    release the GIL (:func:`~.parallel.in_threads`), each family only reads the shared
+    release the GIL (:func:`~graphfraud.threads.in_threads`), each family only reads the shared
     inputs, and the results are joined in the same order wherever they were computed,
     so the table is the same.
     """
