@@ -19,8 +19,8 @@ from graphfraud.evaluate import evaluate
 from .conftest import YELP
 
 CHI = YELP / "YelpChi.metadata.gz"
-pytestmark = pytest.mark.skipif(not CHI.exists(),
-                                reason=f"real Yelp data not found at {CHI} (only in the shared workspace)")
+pytestmark = pytest.mark.skipif(
+    not CHI.exists(), reason=f"real Yelp data not found at {CHI} (the Yelp review files are not in the repository)")
 
 
 def _bench():
