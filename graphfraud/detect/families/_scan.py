@@ -47,8 +47,9 @@ def scan(groups: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
     # The windows' ends in the reference, searched in (ref, t) order: random needles in
     # the millions of reference events make every search a chain of cache misses, and
     # adding a window's width keeps that order, so one sort serves every width.
-    at_ref = stable_argsort(r * _BIG + t)
-    needle = (r * _BIG + t)[at_ref]
+    ref_time = r * _BIG + t
+    at_ref = stable_argsort(ref_time)
+    needle = ref_time[at_ref]
     start = np.searchsorted(ref_key, needle, side="left")
     last_c = np.full(len(own_key), -1)
     for hours in SCALES_H:
